@@ -1,0 +1,1 @@
+//! Embedded queue adapter (in progress).

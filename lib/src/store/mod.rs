@@ -1,0 +1,134 @@
+//! The `Store` port: everything nudge remembers.
+//!
+//! Conversation references, subscriptions, jobs and delivery records live
+//! behind one trait so that the bot, the notifier and the reminder never see
+//! a database. Adapters: [`sqlite`] (the embedded local host) and, on AWS,
+//! DynamoDB. Every operation where two writers can race is a single
+//! conditional write in the adapter ([`Store::transition_job`],
+//! [`Store::begin_delivery`], [`Store::insert_job`]): callers never
+//! read-modify-write.
+
+pub mod records;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::ids::{ConversationKey, JobId, NotificationId};
+pub use records::{
+    DeliveryClaim, DeliveryRecord, DeliveryStatus, Job, JobStatus, Page, StoredReference,
+};
+
+/// A storage failure. Domain outcomes (not found, wrong state) are not
+/// errors of the store; they have their own types.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the record already exists")]
+    Conflict,
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+}
+
+/// Why a job could not move to the requested status.
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error("no such job")]
+    NotFound,
+    #[error("job is {} already", .0.status)]
+    WrongState(Job),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Inserts or refreshes a conversation reference. A refresh replaces the
+    /// reference, `last_seen`, `active` and `inactive_reason`; it keeps
+    /// the conversation's subscriptions.
+    async fn save_reference(&self, reference: &StoredReference) -> Result<(), StoreError>;
+
+    async fn get_reference(
+        &self,
+        key: &ConversationKey,
+    ) -> Result<Option<StoredReference>, StoreError>;
+
+    /// Marks a conversation inactive (blocked, uninstalled, gone): no more
+    /// proactive sends until it writes again. A no-op for an unknown key.
+    async fn deactivate_reference(
+        &self,
+        key: &ConversationKey,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+
+    /// References in key order, `limit` at a time, after `after`.
+    async fn list_references(
+        &self,
+        after: Option<&ConversationKey>,
+        limit: usize,
+    ) -> Result<Page<StoredReference>, StoreError>;
+
+    /// Subscribes a conversation to broadcasts (`tag` `None`: the general
+    /// list). Returns whether it was newly subscribed.
+    async fn subscribe(
+        &self,
+        key: &ConversationKey,
+        tag: Option<&str>,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Removes a subscription (`tag` `None`: every subscription of the
+    /// conversation). Returns whether anything was removed.
+    async fn unsubscribe(&self, key: &ConversationKey, tag: Option<&str>)
+        -> Result<bool, StoreError>;
+
+    /// Subscribed conversations in key order, `limit` at a time, after
+    /// `after`; with `tag`, only those subscribed to it, else every
+    /// conversation with any subscription.
+    async fn subscribers(
+        &self,
+        tag: Option<&str>,
+        after: Option<&ConversationKey>,
+        limit: usize,
+    ) -> Result<Page<ConversationKey>, StoreError>;
+
+    async fn count_subscribers(&self, tag: Option<&str>) -> Result<u64, StoreError>;
+
+    /// Stores a new job; [`StoreError::Conflict`] if the id is taken.
+    async fn insert_job(&self, job: &Job) -> Result<(), StoreError>;
+
+    async fn get_job(&self, id: &JobId) -> Result<Option<Job>, StoreError>;
+
+    /// The most recent jobs first, at most `limit`.
+    async fn list_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError>;
+
+    /// Moves a job to `to` if its status is one of `from`, atomically. On
+    /// `Complete`, sets `completed_at` to `at`.
+    async fn transition_job(
+        &self,
+        id: &JobId,
+        from: &[JobStatus],
+        to: JobStatus,
+        at: Timestamp,
+    ) -> Result<Job, TransitionError>;
+
+    /// Claims the delivery of a notification for one attempt, atomically:
+    /// creates the record on the first attempt; refuses when the delivery
+    /// has finished or another worker's lease on it has not run out.
+    /// `lease_until` bounds how long this attempt may hold it.
+    async fn begin_delivery(
+        &self,
+        id: &NotificationId,
+        conversation: Option<&ConversationKey>,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<DeliveryClaim, StoreError>;
+
+    /// Writes the outcome of an attempt (the record from `begin_delivery`,
+    /// updated by the caller).
+    async fn put_delivery(&self, record: &DeliveryRecord) -> Result<(), StoreError>;
+
+    async fn get_delivery(&self, id: &NotificationId)
+        -> Result<Option<DeliveryRecord>, StoreError>;
+}
