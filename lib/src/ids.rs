@@ -156,6 +156,11 @@ impl NotificationId {
         NotificationId(format!("n-{}", random_token(16)))
     }
 
+    /// The id of the notification that completes a job.
+    pub fn from_job(job: &JobId) -> Self {
+        NotificationId(format!("job-{job}-complete"))
+    }
+
     /// A child id derived from this one and a discriminator: the same
     /// inputs always give the same id, which is what makes a repeated
     /// fan-out page or a repeated enqueue harmless.
@@ -255,7 +260,10 @@ mod tests {
         }
         assert_eq!("".parse::<JobId>(), Err(IdError::Missing("job id")));
         assert!("abc".parse::<JobId>().is_err());
-        assert!("abcdefg0".parse::<JobId>().is_err(), "0 is not in the alphabet");
+        assert!(
+            "abcdefg0".parse::<JobId>().is_err(),
+            "0 is not in the alphabet"
+        );
     }
 
     #[test]

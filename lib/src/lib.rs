@@ -16,8 +16,18 @@
 //! - [`local`]: the embedded host that runs everything in one process.
 
 pub mod activity;
+pub mod api;
+pub mod auth;
+pub mod bot;
+pub mod config;
+pub mod connector;
+pub mod delivery;
 pub mod ids;
+pub mod local;
 pub mod notification;
 pub mod queue;
 pub mod service_url;
+mod sqlite_db;
 pub mod store;
+pub mod telemetry;
+pub mod turn;

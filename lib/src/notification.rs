@@ -4,11 +4,14 @@
 //! before when. The queue body is exactly this, so a message dropped on the
 //! queue by another system is read the same way as one nudge wrote.
 
+use std::time::Duration;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::activity::Activity;
 use crate::ids::{ConversationKey, JobId, NotificationId};
+use crate::queue::{OutgoingMessage, Queue, QueueError, MAX_DELAY};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -67,6 +70,52 @@ impl Notification {
     }
 }
 
+impl Notification {
+    /// Delays delivery until `now + delay`.
+    pub fn delayed(mut self, now: Timestamp, delay: Duration) -> Self {
+        self.not_before = jiff::SignedDuration::try_from(delay)
+            .ok()
+            .and_then(|d| now.checked_add(d).ok());
+        self
+    }
+
+    /// The id of the notification that completes `job`: the same whoever
+    /// asks for completion, so that two requests produce one message.
+    pub fn job_completion_id(job: &JobId) -> NotificationId {
+        NotificationId::from_job(job)
+    }
+
+    /// How long the queue should hold this before delivery: until
+    /// `not_before`, at most [`MAX_DELAY`] (the notifier re-delays the rest).
+    pub fn queue_delay(&self, now: Timestamp) -> Duration {
+        self.not_before
+            .map(|at| at.duration_since(now))
+            .and_then(|d| Duration::try_from(d).ok())
+            .map_or(Duration::ZERO, |d| d.min(MAX_DELAY))
+    }
+}
+
+/// Puts notifications on the queue, each as its JSON, delayed to its
+/// `not_before`.
+pub async fn enqueue(queue: &dyn Queue, notifications: &[Notification]) -> Result<(), QueueError> {
+    if notifications.is_empty() {
+        return Ok(());
+    }
+    let now = Timestamp::now();
+    let messages = notifications
+        .iter()
+        .map(|n| {
+            serde_json::to_string(n)
+                .map(|body| OutgoingMessage {
+                    body,
+                    delay: n.queue_delay(now),
+                })
+                .map_err(|e| QueueError::Backend(format!("cannot encode notification: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    queue.send(messages).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +142,17 @@ mod tests {
             })
         );
         assert_eq!(serde_json::from_value::<Notification>(json).unwrap(), n);
+    }
+
+    #[test]
+    fn queue_delay_follows_not_before_up_to_the_queue_limit() {
+        let key = ConversationKey::new("emulator", "c1").unwrap();
+        let now = Timestamp::now();
+        let n = Notification::to_conversation(key, Activity::message("x"), Reason::Subscribed);
+        assert_eq!(n.queue_delay(now), Duration::ZERO);
+        let soon = n.clone().delayed(now, Duration::from_secs(30));
+        assert_eq!(soon.queue_delay(now), Duration::from_secs(30));
+        let late = n.delayed(now, Duration::from_secs(3600));
+        assert_eq!(late.queue_delay(now), MAX_DELAY);
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Attachment {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub content_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_url: Option<String>,
@@ -26,7 +26,7 @@ pub struct Attachment {
 /// Entity types differ in shape, so everything but `type` is kept as-is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Entity {
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "super::null_as_default")]
     pub kind: String,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -38,7 +38,7 @@ pub struct Entity {
 pub struct SuggestedActions {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub actions: Vec<CardAction>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -48,12 +48,14 @@ pub struct SuggestedActions {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CardAction {
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "super::null_as_default")]
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_alt_text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

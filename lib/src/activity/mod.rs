@@ -13,6 +13,18 @@
 //!   bytes we write back. [`Activity::timestamp_parsed`] gives the typed value.
 //! - `type` stays a string with constants in [`kind`]: a new activity type
 //!   from a channel must round-trip, not fail to parse.
+//!
+//! What "loses nothing" means precisely (pinned by `tests/activity_round_trip.rs`):
+//! - An explicit `null` in a *typed* optional field (`"replyToId": null`)
+//!   reads as absent and is not written back. The schema gives `null` and
+//!   absent the same meaning and the SDKs never write `null`, so no
+//!   information is lost; only the bytes differ. A `null` in an unknown
+//!   field, or anywhere inside `channelData`, `value`, attachment `content`
+//!   and other opaque JSON, is kept.
+//! - The few fields the schema requires (`id` of an account, `contentType`,
+//!   entity and card action `type`, suggested `actions`) are plain values:
+//!   when missing or `null` they read as empty and are written back as
+//!   empty (`"id": ""`) rather than failing the whole activity.
 
 mod account;
 mod attachment;
@@ -22,8 +34,18 @@ pub use account::{ChannelAccount, ConversationAccount};
 pub use attachment::{Attachment, CardAction, Entity, SuggestedActions};
 pub use reference::ConversationReference;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+
+/// Reads a required field leniently: `null` becomes the default value
+/// instead of an error (with `#[serde(default)]`, absence does too).
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
 
 /// Activity `type` values this crate acts on.
 pub mod kind {

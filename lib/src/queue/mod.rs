@@ -80,6 +80,5 @@ pub trait Queue: Send + Sync {
     async fn delete(&self, receipt: &str) -> Result<(), QueueError>;
 
     /// Makes a received message visible again after `timeout` (zero: now).
-    async fn change_visibility(&self, receipt: &str, timeout: Duration)
-        -> Result<(), QueueError>;
+    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError>;
 }

@@ -80,8 +80,11 @@ pub trait Store: Send + Sync {
 
     /// Removes a subscription (`tag` `None`: every subscription of the
     /// conversation). Returns whether anything was removed.
-    async fn unsubscribe(&self, key: &ConversationKey, tag: Option<&str>)
-        -> Result<bool, StoreError>;
+    async fn unsubscribe(
+        &self,
+        key: &ConversationKey,
+        tag: Option<&str>,
+    ) -> Result<bool, StoreError>;
 
     /// Subscribed conversations in key order, `limit` at a time, after
     /// `after`; with `tag`, only those subscribed to it, else every

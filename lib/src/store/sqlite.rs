@@ -1,1 +1,647 @@
-//! SQLite store adapter (in progress).
+//! The embedded [`Store`]: one SQLite file, for the local host.
+//!
+//! It mirrors the DynamoDB model closely enough that the bot cannot tell
+//! them apart (the same behavioural suite runs against both), while staying
+//! a plain SQLite file a developer can open with `sqlite3`:
+//!
+//! | table | key | indexed columns | body |
+//! | --- | --- | --- | --- |
+//! | `conversations` | `key` (`{channelId}#{conversationId}`) | channel, user, active, last seen | [`StoredReference`] JSON |
+//! | `subscriptions` | (`key`, `tag`); `''` is the general list | (`tag`, `key`) | — |
+//! | `jobs` | `id`; `rowid` breaks ties of `created_at` | status, created_at | [`Job`] JSON |
+//! | `deliveries` | notification id | status, updated_at | [`DeliveryRecord`] JSON |
+//!
+//! Records are stored whole as JSON so that nothing the channel sent is
+//! lost (unknown reference fields included); the columns beside the body
+//! exist only to be queried. Times in columns are epoch milliseconds.
+//!
+//! Every method runs as one call on the adapter's single connection, off
+//! the async runtime; the methods that decide on what they read
+//! ([`Store::transition_job`], [`Store::begin_delivery`], ...) do so inside
+//! one `IMMEDIATE` transaction, which is what makes them atomic.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::de::DeserializeOwned;
+
+use super::{
+    DeliveryClaim, DeliveryRecord, DeliveryStatus, Job, JobStatus, Page, Store, StoreError,
+    StoredReference, TransitionError,
+};
+use crate::ids::{ConversationKey, JobId, NotificationId};
+use crate::sqlite_db::{count, decode, encode, immediate, Db, DbError, Migration};
+
+/// The schema, one step per version (`PRAGMA user_version`). Append new
+/// steps; never edit a released one.
+const SCHEMA: &[Migration] = &["
+    CREATE TABLE IF NOT EXISTS conversations (
+        key TEXT PRIMARY KEY NOT NULL,
+        channel_id TEXT NOT NULL,
+        user_id TEXT,
+        active INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS conversations_by_user ON conversations (channel_id, user_id);
+
+    CREATE TABLE IF NOT EXISTS subscriptions (
+        key TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        subscribed_at INTEGER NOT NULL,
+        PRIMARY KEY (key, tag)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS subscriptions_by_tag ON subscriptions (tag, key);
+
+    CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS jobs_by_age ON jobs (created_at);
+
+    CREATE TABLE IF NOT EXISTS deliveries (
+        id TEXT PRIMARY KEY NOT NULL,
+        status TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+"];
+
+/// The `tag` column of a subscription to the general list.
+const GENERAL: &str = "";
+
+/// A [`Store`] in a SQLite file.
+pub struct SqliteStore {
+    db: Db,
+}
+
+impl SqliteStore {
+    /// Opens the store at `path`, creating the file, its directories and
+    /// its tables as needed. Reopening a file sees everything written to it.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            db: Db::open(path, SCHEMA)?,
+        })
+    }
+
+    /// A store that lives in memory and dies with this value: for tests.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Ok(Self {
+            db: Db::in_memory(SCHEMA)?,
+        })
+    }
+}
+
+impl From<DbError> for StoreError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::Corrupt(why) => StoreError::Corrupt(why),
+            other => StoreError::Backend(other.to_string()),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn save_reference(&self, reference: &StoredReference) -> Result<(), StoreError> {
+        let reference = reference.clone();
+        Ok(self
+            .db
+            .run(move |conn| write_reference(conn, &reference))
+            .await?)
+    }
+
+    async fn get_reference(
+        &self,
+        key: &ConversationKey,
+    ) -> Result<Option<StoredReference>, StoreError> {
+        let key = key.to_string();
+        Ok(self.db.run(move |conn| read_reference(conn, &key)).await?)
+    }
+
+    async fn deactivate_reference(
+        &self,
+        key: &ConversationKey,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let (key, reason) = (key.to_string(), reason.to_owned());
+        Ok(self
+            .db
+            .run(move |conn| {
+                let tx = immediate(conn)?;
+                if let Some(mut reference) = read_reference(&tx, &key)? {
+                    reference.active = false;
+                    reference.inactive_reason = Some(reason);
+                    write_reference(&tx, &reference)?;
+                }
+                tx.commit()?;
+                Ok(())
+            })
+            .await?)
+    }
+
+    async fn list_references(
+        &self,
+        after: Option<&ConversationKey>,
+        limit: usize,
+    ) -> Result<Page<StoredReference>, StoreError> {
+        let after = cursor(after);
+        Ok(self
+            .db
+            .run(move |conn| {
+                let bodies: Vec<String> = query_column(
+                    conn,
+                    "SELECT body FROM conversations WHERE key > ?1 ORDER BY key LIMIT ?2",
+                    params![after, probe(limit)],
+                )?;
+                let references = bodies
+                    .iter()
+                    .map(|body| decode(body))
+                    .collect::<Result<Vec<StoredReference>, _>>()?;
+                Ok(page(references, limit, |r| r.key.clone()))
+            })
+            .await?)
+    }
+
+    async fn subscribe(
+        &self,
+        key: &ConversationKey,
+        tag: Option<&str>,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (key, tag) = (key.to_string(), tag_column(tag));
+        let added = self
+            .db
+            .run(move |conn| {
+                Ok(conn.execute(
+                    "INSERT INTO subscriptions (key, tag, subscribed_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key, tag) DO NOTHING",
+                    params![key, tag, at.as_millisecond()],
+                )?)
+            })
+            .await?;
+        Ok(added > 0)
+    }
+
+    async fn unsubscribe(
+        &self,
+        key: &ConversationKey,
+        tag: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (key, tag) = (key.to_string(), tag.map(str::to_owned));
+        let removed = self
+            .db
+            .run(move |conn| {
+                Ok(match tag {
+                    Some(tag) => conn.execute(
+                        "DELETE FROM subscriptions WHERE key = ?1 AND tag = ?2",
+                        params![key, tag],
+                    )?,
+                    None => conn.execute("DELETE FROM subscriptions WHERE key = ?1", [key])?,
+                })
+            })
+            .await?;
+        Ok(removed > 0)
+    }
+
+    async fn subscribers(
+        &self,
+        tag: Option<&str>,
+        after: Option<&ConversationKey>,
+        limit: usize,
+    ) -> Result<Page<ConversationKey>, StoreError> {
+        let (tag, after) = (tag.map(str::to_owned), cursor(after));
+        Ok(self
+            .db
+            .run(move |conn| {
+                let keys: Vec<String> = match tag {
+                    Some(tag) => query_column(
+                        conn,
+                        "SELECT key FROM subscriptions WHERE tag = ?3 AND key > ?1
+                         ORDER BY key LIMIT ?2",
+                        params![after, probe(limit), tag],
+                    )?,
+                    None => query_column(
+                        conn,
+                        "SELECT DISTINCT key FROM subscriptions WHERE key > ?1
+                         ORDER BY key LIMIT ?2",
+                        params![after, probe(limit)],
+                    )?,
+                };
+                let keys = keys
+                    .iter()
+                    .map(|key| parse_key(key))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(page(keys, limit, ConversationKey::clone))
+            })
+            .await?)
+    }
+
+    async fn count_subscribers(&self, tag: Option<&str>) -> Result<u64, StoreError> {
+        let tag = tag.map(str::to_owned);
+        let n: i64 = self
+            .db
+            .run(move |conn| {
+                Ok(match tag {
+                    Some(tag) => conn.query_row(
+                        "SELECT COUNT(*) FROM subscriptions WHERE tag = ?1",
+                        [tag],
+                        |row| row.get(0),
+                    )?,
+                    None => conn.query_row(
+                        "SELECT COUNT(DISTINCT key) FROM subscriptions",
+                        [],
+                        |row| row.get(0),
+                    )?,
+                })
+            })
+            .await?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count {n}")))
+    }
+
+    async fn insert_job(&self, job: &Job) -> Result<(), StoreError> {
+        let job = job.clone();
+        let inserted = self
+            .db
+            .run(move |conn| {
+                Ok(conn.execute(
+                    "INSERT INTO jobs (id, status, created_at, body) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (id) DO NOTHING",
+                    params![
+                        job.id.as_str(),
+                        job.status.to_string(),
+                        job.created_at.as_millisecond(),
+                        encode(&job)?
+                    ],
+                )?)
+            })
+            .await?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+
+    async fn get_job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        let id = id.to_string();
+        Ok(self.db.run(move |conn| read_job(conn, &id)).await?)
+    }
+
+    async fn list_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError> {
+        Ok(self
+            .db
+            .run(move |conn| {
+                let bodies: Vec<String> = query_column(
+                    conn,
+                    "SELECT body FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?1",
+                    [count(limit)],
+                )?;
+                bodies.iter().map(|body| decode(body)).collect()
+            })
+            .await?)
+    }
+
+    async fn transition_job(
+        &self,
+        id: &JobId,
+        from: &[JobStatus],
+        to: JobStatus,
+        at: Timestamp,
+    ) -> Result<Job, TransitionError> {
+        let (id, from) = (id.to_string(), from.to_vec());
+        self.db
+            .run(move |conn| {
+                let tx = immediate(conn)?;
+                let Some(mut job) = read_job(&tx, &id)? else {
+                    return Ok(Err(TransitionError::NotFound));
+                };
+                if !from.contains(&job.status) {
+                    return Ok(Err(TransitionError::WrongState(job)));
+                }
+                job.status = to;
+                if to == JobStatus::Complete {
+                    job.completed_at = Some(at);
+                }
+                tx.execute(
+                    "UPDATE jobs SET status = ?2, body = ?3 WHERE id = ?1",
+                    params![id, job.status.to_string(), encode(&job)?],
+                )?;
+                tx.commit()?;
+                Ok(Ok(job))
+            })
+            .await
+            .map_err(StoreError::from)?
+    }
+
+    async fn begin_delivery(
+        &self,
+        id: &NotificationId,
+        conversation: Option<&ConversationKey>,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<DeliveryClaim, StoreError> {
+        let (id, conversation) = (id.clone(), conversation.cloned());
+        Ok(self
+            .db
+            .run(move |conn| {
+                let tx = immediate(conn)?;
+                let existing = read_delivery(&tx, id.as_str())?;
+                let claim = claim(existing, &id, conversation, now, lease_until);
+                if let DeliveryClaim::Proceed(record) = &claim {
+                    write_delivery(&tx, record)?;
+                }
+                tx.commit()?;
+                Ok(claim)
+            })
+            .await?)
+    }
+
+    async fn put_delivery(&self, record: &DeliveryRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        Ok(self
+            .db
+            .run(move |conn| write_delivery(conn, &record))
+            .await?)
+    }
+
+    async fn get_delivery(
+        &self,
+        id: &NotificationId,
+    ) -> Result<Option<DeliveryRecord>, StoreError> {
+        let id = id.to_string();
+        Ok(self.db.run(move |conn| read_delivery(conn, &id)).await?)
+    }
+}
+
+/// Decides what one attempt to deliver gets, given the record as it is.
+/// The caller writes the record back when the answer is `Proceed`. A
+/// record saved without a conversation learns it from a later attempt.
+fn claim(
+    existing: Option<DeliveryRecord>,
+    id: &NotificationId,
+    conversation: Option<ConversationKey>,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> DeliveryClaim {
+    let Some(mut record) = existing else {
+        return DeliveryClaim::Proceed(DeliveryRecord {
+            notification_id: id.clone(),
+            conversation,
+            status: DeliveryStatus::Pending,
+            attempts: 1,
+            status_codes: Vec::new(),
+            last_error: None,
+            activity_id: None,
+            created_at: now,
+            updated_at: now,
+            lease_until: Some(lease_until),
+        });
+    };
+    if record.status.is_final() {
+        return DeliveryClaim::Finished(record);
+    }
+    let leased = record.status == DeliveryStatus::Pending
+        && record.lease_until.is_some_and(|until| until > now);
+    if leased {
+        return DeliveryClaim::Busy(record);
+    }
+    record.status = DeliveryStatus::Pending;
+    record.attempts = record.attempts.saturating_add(1);
+    record.lease_until = Some(lease_until);
+    record.updated_at = now;
+    record.conversation = record.conversation.or(conversation);
+    DeliveryClaim::Proceed(record)
+}
+
+/// The SQL form of a pagination cursor: listings start after it, and every
+/// key sorts after `''`.
+fn cursor(after: Option<&ConversationKey>) -> String {
+    after.map(ToString::to_string).unwrap_or_default()
+}
+
+/// The row limit of a page query: one more than the page, to learn whether
+/// another page follows.
+fn probe(limit: usize) -> i64 {
+    count(limit.saturating_add(1))
+}
+
+/// Cuts the rows of a [`probe`]d query to a page; `next` is set only when
+/// rows beyond the page exist.
+fn page<T>(mut rows: Vec<T>, limit: usize, key: impl Fn(&T) -> ConversationKey) -> Page<T> {
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next = if more { rows.last().map(key) } else { None };
+    Page { items: rows, next }
+}
+
+fn tag_column(tag: Option<&str>) -> String {
+    tag.unwrap_or(GENERAL).to_owned()
+}
+
+fn parse_key(key: &str) -> Result<ConversationKey, DbError> {
+    key.parse()
+        .map_err(|e| DbError::Corrupt(format!("stored conversation key {key:?}: {e}")))
+}
+
+/// Runs a query whose rows are one column.
+fn query_column<T: rusqlite::types::FromSql>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>, DbError> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let rows = statement.query_map(params, |row| row.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Loads and decodes the JSON body of the one row `sql` selects by `key`.
+fn read_body<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    key: &str,
+) -> Result<Option<T>, DbError> {
+    let body: Option<String> = conn.query_row(sql, [key], |row| row.get(0)).optional()?;
+    body.as_deref().map(decode).transpose()
+}
+
+fn read_reference(conn: &Connection, key: &str) -> Result<Option<StoredReference>, DbError> {
+    read_body(conn, "SELECT body FROM conversations WHERE key = ?1", key)
+}
+
+fn read_job(conn: &Connection, id: &str) -> Result<Option<Job>, DbError> {
+    read_body(conn, "SELECT body FROM jobs WHERE id = ?1", id)
+}
+
+fn read_delivery(conn: &Connection, id: &str) -> Result<Option<DeliveryRecord>, DbError> {
+    read_body(conn, "SELECT body FROM deliveries WHERE id = ?1", id)
+}
+
+/// Inserts or replaces a reference; its subscriptions live in another
+/// table and are untouched.
+fn write_reference(conn: &Connection, reference: &StoredReference) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO conversations (key, channel_id, user_id, active, last_seen, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (key) DO UPDATE SET
+             channel_id = excluded.channel_id, user_id = excluded.user_id,
+             active = excluded.active, last_seen = excluded.last_seen, body = excluded.body",
+        params![
+            reference.key.to_string(),
+            reference.key.channel_id(),
+            reference.user_id(),
+            reference.active,
+            reference.last_seen.as_millisecond(),
+            encode(reference)?
+        ],
+    )?;
+    Ok(())
+}
+
+fn write_delivery(conn: &Connection, record: &DeliveryRecord) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO deliveries (id, status, updated_at, body) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO UPDATE SET
+             status = excluded.status, updated_at = excluded.updated_at, body = excluded.body",
+        params![
+            record.notification_id.as_str(),
+            record.status.to_string(),
+            record.updated_at.as_millisecond(),
+            encode(record)?
+        ],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + second).unwrap()
+    }
+
+    fn id() -> NotificationId {
+        "n-test".parse().unwrap()
+    }
+
+    fn pending(attempts: u32, lease: Option<Timestamp>) -> DeliveryRecord {
+        let DeliveryClaim::Proceed(mut record) = claim(None, &id(), None, at(0), at(30)) else {
+            panic!("a first attempt proceeds");
+        };
+        record.attempts = attempts;
+        record.lease_until = lease;
+        record
+    }
+
+    #[test]
+    fn a_first_attempt_creates_a_pending_leased_record() {
+        let key: ConversationKey = "test#c".parse().unwrap();
+        let claimed = claim(None, &id(), Some(key.clone()), at(0), at(30));
+        let DeliveryClaim::Proceed(record) = claimed else {
+            panic!("expected Proceed, got {claimed:?}");
+        };
+        assert_eq!(record.status, DeliveryStatus::Pending);
+        assert_eq!(record.attempts, 1);
+        assert_eq!(record.conversation, Some(key));
+        assert_eq!(record.lease_until, Some(at(30)));
+        assert_eq!((record.created_at, record.updated_at), (at(0), at(0)));
+    }
+
+    #[test]
+    fn a_live_lease_is_busy_and_an_expired_or_missing_one_is_taken_over() {
+        let live = pending(1, Some(at(30)));
+        assert_eq!(
+            claim(Some(live.clone()), &id(), None, at(29), at(60)),
+            DeliveryClaim::Busy(live.clone())
+        );
+        for stale in [pending(1, Some(at(30))), pending(1, None)] {
+            let DeliveryClaim::Proceed(record) = claim(Some(stale), &id(), None, at(30), at(60))
+            else {
+                panic!("an expired lease is taken over");
+            };
+            assert_eq!(record.attempts, 2);
+            assert_eq!(record.lease_until, Some(at(60)));
+            assert_eq!(record.updated_at, at(30));
+            assert_eq!(record.created_at, at(0));
+        }
+    }
+
+    #[test]
+    fn retrying_proceeds_and_final_statuses_are_finished() {
+        let mut retrying = pending(3, Some(at(100)));
+        retrying.status = DeliveryStatus::Retrying;
+        assert!(matches!(
+            claim(Some(retrying), &id(), None, at(1), at(60)),
+            DeliveryClaim::Proceed(DeliveryRecord { attempts: 4, .. })
+        ));
+        for status in [
+            DeliveryStatus::Sent,
+            DeliveryStatus::Failed,
+            DeliveryStatus::Blocked,
+        ] {
+            let mut done = pending(1, None);
+            done.status = status;
+            assert_eq!(
+                claim(Some(done.clone()), &id(), None, at(1), at(60)),
+                DeliveryClaim::Finished(done)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn undecodable_bodies_are_reported_as_corrupt() {
+        let store = SqliteStore::in_memory().unwrap();
+        store
+            .db
+            .run(|conn| {
+                conn.execute(
+                    "INSERT INTO jobs (id, status, created_at, body) VALUES ('abcdefgh', 'x', 0, '{')",
+                    [],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let id: JobId = "abcdefgh".parse().unwrap();
+        assert!(matches!(
+            store.get_job(&id).await,
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            store.list_jobs(10).await,
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn jobs_created_at_the_same_time_list_newest_insert_first() {
+        let store = SqliteStore::in_memory().unwrap();
+        let owner: ConversationKey = "test#c".parse().unwrap();
+        let ids: Vec<JobId> = ["aaaaaaaa", "bbbbbbbb", "cccccccc"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        for id in [&ids[1], &ids[0], &ids[2]] {
+            let job = Job {
+                id: id.clone(),
+                owner: owner.clone(),
+                status: JobStatus::Running,
+                created_at: at(0),
+                completed_at: None,
+            };
+            store.insert_job(&job).await.unwrap();
+        }
+        let listed: Vec<JobId> = store
+            .list_jobs(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(listed, [ids[2].clone(), ids[0].clone(), ids[1].clone()]);
+    }
+}

@@ -1,0 +1,157 @@
+//! The turn logic: what the bot does with each incoming activity.
+//!
+//! [`Bot::handle`] takes a checked [`Turn`] and returns the activities to
+//! send back within the turn (typing indicators, replies); it never talks to
+//! the channel itself. That keeps the bot testable on its own and lets the
+//! HTTP layer choose how replies travel (reply-to-activity calls, or the
+//! response body for `deliveryMode: expectReplies`). Anything slow or
+//! proactive leaves the turn as a [`Notification`] on the queue.
+//!
+//! Every activity that reaches the bot from a conversation refreshes that
+//! conversation's stored reference, so the bot can always speak there later.
+
+pub mod command;
+mod jobs;
+pub mod replies;
+mod subscriptions;
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use crate::activity::{kind, Activity};
+use crate::notification::Notification;
+use crate::queue::{Queue, QueueError};
+use crate::store::{Store, StoreError, StoredReference};
+use crate::turn::Turn;
+use command::Command;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// Names of the event activity that completes a job.
+const JOB_COMPLETE_EVENTS: [&str; 2] = ["jobComplete", "jobCompleted"];
+
+pub struct Bot {
+    store: Arc<dyn Store>,
+    queue: Arc<dyn Queue>,
+}
+
+impl Bot {
+    pub fn new(store: Arc<dyn Store>, queue: Arc<dyn Queue>) -> Self {
+        Bot { store, queue }
+    }
+
+    /// Handles one turn; returns the replies to send, in order.
+    #[tracing::instrument(skip_all, fields(conversation = %turn.key, kind = turn.activity.kind.as_deref().unwrap_or_default()))]
+    pub async fn handle(&self, turn: &Turn) -> Result<Vec<Activity>, BotError> {
+        let activity = &turn.activity;
+        if activity.is(kind::MESSAGE) {
+            self.remember(turn).await?;
+            let text = activity.text.as_deref().unwrap_or_default();
+            return self.command(turn, Command::parse(text)).await;
+        }
+        if activity.is(kind::CONVERSATION_UPDATE) {
+            return self.conversation_update(turn).await;
+        }
+        if activity.is(kind::INSTALLATION_UPDATE) {
+            return self.installation_update(turn).await.map(|()| Vec::new());
+        }
+        if activity.is(kind::EVENT) {
+            self.remember(turn).await?;
+            let name = activity.name.as_deref().unwrap_or_default();
+            if JOB_COMPLETE_EVENTS
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(name))
+            {
+                self.job_complete_event(turn).await?;
+            }
+            return Ok(Vec::new());
+        }
+        tracing::debug!("activity type not handled; ignored");
+        Ok(Vec::new())
+    }
+
+    async fn command(&self, turn: &Turn, command: Command) -> Result<Vec<Activity>, BotError> {
+        let reply = |text: String| vec![Activity::message(text)];
+        Ok(match command {
+            Command::Run { seconds } => self.run_job(turn, seconds).await?,
+            Command::ShowJobs => reply(self.show_jobs().await?),
+            Command::Done(id) => reply(self.complete_job(&id).await?),
+            Command::Subscribe { tag } => reply(self.subscribe(turn, tag.as_deref()).await?),
+            Command::Unsubscribe { tag } => reply(self.unsubscribe(turn, tag.as_deref()).await?),
+            Command::Help => reply(replies::help()),
+            Command::Invalid(problem) => reply(replies::problem(&problem)),
+        })
+    }
+
+    /// Stores or refreshes the turn's conversation reference, active again.
+    async fn remember(&self, turn: &Turn) -> Result<(), StoreError> {
+        self.store
+            .save_reference(&StoredReference {
+                key: turn.key.clone(),
+                reference: turn.activity.conversation_reference(),
+                active: true,
+                inactive_reason: None,
+                last_seen: Timestamp::now(),
+            })
+            .await
+    }
+
+    async fn conversation_update(&self, turn: &Turn) -> Result<Vec<Activity>, BotError> {
+        let activity = &turn.activity;
+        let bot_removed = activity
+            .members_removed
+            .iter()
+            .flatten()
+            .any(|m| turn.is_bot(&m.id));
+        if bot_removed {
+            self.store
+                .deactivate_reference(&turn.key, "bot removed from the conversation")
+                .await?;
+            return Ok(Vec::new());
+        }
+        let newcomers: Vec<_> = activity
+            .members_added
+            .iter()
+            .flatten()
+            .filter(|m| !turn.is_bot(&m.id))
+            .collect();
+        let bot_added = activity
+            .members_added
+            .iter()
+            .flatten()
+            .any(|m| turn.is_bot(&m.id));
+        if newcomers.is_empty() && !bot_added {
+            return Ok(Vec::new());
+        }
+        self.remember(turn).await?;
+        Ok(newcomers
+            .into_iter()
+            .map(|member| Activity::message(replies::welcome(member.name.as_deref())))
+            .collect())
+    }
+
+    /// Teams: the app was installed (remember the conversation) or removed
+    /// (stop sending to it).
+    async fn installation_update(&self, turn: &Turn) -> Result<(), BotError> {
+        match turn.activity.action.as_deref() {
+            Some(action) if action.starts_with("remove") => {
+                self.store
+                    .deactivate_reference(&turn.key, "app uninstalled")
+                    .await?
+            }
+            _ => self.remember(turn).await?,
+        }
+        Ok(())
+    }
+
+    async fn enqueue(&self, notifications: &[Notification]) -> Result<(), QueueError> {
+        crate::notification::enqueue(self.queue.as_ref(), notifications).await
+    }
+}

@@ -1,0 +1,128 @@
+//! Everything the bot says, in one place, so wording is reviewed together
+//! and tests can refer to it instead of repeating literals.
+
+use crate::ids::JobId;
+use crate::store::{Job, JobStatus};
+
+use super::command::{Problem, MAX_RUN_SECONDS};
+
+/// The commands, as shown in the welcome and the help.
+const COMMANDS: &str = "\
+- `run` — start a job; I'll tell you here when it's complete\n\
+- `run <seconds>` — start a job that completes by itself after that many seconds (1 to 900)\n\
+- `show` — list the job log\n\
+- `done <job id>` — complete a job, from any conversation\n\
+- `subscribe` / `unsubscribe` — opt in or out of broadcasts (add a tag to pick a topic)\n\
+- `help` — this list";
+
+pub fn welcome(name: Option<&str>) -> String {
+    let greeting = match name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => format!("Welcome, {name}!"),
+        None => "Welcome!".to_owned(),
+    };
+    format!(
+        "{greeting} I'm nudge: I tell you when something you're waiting for is done, \
+         even when you're not looking. Here's what you can say:\n\n{COMMANDS}"
+    )
+}
+
+pub fn help() -> String {
+    format!("Here's what you can say:\n\n{COMMANDS}")
+}
+
+pub fn job_started(id: &JobId, seconds: Option<u32>) -> String {
+    let base = format!("We're starting job {id} for you. We'll notify you when it's complete.");
+    match seconds {
+        Some(1) => format!("{base} It completes by itself in 1 second."),
+        Some(s) => format!("{base} It completes by itself in {s} seconds."),
+        None => base,
+    }
+}
+
+pub const JOB_LOG_EMPTY: &str = "The job log is empty.";
+
+/// How many jobs `show` lists at most.
+pub const JOB_LOG_LIMIT: usize = 50;
+
+pub fn job_log(jobs: &[Job]) -> String {
+    if jobs.is_empty() {
+        return JOB_LOG_EMPTY.to_owned();
+    }
+    let mut text = String::from("Job log (newest first):\n");
+    for job in jobs.iter().take(JOB_LOG_LIMIT) {
+        text.push_str(&format!(
+            "\n- job {} — conversation {} — {}",
+            job.id, job.owner, job.status
+        ));
+    }
+    if jobs.len() > JOB_LOG_LIMIT {
+        text.push_str(&format!("\n\n(only the newest {JOB_LOG_LIMIT} are shown)"));
+    }
+    text
+}
+
+pub fn completing(id: &JobId) -> String {
+    format!("Completing job {id}.")
+}
+
+pub fn job_complete(id: &JobId) -> String {
+    format!("Job {id} is complete.")
+}
+
+pub fn no_such_job(id: &JobId) -> String {
+    format!("There is no job {id}. Say `show` to list the jobs.")
+}
+
+pub fn not_completable(job: &Job) -> String {
+    match job.status {
+        JobStatus::Complete => format!("Job {} is already complete.", job.id),
+        JobStatus::Completing | JobStatus::Running => {
+            format!("Job {} is already being completed.", job.id)
+        }
+    }
+}
+
+pub fn problem(problem: &Problem) -> String {
+    match problem {
+        Problem::RunSeconds(raw) => format!(
+            "`run` takes a number of seconds from 1 to {MAX_RUN_SECONDS}, not `{raw}`. \
+             Say `run` for a job you complete yourself with `done <job id>`."
+        ),
+        Problem::MissingJobId => {
+            "Which job? Say `done <job id>`; `show` lists the jobs and their ids.".to_owned()
+        }
+        Problem::MalformedJobId(raw) => format!(
+            "`{raw}` is not a job id: job ids are 8 letters and digits, like `k3x9p2qa`. \
+             Say `show` to list the jobs."
+        ),
+        Problem::BadTag(raw) => format!(
+            "`{raw}` is not a topic I can use: topics are 1 to 64 letters, digits, `-`, `_` or `.`."
+        ),
+    }
+}
+
+pub fn subscribed(tag: Option<&str>, newly: bool) -> String {
+    match (tag, newly) {
+        (None, true) => "You're subscribed to broadcasts. Say `unsubscribe` to stop.".to_owned(),
+        (Some(tag), true) => {
+            format!("You're subscribed to `{tag}`. Say `unsubscribe {tag}` to stop.")
+        }
+        (None, false) => "You're already subscribed to broadcasts.".to_owned(),
+        (Some(tag), false) => format!("You're already subscribed to `{tag}`."),
+    }
+}
+
+pub fn unsubscribed(tag: Option<&str>, removed: bool) -> String {
+    match (tag, removed) {
+        (None, true) => "You're unsubscribed: no more broadcasts here.".to_owned(),
+        (Some(tag), true) => format!("You're unsubscribed from `{tag}`."),
+        (None, false) => "You weren't subscribed.".to_owned(),
+        (Some(tag), false) => format!("You weren't subscribed to `{tag}`."),
+    }
+}
+
+/// What a new subscriber receives, proactively, a few seconds later.
+pub const SUBSCRIBED_NOTICE: &str = "You have been notified.";
+
+/// The default text of a local `/api/notify` broadcast.
+pub const DEFAULT_BROADCAST: &str = "proactive hello";

@@ -1,0 +1,262 @@
+//! Configuration, read from the environment once at start-up.
+//!
+//! Names follow the Bot Framework SDKs where they have one
+//! (`MicrosoftAppId`, `MicrosoftAppPassword`, `MicrosoftAppType`,
+//! `MicrosoftAppTenantId`, `ToChannelFromBotLoginUrl`,
+//! `ToChannelFromBotOAuthScope`) and start with `NUDGE_` otherwise. A value
+//! that is present but wrong stops start-up with an error naming the
+//! variable, never the first request. README.md lists every variable.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::api::Limits;
+use crate::delivery::NotifierSettings;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration {variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+/// How the bot authenticates to the Connector (`MicrosoftAppType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppType {
+    MultiTenant,
+    SingleTenant,
+}
+
+/// The bot's Azure identity; absent when no `MicrosoftAppId` is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppIdentity {
+    pub app_id: String,
+    pub password: Option<String>,
+    pub app_type: AppType,
+    pub tenant_id: Option<String>,
+    /// Entra ID authority for outbound tokens; `/oauth2/v2.0/token` is added.
+    pub login_url: String,
+    /// Resource the outbound token is for; `/.default` is added.
+    pub oauth_scope: String,
+}
+
+impl AppIdentity {
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth2/v2.0/token", self.login_url.trim_end_matches('/'))
+    }
+
+    pub fn scope(&self) -> String {
+        format!("{}/.default", self.oauth_scope.trim_end_matches('/'))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub app: Option<AppIdentity>,
+    pub notifier: NotifierSettings,
+    /// Notifications the local notifier works on at once.
+    pub notifier_concurrency: usize,
+    /// Receives after which the queue moves a message to the dead letters.
+    pub max_receive_count: u32,
+    pub limits: Limits,
+    pub json_logs: bool,
+}
+
+/// Reads a variable; empty counts as absent.
+pub trait Env {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl<const N: usize> Env for [(&str, &str); N] {
+    fn get(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+            .filter(|v| !v.trim().is_empty())
+    }
+}
+
+fn number<T: std::str::FromStr>(
+    env: &dyn Env,
+    variable: &'static str,
+    default: T,
+    valid: impl Fn(&T) -> bool,
+    expected: &str,
+) -> Result<T, ConfigError> {
+    let Some(raw) = env.get(variable) else {
+        return Ok(default);
+    };
+    raw.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|v| valid(v))
+        .ok_or_else(|| ConfigError {
+            variable,
+            problem: format!("`{raw}` is not {expected}"),
+        })
+}
+
+impl Settings {
+    pub fn from_env(env: &dyn Env) -> Result<Settings, ConfigError> {
+        let defaults = NotifierSettings::default();
+        let limits = Limits::default();
+        Ok(Settings {
+            port: number(env, "PORT", 3978, |_| true, "a port number")?,
+            data_dir: env
+                .get("NUDGE_DATA_DIR")
+                .map_or_else(|| PathBuf::from(".nudge"), PathBuf::from),
+            app: app_identity(env)?,
+            notifier: NotifierSettings {
+                max_attempts: number(
+                    env,
+                    "NUDGE_MAX_ATTEMPTS",
+                    defaults.max_attempts,
+                    |n| (1..=100).contains(n),
+                    "a number from 1 to 100",
+                )?,
+                ..defaults
+            },
+            notifier_concurrency: number(
+                env,
+                "NUDGE_NOTIFIER_CONCURRENCY",
+                8,
+                |n| (1..=256).contains(n),
+                "a number from 1 to 256",
+            )?,
+            max_receive_count: number(
+                env,
+                "NUDGE_MAX_RECEIVE_COUNT",
+                10,
+                |n| (1..=1000).contains(n),
+                "a number from 1 to 1000",
+            )?,
+            limits: Limits {
+                max_activity_bytes: number(
+                    env,
+                    "NUDGE_MAX_ACTIVITY_BYTES",
+                    limits.max_activity_bytes,
+                    |n| (1024..=16 << 20).contains(n),
+                    "a size in bytes from 1024 to 16 MiB",
+                )?,
+                ..limits
+            },
+            json_logs: match env.get("NUDGE_LOG_FORMAT").as_deref() {
+                None | Some("text") => false,
+                Some("json") => true,
+                Some(other) => {
+                    return Err(ConfigError {
+                        variable: "NUDGE_LOG_FORMAT",
+                        problem: format!("`{other}` is neither `text` nor `json`"),
+                    })
+                }
+            },
+        })
+    }
+
+    /// How long a received message stays invisible to other receivers:
+    /// long enough for an attempt and its lease.
+    pub fn visibility_timeout(&self) -> Duration {
+        self.notifier.lease * 2
+    }
+}
+
+fn app_identity(env: &dyn Env) -> Result<Option<AppIdentity>, ConfigError> {
+    let Some(app_id) = env.get("MicrosoftAppId") else {
+        return Ok(None);
+    };
+    let app_type = match env.get("MicrosoftAppType").as_deref() {
+        None => AppType::MultiTenant,
+        Some(t) if t.eq_ignore_ascii_case("MultiTenant") => AppType::MultiTenant,
+        Some(t) if t.eq_ignore_ascii_case("SingleTenant") => AppType::SingleTenant,
+        Some(other) => {
+            return Err(ConfigError {
+                variable: "MicrosoftAppType",
+                problem: format!("`{other}` is not supported; use MultiTenant or SingleTenant"),
+            })
+        }
+    };
+    let tenant_id = env.get("MicrosoftAppTenantId");
+    let authority = match (app_type, tenant_id.as_deref()) {
+        (AppType::SingleTenant, None) => {
+            return Err(ConfigError {
+                variable: "MicrosoftAppTenantId",
+                problem: "is required when MicrosoftAppType is SingleTenant".into(),
+            })
+        }
+        (AppType::SingleTenant, Some(tenant)) => tenant.to_owned(),
+        (AppType::MultiTenant, _) => "botframework.com".to_owned(),
+    };
+    Ok(Some(AppIdentity {
+        app_id,
+        password: env.get("MicrosoftAppPassword"),
+        app_type,
+        tenant_id,
+        login_url: env
+            .get("ToChannelFromBotLoginUrl")
+            .unwrap_or_else(|| format!("https://login.microsoftonline.com/{authority}")),
+        oauth_scope: env
+            .get("ToChannelFromBotOAuthScope")
+            .unwrap_or_else(|| "https://api.botframework.com".to_owned()),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_without_any_variable() {
+        let s = Settings::from_env(&[("UNRELATED", "1")]).unwrap();
+        assert_eq!(s.port, 3978);
+        assert_eq!(s.data_dir, PathBuf::from(".nudge"));
+        assert_eq!(s.app, None);
+        assert!(!s.json_logs);
+    }
+
+    #[test]
+    fn single_tenant_identity_uses_the_tenant_authority() {
+        let s = Settings::from_env(&[
+            ("MicrosoftAppId", "app"),
+            ("MicrosoftAppPassword", "pw"),
+            ("MicrosoftAppType", "SingleTenant"),
+            ("MicrosoftAppTenantId", "t1"),
+        ])
+        .unwrap();
+        let app = s.app.unwrap();
+        assert_eq!(
+            app.token_url(),
+            "https://login.microsoftonline.com/t1/oauth2/v2.0/token"
+        );
+        assert_eq!(app.scope(), "https://api.botframework.com/.default");
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let err = Settings::from_env(&[("PORT", "http")]).unwrap_err();
+        assert_eq!(err.variable, "PORT");
+        let err = Settings::from_env(&[
+            ("MicrosoftAppId", "a"),
+            ("MicrosoftAppType", "SingleTenant"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "MicrosoftAppTenantId");
+        let err = Settings::from_env(&[("NUDGE_LOG_FORMAT", "xml")]).unwrap_err();
+        assert_eq!(err.variable, "NUDGE_LOG_FORMAT");
+        assert!(Settings::from_env(&[
+            ("MicrosoftAppType", "UserAssignedMSI"),
+            ("MicrosoftAppId", "a")
+        ])
+        .is_err());
+    }
+}

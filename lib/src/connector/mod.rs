@@ -1,0 +1,176 @@
+//! The Bot Connector REST client.
+//!
+//! Two calls carry everything nudge says: reply to an activity within a turn
+//! (`POST {serviceUrl}/v3/conversations/{id}/activities/{activityId}`) and
+//! send a new activity to a conversation, which is how a proactive message
+//! goes out (`POST {serviceUrl}/v3/conversations/{id}/activities`).
+//! Conversation and activity ids are opaque and full of `:`, `|`, `@`, `;`,
+//! so each is percent-encoded as one path segment.
+//!
+//! Calls carry a bearer token when the bot has credentials, and only to a
+//! service URL the [`TrustPolicy`] accepts.
+
+mod error;
+mod token;
+mod trust;
+
+pub use error::{parse_retry_after, ConnectorError};
+pub use token::{ClientCredentials, NoCredentials, TokenError, TokenSource};
+pub use trust::TrustPolicy;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::Deserialize;
+
+use crate::activity::Activity;
+use crate::service_url::ServiceUrl;
+
+/// What the channel answers when it accepts an activity.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ResourceResponse {
+    /// The activity's id on the channel (some channels send none).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The HTTP status it answered with.
+    #[serde(skip)]
+    pub status: u16,
+}
+
+/// Everything but the RFC 3986 unreserved characters is encoded, as the
+/// Bot Framework SDKs do for ids in paths.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn segment(id: &str) -> impl std::fmt::Display + '_ {
+    utf8_percent_encode(id, PATH_SEGMENT)
+}
+
+/// How long one Connector call may take before it counts as a network
+/// failure (and is retried by the caller's policy).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Clone)]
+pub struct ConnectorClient {
+    http: reqwest::Client,
+    tokens: Arc<dyn TokenSource>,
+    trust: Arc<TrustPolicy>,
+}
+
+impl ConnectorClient {
+    pub fn new(http: reqwest::Client, tokens: Arc<dyn TokenSource>, trust: TrustPolicy) -> Self {
+        ConnectorClient {
+            http,
+            tokens,
+            trust: Arc::new(trust),
+        }
+    }
+
+    /// An HTTP client with the timeouts the Connector calls want.
+    pub fn http_client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(CALL_TIMEOUT)
+            .user_agent(concat!("nudge/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new())
+    }
+
+    /// Sends a new activity to a conversation (a proactive message).
+    pub async fn send_to_conversation(
+        &self,
+        service_url: &ServiceUrl,
+        conversation_id: &str,
+        activity: &Activity,
+    ) -> Result<ResourceResponse, ConnectorError> {
+        let path = format!("v3/conversations/{}/activities", segment(conversation_id));
+        self.post(service_url, &path, activity).await
+    }
+
+    /// Replies to an activity within a turn.
+    pub async fn reply_to_activity(
+        &self,
+        service_url: &ServiceUrl,
+        conversation_id: &str,
+        activity_id: &str,
+        activity: &Activity,
+    ) -> Result<ResourceResponse, ConnectorError> {
+        let path = format!(
+            "v3/conversations/{}/activities/{}",
+            segment(conversation_id),
+            segment(activity_id)
+        );
+        self.post(service_url, &path, activity).await
+    }
+
+    async fn post(
+        &self,
+        service_url: &ServiceUrl,
+        path: &str,
+        activity: &Activity,
+    ) -> Result<ResourceResponse, ConnectorError> {
+        self.trust.check(service_url)?;
+        let url = service_url.join(path);
+        let mut request = self.http.post(&url).json(activity);
+        if let Some(token) = self.tokens.token().await? {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ConnectorError::Network(describe(&e)))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ConnectorError::Network(describe(&e)))?;
+        if !(200..300).contains(&status) {
+            return Err(ConnectorError::from_response(
+                status,
+                retry_after.as_deref(),
+                &body,
+            ));
+        }
+        // The channel accepted the activity: an unreadable body must not
+        // turn that into a failure (and a resend).
+        let mut accepted: ResourceResponse = serde_json::from_slice(&body).unwrap_or_default();
+        accepted.status = status;
+        Ok(accepted)
+    }
+}
+
+/// A reqwest error with its causes, which is where the useful part is
+/// ("connection refused", "operation timed out").
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_encoded_as_single_path_segments() {
+        let id = "19:abc@thread.skype;messageid=1|x/y";
+        assert_eq!(
+            segment(id).to_string(),
+            "19%3Aabc%40thread.skype%3Bmessageid%3D1%7Cx%2Fy"
+        );
+    }
+}

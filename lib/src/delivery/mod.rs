@@ -1,0 +1,330 @@
+//! The notifier: turns queued notifications into Connector calls, once in
+//! effect.
+//!
+//! For each queue message [`Notifier::process`] returns a [`Disposition`]:
+//! `Done` (delete it: delivered, a duplicate, or never deliverable) or
+//! `RetryAfter` (leave it on the queue, visible again after that long). It
+//! never sleeps to wait out a channel: waiting is the queue's job, so the
+//! same code works in a local loop and in a Lambda invocation.
+//!
+//! Once in effect: every delivery is claimed in the store with a conditional
+//! write before the send ([`crate::store::Store::begin_delivery`]) and its
+//! outcome recorded after it. A redelivered message finds the record
+//! finished and sends nothing. The window that remains is a crash after the
+//! channel accepted the activity and before the record says so; the Connector
+//! API has no idempotency key to close it.
+
+mod fanout;
+pub mod policy;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::connector::{ConnectorClient, ConnectorError};
+use crate::ids::ConversationKey;
+use crate::notification::{Notification, Reason, Target};
+use crate::queue::{Queue, QueueError, ReceivedMessage};
+use crate::service_url::ServiceUrl;
+use crate::store::{
+    DeliveryClaim, DeliveryRecord, DeliveryStatus, JobStatus, Store, StoreError, TransitionError,
+};
+use policy::Verdict;
+
+/// What to do with a queue message after processing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Delete it.
+    Done,
+    /// Keep it; make it visible again after this long.
+    RetryAfter(Duration),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// Tunables of the notifier.
+#[derive(Debug, Clone)]
+pub struct NotifierSettings {
+    /// Attempts at one delivery before it is recorded as failed.
+    pub max_attempts: u32,
+    /// How long one attempt may hold a delivery's claim.
+    pub lease: Duration,
+    /// Conversations per fan-out page.
+    pub fanout_page: usize,
+}
+
+impl Default for NotifierSettings {
+    fn default() -> Self {
+        NotifierSettings {
+            max_attempts: 8,
+            lease: crate::connector::CALL_TIMEOUT * 3,
+            fanout_page: 100,
+        }
+    }
+}
+
+pub struct Notifier {
+    store: Arc<dyn Store>,
+    queue: Arc<dyn Queue>,
+    connector: ConnectorClient,
+    settings: NotifierSettings,
+}
+
+impl Notifier {
+    pub fn new(
+        store: Arc<dyn Store>,
+        queue: Arc<dyn Queue>,
+        connector: ConnectorClient,
+        settings: NotifierSettings,
+    ) -> Self {
+        Notifier {
+            store,
+            queue,
+            connector,
+            settings,
+        }
+    }
+
+    /// Processes one queue message. Never fails: a message that cannot be
+    /// read is dropped with an error in the log (retrying cannot fix it), and
+    /// a storage or queue failure leaves it for a later attempt.
+    pub async fn process(&self, message: &ReceivedMessage) -> Disposition {
+        let notification = match serde_json::from_str::<Notification>(&message.body) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(message_id = %message.message_id, error = %e, "unreadable notification dropped");
+                return Disposition::Done;
+            }
+        };
+        match self.deliver(&notification).await {
+            Ok(disposition) => disposition,
+            Err(e) => {
+                let wait = policy::backoff(message.receive_count);
+                tracing::warn!(notification = %notification.id, error = %e, ?wait, "delivery interrupted; will retry");
+                Disposition::RetryAfter(wait)
+            }
+        }
+    }
+
+    /// Delivers one notification, or expands one fan-out page.
+    #[tracing::instrument(skip_all, fields(notification = %notification.id))]
+    pub async fn deliver(&self, notification: &Notification) -> Result<Disposition, DeliveryError> {
+        let now = Timestamp::now();
+        if let Some(wait) = time_until(notification.not_before, now) {
+            return Ok(Disposition::RetryAfter(wait));
+        }
+        match &notification.target {
+            Target::Conversation { key } => self.send_one(notification, key, now).await,
+            Target::Subscribers { tag, after } => {
+                self.expand(notification, tag.as_deref(), after.as_ref())
+                    .await
+            }
+        }
+    }
+
+    async fn send_one(
+        &self,
+        notification: &Notification,
+        key: &ConversationKey,
+        now: Timestamp,
+    ) -> Result<Disposition, DeliveryError> {
+        let lease_until = later(now, self.settings.lease);
+        let mut record = match self
+            .store
+            .begin_delivery(&notification.id, Some(key), now, lease_until)
+            .await?
+        {
+            DeliveryClaim::Proceed(record) => record,
+            DeliveryClaim::Finished(record) => {
+                tracing::info!(status = %record.status, "already delivered; duplicate dropped");
+                return Ok(Disposition::Done);
+            }
+            DeliveryClaim::Busy(record) => {
+                let wait = time_until(record.lease_until, now).unwrap_or(Duration::from_secs(1));
+                return Ok(Disposition::RetryAfter(wait));
+            }
+        };
+        let Some(stored) = self.store.get_reference(key).await? else {
+            return self
+                .finish(
+                    &mut record,
+                    DeliveryStatus::Failed,
+                    "conversation not found",
+                )
+                .await;
+        };
+        if !stored.active {
+            let why = format!(
+                "conversation inactive: {}",
+                stored
+                    .inactive_reason
+                    .as_deref()
+                    .unwrap_or("unknown reason")
+            );
+            return self
+                .finish(&mut record, DeliveryStatus::Blocked, &why)
+                .await;
+        }
+        if let Err(why) = self.side_effects(notification).await? {
+            return self.finish(&mut record, DeliveryStatus::Failed, &why).await;
+        }
+        let service_url: ServiceUrl = match stored.reference.service_url.as_deref().map(str::parse)
+        {
+            Some(Ok(url)) => url,
+            _ => {
+                return self
+                    .finish(
+                        &mut record,
+                        DeliveryStatus::Failed,
+                        "stored reference has no valid serviceUrl",
+                    )
+                    .await
+            }
+        };
+        let activity = notification
+            .activity
+            .clone()
+            .addressed_to(&stored.reference);
+        let sent = self
+            .connector
+            .send_to_conversation(&service_url, key.conversation_id(), &activity)
+            .await;
+        match sent {
+            Ok(accepted) => {
+                record.status_codes.push(accepted.status);
+                record.activity_id = accepted.id;
+                tracing::info!(conversation = %key, attempts = record.attempts, "delivered");
+                self.finish(&mut record, DeliveryStatus::Sent, "").await
+            }
+            Err(error) => self.failed(&mut record, key, &error).await,
+        }
+    }
+
+    /// What delivering this notification also does, before the send.
+    /// `Ok(Err(why))`: it cannot be delivered.
+    async fn side_effects(
+        &self,
+        notification: &Notification,
+    ) -> Result<Result<(), String>, DeliveryError> {
+        let Reason::JobComplete { job_id } = &notification.reason else {
+            return Ok(Ok(()));
+        };
+        let result = self
+            .store
+            .transition_job(
+                job_id,
+                &[JobStatus::Running, JobStatus::Completing],
+                JobStatus::Complete,
+                Timestamp::now(),
+            )
+            .await;
+        match result {
+            Ok(_) => Ok(Ok(())),
+            // A retry after the job was marked but before the send.
+            Err(TransitionError::WrongState(job)) if job.status == JobStatus::Complete => {
+                Ok(Ok(()))
+            }
+            Err(TransitionError::WrongState(job)) => {
+                Ok(Err(format!("job {} is {}", job.id, job.status)))
+            }
+            Err(TransitionError::NotFound) => Ok(Err(format!("job {job_id} not found"))),
+            Err(TransitionError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    async fn failed(
+        &self,
+        record: &mut DeliveryRecord,
+        key: &ConversationKey,
+        error: &ConnectorError,
+    ) -> Result<Disposition, DeliveryError> {
+        if let Some(status) = error.status() {
+            record.status_codes.push(status);
+        }
+        match policy::classify(error) {
+            Verdict::Retry(wait) if record.attempts < self.settings.max_attempts => {
+                let wait = wait.unwrap_or_else(|| policy::backoff(record.attempts));
+                tracing::warn!(conversation = %key, %error, attempts = record.attempts, ?wait, "send failed; will retry");
+                record.status = DeliveryStatus::Retrying;
+                record.last_error = Some(error.to_string());
+                record.lease_until = None;
+                record.updated_at = Timestamp::now();
+                self.store.put_delivery(record).await?;
+                Ok(Disposition::RetryAfter(wait))
+            }
+            Verdict::Retry(_) => {
+                let why = format!("gave up after {} attempts: {error}", record.attempts);
+                self.finish(record, DeliveryStatus::Failed, &why).await
+            }
+            Verdict::Blocked(code) => {
+                self.store.deactivate_reference(key, &code).await?;
+                self.finish(record, DeliveryStatus::Blocked, &error.to_string())
+                    .await
+            }
+            Verdict::Gone(code) => {
+                self.store.deactivate_reference(key, &code).await?;
+                self.finish(record, DeliveryStatus::Failed, &error.to_string())
+                    .await
+            }
+            Verdict::Fail(why) => self.finish(record, DeliveryStatus::Failed, &why).await,
+        }
+    }
+
+    /// Records a final outcome; the message is done with.
+    async fn finish(
+        &self,
+        record: &mut DeliveryRecord,
+        status: DeliveryStatus,
+        why: &str,
+    ) -> Result<Disposition, DeliveryError> {
+        if status != DeliveryStatus::Sent {
+            tracing::warn!(%status, reason = why, "notification not delivered");
+            record.last_error = Some(why.to_owned());
+        }
+        record.status = status;
+        record.lease_until = None;
+        record.updated_at = Timestamp::now();
+        self.store.put_delivery(record).await?;
+        Ok(Disposition::Done)
+    }
+}
+
+/// Applies a disposition to a message on a queue that the caller receives
+/// from itself (the local host; on Lambda the event source deletes).
+pub async fn settle(
+    queue: &dyn Queue,
+    message: &ReceivedMessage,
+    disposition: Disposition,
+) -> Result<(), QueueError> {
+    match disposition {
+        Disposition::Done => queue.delete(&message.receipt).await,
+        Disposition::RetryAfter(wait) => {
+            queue
+                .change_visibility(&message.receipt, wait.min(MAX_VISIBILITY))
+                .await
+        }
+    }
+}
+
+/// The longest a message can be hidden on a queue (SQS: 12 hours).
+pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
+
+fn later(now: Timestamp, by: Duration) -> Timestamp {
+    jiff::SignedDuration::try_from(by)
+        .ok()
+        .and_then(|d| now.checked_add(d).ok())
+        .unwrap_or(now)
+}
+
+/// How long from `now` until `at`, if `at` is in the future.
+fn time_until(at: Option<Timestamp>, now: Timestamp) -> Option<Duration> {
+    let wait = Duration::try_from(at?.duration_since(now)).ok()?;
+    (!wait.is_zero()).then_some(wait)
+}

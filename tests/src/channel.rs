@@ -1,0 +1,221 @@
+//! A fake Bot Connector channel: a real HTTP server on a random loopback
+//! port that accepts the two Connector calls nudge makes and records every
+//! activity it receives, so tests can assert on what a user would see.
+//!
+//! It can be told to answer with other statuses (fault injection) through
+//! [`FakeChannel::respond_with`].
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use nudge::activity::Activity;
+use tokio::sync::Notify;
+
+/// One activity the channel received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The conversation id from the path, percent-decoded.
+    pub conversation_id: String,
+    /// The activity id from the path of a reply-to-activity call.
+    pub reply_to: Option<String>,
+    pub activity: Activity,
+    pub authorization: Option<String>,
+}
+
+impl Received {
+    pub fn text(&self) -> &str {
+        self.activity.text.as_deref().unwrap_or_default()
+    }
+
+    /// A proactive send (a new activity), not a reply within a turn.
+    pub fn is_proactive(&self) -> bool {
+        self.reply_to.is_none()
+    }
+}
+
+/// A scripted answer: status and JSON body.
+#[derive(Debug, Clone)]
+pub struct Scripted {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Default)]
+struct Inner {
+    received: Mutex<Vec<Received>>,
+    script: Mutex<VecDeque<Scripted>>,
+    arrived: Notify,
+}
+
+pub struct FakeChannel {
+    service_url: String,
+    inner: Arc<Inner>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl FakeChannel {
+    pub async fn start() -> FakeChannel {
+        let inner = Arc::new(Inner::default());
+        let app = Router::new()
+            .route("/v3/conversations/{conversation}/activities", post(send))
+            .route(
+                "/v3/conversations/{conversation}/activities/{activity}",
+                post(reply),
+            )
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake channel");
+        let addr = listener.local_addr().expect("fake channel address");
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeChannel {
+            service_url: format!("http://{addr}"),
+            inner,
+            server,
+        }
+    }
+
+    /// The `serviceUrl` activities from this channel carry.
+    pub fn service_url(&self) -> &str {
+        &self.service_url
+    }
+
+    /// Everything received so far, in arrival order.
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.received.lock().expect("lock").clone()
+    }
+
+    /// What one conversation received, in order.
+    pub fn in_conversation(&self, conversation_id: &str) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.conversation_id == conversation_id)
+            .collect()
+    }
+
+    /// Texts of the messages one conversation received, in order.
+    pub fn texts(&self, conversation_id: &str) -> Vec<String> {
+        self.in_conversation(conversation_id)
+            .iter()
+            .filter(|r| r.activity.is("message"))
+            .map(|r| r.text().to_owned())
+            .collect()
+    }
+
+    /// Waits until an activity matching `matches` has arrived, and returns
+    /// it; panics with what did arrive after `timeout`.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        matches: impl Fn(&Received) -> bool,
+    ) -> Received {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let arrived = self.inner.arrived.notified();
+            if let Some(found) = self.received().into_iter().find(|r| matches(r)) {
+                return found;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}; the channel received: {:#?}",
+                    self.received()
+                        .iter()
+                        .map(|r| (&r.conversation_id, r.activity.kind.as_deref(), r.text()))
+                        .collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+
+    /// Waits for a message in `conversation_id` whose text contains `needle`.
+    pub async fn wait_for_text(
+        &self,
+        conversation_id: &str,
+        needle: &str,
+        timeout: Duration,
+    ) -> Received {
+        let what = format!("`{needle}` in conversation {conversation_id}");
+        self.wait_for(&what, timeout, |r| {
+            r.conversation_id == conversation_id && r.text().contains(needle)
+        })
+        .await
+    }
+
+    /// Answers the next calls with these responses, in order, before going
+    /// back to accepting everything.
+    pub fn respond_with(&self, answers: impl IntoIterator<Item = Scripted>) {
+        self.inner.script.lock().expect("lock").extend(answers);
+    }
+}
+
+impl Drop for FakeChannel {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn send(
+    State(inner): State<Arc<Inner>>,
+    Path(conversation): Path<String>,
+    headers: HeaderMap,
+    Json(activity): Json<Activity>,
+) -> Response {
+    record(&inner, conversation, None, headers, activity)
+}
+
+async fn reply(
+    State(inner): State<Arc<Inner>>,
+    Path((conversation, activity_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(activity): Json<Activity>,
+) -> Response {
+    record(&inner, conversation, Some(activity_id), headers, activity)
+}
+
+fn record(
+    inner: &Inner,
+    conversation_id: String,
+    reply_to: Option<String>,
+    headers: HeaderMap,
+    activity: Activity,
+) -> Response {
+    if let Some(scripted) = inner.script.lock().expect("lock").pop_front() {
+        let status = StatusCode::from_u16(scripted.status).unwrap_or(StatusCode::OK);
+        let mut response = (status, Json(scripted.body)).into_response();
+        for (name, value) in scripted.headers {
+            if let (Ok(name), Ok(value)) = (
+                axum::http::HeaderName::try_from(name),
+                axum::http::HeaderValue::try_from(value),
+            ) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        return response;
+    }
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let id = {
+        let mut received = inner.received.lock().expect("lock");
+        received.push(Received {
+            conversation_id,
+            reply_to,
+            activity,
+            authorization,
+        });
+        format!("activity-{}", received.len())
+    };
+    inner.arrived.notify_waiters();
+    (StatusCode::OK, Json(serde_json::json!({ "id": id }))).into_response()
+}

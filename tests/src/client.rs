@@ -1,0 +1,98 @@
+//! Talking to a running nudge the way a channel does: activities POSTed to
+//! `/api/messages`, with the fake channel's service URL so that replies come
+//! back to it.
+
+use serde_json::{json, Value};
+
+/// The bot's account, as channels name it in `recipient`.
+pub const BOT_ID: &str = "bot-nudge";
+
+pub struct BotClient {
+    http: reqwest::Client,
+    base_url: String,
+    service_url: String,
+}
+
+impl BotClient {
+    /// `base_url`: the host, like `http://127.0.0.1:3978`; `service_url`: the
+    /// channel replies go to.
+    pub fn new(base_url: impl Into<String>, service_url: impl Into<String>) -> Self {
+        BotClient {
+            http: reqwest::Client::new(),
+            base_url: base_url.into(),
+            service_url: service_url.into(),
+        }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// A message activity from `user` in `conversation`, as the Emulator
+    /// sends it.
+    pub fn message(&self, conversation: &str, text: &str) -> Value {
+        json!({
+            "type": "message",
+            "id": format!("in-{}", nudge_id()),
+            "timestamp": "2026-11-21T10:00:00.1234567Z",
+            "channelId": "emulator",
+            "serviceUrl": self.service_url,
+            "from": {"id": format!("user-{conversation}"), "name": "Ann", "role": "user"},
+            "recipient": {"id": BOT_ID, "name": "nudge", "role": "bot"},
+            "conversation": {"id": conversation},
+            "locale": "en-US",
+            "text": text
+        })
+    }
+
+    /// Sends a message; returns the HTTP status.
+    pub async fn say(&self, conversation: &str, text: &str) -> u16 {
+        self.post_activity(&self.message(conversation, text))
+            .await
+            .0
+    }
+
+    /// Posts any JSON to `/api/messages`; returns status and body.
+    pub async fn post_activity(&self, activity: &Value) -> (u16, Value) {
+        self.post_raw("/api/messages", activity.to_string()).await
+    }
+
+    /// Posts a raw body to a path; returns status and the body as JSON
+    /// (`Value::Null` when empty or not JSON).
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request to nudge");
+        read(response).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await
+            .expect("request to nudge");
+        read(response).await
+    }
+}
+
+async fn read(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn nudge_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}

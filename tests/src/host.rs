@@ -1,0 +1,148 @@
+//! Starting nudge for a test: in-process (fast, with access to its store and
+//! queue) or as the real `nudge` binary (for restarts and crashes).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use nudge::config::Settings;
+use nudge::local::LocalHost;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A fresh, empty data directory under the system temp dir, removed on drop.
+pub struct DataDir(PathBuf);
+
+impl DataDir {
+    pub fn new(name: &str) -> DataDir {
+        let dir = std::env::temp_dir().join(format!(
+            "nudge-test-{name}-{}-{}",
+            std::process::id(),
+            nudge_unique()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create data dir");
+        DataDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn nudge_unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Settings for a test host: any free port, the given data directory, no
+/// app id (the Emulator case), everything else default.
+pub fn local_settings(data_dir: &Path) -> Settings {
+    let mut settings = Settings::from_env(&[("UNUSED", "")]).expect("default settings");
+    settings.port = 0;
+    settings.data_dir = data_dir.to_owned();
+    settings
+}
+
+/// Starts the local host in this process. Its logs go to the test's
+/// captured output, shown when the test fails.
+pub async fn start_in_process(settings: &Settings) -> LocalHost {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            std::env::var("NUDGE_LOG").unwrap_or_else(|_| "info,nudge=debug".to_owned()),
+        )
+        .with_test_writer()
+        .try_init();
+    LocalHost::start(settings).await.expect("local host starts")
+}
+
+/// The base URL of an in-process host.
+pub fn base_url(host: &LocalHost) -> String {
+    format!("http://127.0.0.1:{}", host.addr().port())
+}
+
+/// Where cargo put the workspace's binaries (next to this test's `deps`).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile directory");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (`cargo build --workspace --bins`), \
+         as scripts/test does",
+        path.display()
+    );
+    path
+}
+
+/// The real `nudge serve` binary, running.
+pub struct HostProcess {
+    child: Child,
+    pub port: u16,
+}
+
+impl HostProcess {
+    /// Starts `nudge serve --port 0` on `data_dir` and waits until it says
+    /// where it listens.
+    pub async fn start(data_dir: &Path) -> HostProcess {
+        let mut child = Command::new(binary("nudge"))
+            .args(["serve", "--port", "0", "--data-dir"])
+            .arg(data_dir)
+            .env_remove("MicrosoftAppId")
+            .env("NUDGE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn nudge");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let port = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(rest) = line.split("http://localhost:").nth(1) {
+                    let port = rest.split('/').next().unwrap_or_default();
+                    return port.parse::<u16>().ok();
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+        .expect("nudge printed its listening address");
+        HostProcess { child, port }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits for it to exit.
+    pub async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+        }
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("nudge stops within 30 s")
+            .expect("wait for nudge");
+        assert!(status.success(), "nudge exited with {status}");
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
