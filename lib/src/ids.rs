@@ -94,15 +94,10 @@ impl FromStr for ConversationKey {
     }
 }
 
-/// A job's id: eight characters from an alphabet without look-alikes, short
-/// enough to type in `done <id>`. Input is case-insensitive.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct JobId(String);
-
 /// Letters and digits a person will not confuse when reading them back
 /// (no 0/o, 1/l/i).
 const ID_ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
-const JOB_ID_LEN: usize = 8;
+const SHORT_ID_LEN: usize = 8;
 
 /// A random string of `len` characters from [`ID_ALPHABET`].
 pub(crate) fn random_token(len: usize) -> String {
@@ -112,38 +107,59 @@ pub(crate) fn random_token(len: usize) -> String {
         .collect()
 }
 
-impl JobId {
-    pub fn generate() -> Self {
-        JobId(random_token(JOB_ID_LEN))
-    }
+/// Ids that people type back (`done <id>`, `cancel <id>`): eight characters
+/// from an alphabet without look-alikes; input is case-insensitive.
+macro_rules! short_id {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+        impl $name {
+            pub fn generate() -> Self {
+                $name(random_token(SHORT_ID_LEN))
+            }
 
-impl FromStr for JobId {
-    type Err = IdError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim().to_ascii_lowercase();
-        if s.is_empty() {
-            return Err(IdError::Missing("job id"));
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
         }
-        if s.len() != JOB_ID_LEN || !s.bytes().all(|b| ID_ALPHABET.contains(&b)) {
-            return Err(IdError::Malformed {
-                what: "job id",
-                why: format!("job ids are {JOB_ID_LEN} letters and digits"),
-            });
+
+        impl FromStr for $name {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let s = s.trim().to_ascii_lowercase();
+                if s.is_empty() {
+                    return Err(IdError::Missing($what));
+                }
+                if s.len() != SHORT_ID_LEN || !s.bytes().all(|b| ID_ALPHABET.contains(&b)) {
+                    return Err(IdError::Malformed {
+                        what: $what,
+                        why: format!("{}s are {SHORT_ID_LEN} letters and digits", $what),
+                    });
+                }
+                Ok($name(s))
+            }
         }
-        Ok(JobId(s))
-    }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl fmt::Display for JobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+short_id!(
+    /// A job's id, as typed in `done <id>`.
+    JobId,
+    "job id"
+);
+short_id!(
+    /// A reminder's id, as typed in `cancel <id>`.
+    ReminderId,
+    "reminder id"
+);
 
 /// A notification's id: the idempotency key of its delivery. Printable
 /// ASCII without spaces, at most 256 characters, so it fits a queue message
@@ -159,6 +175,12 @@ impl NotificationId {
     /// The id of the notification that completes a job.
     pub fn from_job(job: &JobId) -> Self {
         NotificationId(format!("job-{job}-complete"))
+    }
+
+    /// The id of the notification for one occurrence of a reminder: the
+    /// same however many ticks see that occurrence due.
+    pub fn from_reminder(reminder: &ReminderId, due: jiff::Timestamp) -> Self {
+        NotificationId(format!("rem-{reminder}-{}", due.as_second()))
     }
 
     /// A child id derived from this one and a discriminator: the same
@@ -223,7 +245,7 @@ macro_rules! string_serde {
         }
     )*};
 }
-string_serde!(ConversationKey, JobId, NotificationId);
+string_serde!(ConversationKey, JobId, ReminderId, NotificationId);
 
 #[cfg(test)]
 mod tests {

@@ -26,6 +26,7 @@ pub mod ids;
 pub mod local;
 pub mod notification;
 pub mod queue;
+pub mod schedule;
 pub mod service_url;
 mod sqlite_db;
 pub mod store;

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::activity::Activity;
-use crate::ids::{ConversationKey, JobId, NotificationId};
+use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use crate::queue::{OutgoingMessage, Queue, QueueError, MAX_DELAY};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +54,9 @@ pub enum Reason {
     JobComplete { job_id: JobId },
     /// A conversation subscribed and is told so.
     Subscribed,
+    /// A reminder fell due.
+    #[serde(rename_all = "camelCase")]
+    Reminder { reminder_id: ReminderId },
     /// An operator or external system asked for a broadcast.
     Broadcast,
 }

@@ -14,9 +14,10 @@ pub mod sqlite;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use crate::ids::{ConversationKey, JobId, NotificationId};
+use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 pub use records::{
-    DeliveryClaim, DeliveryRecord, DeliveryStatus, Job, JobStatus, Page, StoredReference,
+    DeliveryClaim, DeliveryRecord, DeliveryStatus, Job, JobStatus, Page, Reminder, ReminderStatus,
+    StoredReference,
 };
 
 /// A storage failure. Domain outcomes (not found, wrong state) are not
@@ -115,6 +116,37 @@ pub trait Store: Send + Sync {
         to: JobStatus,
         at: Timestamp,
     ) -> Result<Job, TransitionError>;
+
+    /// Stores a new reminder; [`StoreError::Conflict`] if the id is taken.
+    async fn insert_reminder(&self, reminder: &Reminder) -> Result<(), StoreError>;
+
+    async fn get_reminder(&self, id: &ReminderId) -> Result<Option<Reminder>, StoreError>;
+
+    /// One conversation's pending reminders, soonest first, at most `limit`.
+    async fn list_reminders(
+        &self,
+        owner: &ConversationKey,
+        limit: usize,
+    ) -> Result<Vec<Reminder>, StoreError>;
+
+    /// Pending reminders due at or before `now`, soonest first, at most
+    /// `limit`. Adapters answer from an index on the due time: the cost
+    /// grows with the number of due reminders, never with the number stored.
+    async fn due_reminders(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Reminder>, StoreError>;
+
+    /// Replaces a reminder with `updated` (its next occurrence, or `Done` /
+    /// `Cancelled`) only if it is still `Pending` and due at
+    /// `expected_due`, atomically. Returns whether it was replaced: `false`
+    /// means another tick or a cancel got there first.
+    async fn advance_reminder(
+        &self,
+        expected_due: Timestamp,
+        updated: &Reminder,
+    ) -> Result<bool, StoreError>;
 
     /// Claims the delivery of a notification for one attempt, atomically:
     /// creates the record on the first attempt; refuses when the delivery

@@ -6,7 +6,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::activity::ConversationReference;
-use crate::ids::{ConversationKey, JobId, NotificationId};
+use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
+use crate::schedule::Recurrence;
 
 /// A conversation reference as stored: the reference exactly as the channel
 /// sent it, plus what nudge knows about the conversation.
@@ -78,6 +79,49 @@ pub struct Job {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub enum ReminderStatus {
+    /// Will fire at `next_due`.
+    Pending,
+    /// A one-shot reminder that fired; kept for the log.
+    Done,
+    /// Cancelled before it (next) fired.
+    Cancelled,
+}
+
+impl fmt::Display for ReminderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReminderStatus::Pending => "pending",
+            ReminderStatus::Done => "done",
+            ReminderStatus::Cancelled => "cancelled",
+        })
+    }
+}
+
+/// A reminder, owned by the conversation it was set in (or for).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reminder {
+    pub id: ReminderId,
+    /// Where it is delivered.
+    pub owner: ConversationKey,
+    pub text: String,
+    pub recurrence: Recurrence,
+    /// IANA time zone its times of day are in.
+    pub time_zone: String,
+    /// When it fires next (meaningful while `Pending`).
+    pub next_due: Timestamp,
+    pub status: ReminderStatus,
+    pub created_at: Timestamp,
+    /// How many times it has fired.
+    #[serde(default)]
+    pub fired: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_fired_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum DeliveryStatus {
     /// Claimed by an attempt that has not reported back.
     Pending,
@@ -143,4 +187,126 @@ pub enum DeliveryClaim {
     Finished(DeliveryRecord),
     /// Another attempt holds the claim until `lease_until`.
     Busy(DeliveryRecord),
+}
+
+impl DeliveryClaim {
+    /// Decides an attempt to claim a delivery from the record it finds (the
+    /// rules of [`crate::store::Store::begin_delivery`]); every adapter
+    /// applies them inside its own atomic read-and-write.
+    pub fn decide(
+        existing: Option<DeliveryRecord>,
+        id: &NotificationId,
+        conversation: Option<ConversationKey>,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> DeliveryClaim {
+        let Some(mut record) = existing else {
+            return DeliveryClaim::Proceed(DeliveryRecord {
+                notification_id: id.clone(),
+                conversation,
+                status: DeliveryStatus::Pending,
+                attempts: 1,
+                status_codes: Vec::new(),
+                last_error: None,
+                activity_id: None,
+                created_at: now,
+                updated_at: now,
+                lease_until: Some(lease_until),
+            });
+        };
+        if record.status.is_final() {
+            return DeliveryClaim::Finished(record);
+        }
+        let leased = record.status == DeliveryStatus::Pending
+            && record.lease_until.is_some_and(|until| until > now);
+        if leased {
+            return DeliveryClaim::Busy(record);
+        }
+        record.status = DeliveryStatus::Pending;
+        record.attempts = record.attempts.saturating_add(1);
+        record.lease_until = Some(lease_until);
+        record.updated_at = now;
+        record.conversation = record.conversation.or(conversation);
+        DeliveryClaim::Proceed(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + second).unwrap()
+    }
+
+    fn id() -> NotificationId {
+        "n-test".parse().unwrap()
+    }
+
+    fn pending(attempts: u32, lease: Option<Timestamp>) -> DeliveryRecord {
+        let DeliveryClaim::Proceed(mut record) =
+            DeliveryClaim::decide(None, &id(), None, at(0), at(30))
+        else {
+            panic!("a first attempt proceeds");
+        };
+        record.attempts = attempts;
+        record.lease_until = lease;
+        record
+    }
+
+    #[test]
+    fn a_first_attempt_creates_a_pending_leased_record() {
+        let key: ConversationKey = "test#c".parse().unwrap();
+        let claimed = DeliveryClaim::decide(None, &id(), Some(key.clone()), at(0), at(30));
+        let DeliveryClaim::Proceed(record) = claimed else {
+            panic!("expected Proceed, got {claimed:?}");
+        };
+        assert_eq!(record.status, DeliveryStatus::Pending);
+        assert_eq!(record.attempts, 1);
+        assert_eq!(record.conversation, Some(key));
+        assert_eq!(record.lease_until, Some(at(30)));
+        assert_eq!((record.created_at, record.updated_at), (at(0), at(0)));
+    }
+
+    #[test]
+    fn a_live_lease_is_busy_and_an_expired_or_missing_one_is_taken_over() {
+        let live = pending(1, Some(at(30)));
+        assert_eq!(
+            DeliveryClaim::decide(Some(live.clone()), &id(), None, at(29), at(60)),
+            DeliveryClaim::Busy(live.clone())
+        );
+        for stale in [pending(1, Some(at(30))), pending(1, None)] {
+            let DeliveryClaim::Proceed(record) =
+                DeliveryClaim::decide(Some(stale), &id(), None, at(30), at(60))
+            else {
+                panic!("an expired lease is taken over");
+            };
+            assert_eq!(record.attempts, 2);
+            assert_eq!(record.lease_until, Some(at(60)));
+            assert_eq!(record.updated_at, at(30));
+            assert_eq!(record.created_at, at(0));
+        }
+    }
+
+    #[test]
+    fn retrying_proceeds_and_final_statuses_are_finished() {
+        let mut retrying = pending(3, Some(at(100)));
+        retrying.status = DeliveryStatus::Retrying;
+        assert!(matches!(
+            DeliveryClaim::decide(Some(retrying), &id(), None, at(1), at(60)),
+            DeliveryClaim::Proceed(DeliveryRecord { attempts: 4, .. })
+        ));
+        for status in [
+            DeliveryStatus::Sent,
+            DeliveryStatus::Failed,
+            DeliveryStatus::Blocked,
+        ] {
+            let mut done = pending(1, None);
+            done.status = status;
+            assert_eq!(
+                DeliveryClaim::decide(Some(done.clone()), &id(), None, at(1), at(60)),
+                DeliveryClaim::Finished(done)
+            );
+        }
+    }
 }

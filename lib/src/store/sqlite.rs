@@ -10,6 +10,7 @@
 //! | `subscriptions` | (`key`, `tag`); `''` is the general list | (`tag`, `key`) | — |
 //! | `jobs` | `id`; `rowid` breaks ties of `created_at` | status, created_at | [`Job`] JSON |
 //! | `deliveries` | notification id | status, updated_at | [`DeliveryRecord`] JSON |
+//! | `reminders` | `id` | due time and owner, of pending ones only (partial indexes) | [`Reminder`] JSON |
 //!
 //! Records are stored whole as JSON so that nothing the channel sent is
 //! lost (unknown reference fields included); the columns beside the body
@@ -28,15 +29,16 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::DeserializeOwned;
 
 use super::{
-    DeliveryClaim, DeliveryRecord, DeliveryStatus, Job, JobStatus, Page, Store, StoreError,
+    DeliveryClaim, DeliveryRecord, Job, JobStatus, Page, Reminder, Store, StoreError,
     StoredReference, TransitionError,
 };
-use crate::ids::{ConversationKey, JobId, NotificationId};
+use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use crate::sqlite_db::{count, decode, encode, immediate, Db, DbError, Migration};
 
 /// The schema, one step per version (`PRAGMA user_version`). Append new
 /// steps; never edit a released one.
-const SCHEMA: &[Migration] = &["
+const SCHEMA: &[Migration] = &[
+    "
     CREATE TABLE IF NOT EXISTS conversations (
         key TEXT PRIMARY KEY NOT NULL,
         channel_id TEXT NOT NULL,
@@ -69,7 +71,21 @@ const SCHEMA: &[Migration] = &["
         updated_at INTEGER NOT NULL,
         body TEXT NOT NULL
     );
-"];
+",
+    "
+    CREATE TABLE IF NOT EXISTS reminders (
+        id TEXT PRIMARY KEY NOT NULL,
+        owner TEXT NOT NULL,
+        status TEXT NOT NULL,
+        next_due INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS reminders_due ON reminders (next_due)
+        WHERE status = 'pending';
+    CREATE INDEX IF NOT EXISTS reminders_by_owner ON reminders (owner, next_due)
+        WHERE status = 'pending';
+",
+];
 
 /// The `tag` column of a subscription to the general list.
 const GENERAL: &str = "";
@@ -337,6 +353,97 @@ impl Store for SqliteStore {
             .map_err(StoreError::from)?
     }
 
+    async fn insert_reminder(&self, reminder: &Reminder) -> Result<(), StoreError> {
+        let reminder = reminder.clone();
+        let inserted = self
+            .db
+            .run(move |conn| {
+                Ok(conn.execute(
+                    "INSERT INTO reminders (id, owner, status, next_due, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
+                    reminder_row(&reminder)?,
+                )?)
+            })
+            .await?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+
+    async fn get_reminder(&self, id: &ReminderId) -> Result<Option<Reminder>, StoreError> {
+        let id = id.to_string();
+        Ok(self
+            .db
+            .run(move |conn| read_body(conn, "SELECT body FROM reminders WHERE id = ?1", &id))
+            .await?)
+    }
+
+    async fn list_reminders(
+        &self,
+        owner: &ConversationKey,
+        limit: usize,
+    ) -> Result<Vec<Reminder>, StoreError> {
+        let owner = owner.to_string();
+        Ok(self
+            .db
+            .run(move |conn| {
+                let bodies: Vec<String> = query_column(
+                    conn,
+                    "SELECT body FROM reminders WHERE owner = ?1 AND status = 'pending'
+                     ORDER BY next_due, id LIMIT ?2",
+                    params![owner, count(limit)],
+                )?;
+                bodies.iter().map(|body| decode(body)).collect()
+            })
+            .await?)
+    }
+
+    async fn due_reminders(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Reminder>, StoreError> {
+        Ok(self
+            .db
+            .run(move |conn| {
+                let bodies: Vec<String> = query_column(
+                    conn,
+                    DUE_REMINDERS,
+                    params![now.as_millisecond(), count(limit)],
+                )?;
+                bodies.iter().map(|body| decode(body)).collect()
+            })
+            .await?)
+    }
+
+    async fn advance_reminder(
+        &self,
+        expected_due: Timestamp,
+        updated: &Reminder,
+    ) -> Result<bool, StoreError> {
+        let updated = updated.clone();
+        let changed = self
+            .db
+            .run(move |conn| {
+                let [id, owner, status, next_due, body] = reminder_row(&updated)?;
+                Ok(conn.execute(
+                    "UPDATE reminders SET owner = ?2, status = ?3, next_due = ?4, body = ?5
+                     WHERE id = ?1 AND status = 'pending' AND next_due = ?6",
+                    params![
+                        id,
+                        owner,
+                        status,
+                        next_due,
+                        body,
+                        expected_due.as_millisecond()
+                    ],
+                )?)
+            })
+            .await?;
+        Ok(changed > 0)
+    }
+
     async fn begin_delivery(
         &self,
         id: &NotificationId,
@@ -350,7 +457,7 @@ impl Store for SqliteStore {
             .run(move |conn| {
                 let tx = immediate(conn)?;
                 let existing = read_delivery(&tx, id.as_str())?;
-                let claim = claim(existing, &id, conversation, now, lease_until);
+                let claim = DeliveryClaim::decide(existing, &id, conversation, now, lease_until);
                 if let DeliveryClaim::Proceed(record) = &claim {
                     write_delivery(&tx, record)?;
                 }
@@ -380,42 +487,6 @@ impl Store for SqliteStore {
 /// Decides what one attempt to deliver gets, given the record as it is.
 /// The caller writes the record back when the answer is `Proceed`. A
 /// record saved without a conversation learns it from a later attempt.
-fn claim(
-    existing: Option<DeliveryRecord>,
-    id: &NotificationId,
-    conversation: Option<ConversationKey>,
-    now: Timestamp,
-    lease_until: Timestamp,
-) -> DeliveryClaim {
-    let Some(mut record) = existing else {
-        return DeliveryClaim::Proceed(DeliveryRecord {
-            notification_id: id.clone(),
-            conversation,
-            status: DeliveryStatus::Pending,
-            attempts: 1,
-            status_codes: Vec::new(),
-            last_error: None,
-            activity_id: None,
-            created_at: now,
-            updated_at: now,
-            lease_until: Some(lease_until),
-        });
-    };
-    if record.status.is_final() {
-        return DeliveryClaim::Finished(record);
-    }
-    let leased = record.status == DeliveryStatus::Pending
-        && record.lease_until.is_some_and(|until| until > now);
-    if leased {
-        return DeliveryClaim::Busy(record);
-    }
-    record.status = DeliveryStatus::Pending;
-    record.attempts = record.attempts.saturating_add(1);
-    record.lease_until = Some(lease_until);
-    record.updated_at = now;
-    record.conversation = record.conversation.or(conversation);
-    DeliveryClaim::Proceed(record)
-}
 
 /// The SQL form of a pagination cursor: listings start after it, and every
 /// key sorts after `''`.
@@ -501,6 +572,23 @@ fn write_reference(conn: &Connection, reference: &StoredReference) -> Result<(),
     Ok(())
 }
 
+/// Pending reminders due by `?1`, soonest first: answered from the partial
+/// index `reminders_due`, so only due rows are read.
+pub(crate) const DUE_REMINDERS: &str = "SELECT body FROM reminders
+     WHERE status = 'pending' AND next_due <= ?1 ORDER BY next_due LIMIT ?2";
+
+/// The columns of a reminder row, in table order.
+fn reminder_row(reminder: &Reminder) -> Result<[rusqlite::types::Value; 5], DbError> {
+    use rusqlite::types::Value;
+    Ok([
+        Value::Text(reminder.id.to_string()),
+        Value::Text(reminder.owner.to_string()),
+        Value::Text(reminder.status.to_string()),
+        Value::Integer(reminder.next_due.as_millisecond()),
+        Value::Text(encode(reminder)?),
+    ])
+}
+
 fn write_delivery(conn: &Connection, record: &DeliveryRecord) -> Result<(), DbError> {
     conn.execute(
         "INSERT INTO deliveries (id, status, updated_at, body) VALUES (?1, ?2, ?3, ?4)
@@ -519,79 +607,6 @@ fn write_delivery(conn: &Connection, record: &DeliveryRecord) -> Result<(), DbEr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(second: i64) -> Timestamp {
-        Timestamp::from_second(1_700_000_000 + second).unwrap()
-    }
-
-    fn id() -> NotificationId {
-        "n-test".parse().unwrap()
-    }
-
-    fn pending(attempts: u32, lease: Option<Timestamp>) -> DeliveryRecord {
-        let DeliveryClaim::Proceed(mut record) = claim(None, &id(), None, at(0), at(30)) else {
-            panic!("a first attempt proceeds");
-        };
-        record.attempts = attempts;
-        record.lease_until = lease;
-        record
-    }
-
-    #[test]
-    fn a_first_attempt_creates_a_pending_leased_record() {
-        let key: ConversationKey = "test#c".parse().unwrap();
-        let claimed = claim(None, &id(), Some(key.clone()), at(0), at(30));
-        let DeliveryClaim::Proceed(record) = claimed else {
-            panic!("expected Proceed, got {claimed:?}");
-        };
-        assert_eq!(record.status, DeliveryStatus::Pending);
-        assert_eq!(record.attempts, 1);
-        assert_eq!(record.conversation, Some(key));
-        assert_eq!(record.lease_until, Some(at(30)));
-        assert_eq!((record.created_at, record.updated_at), (at(0), at(0)));
-    }
-
-    #[test]
-    fn a_live_lease_is_busy_and_an_expired_or_missing_one_is_taken_over() {
-        let live = pending(1, Some(at(30)));
-        assert_eq!(
-            claim(Some(live.clone()), &id(), None, at(29), at(60)),
-            DeliveryClaim::Busy(live.clone())
-        );
-        for stale in [pending(1, Some(at(30))), pending(1, None)] {
-            let DeliveryClaim::Proceed(record) = claim(Some(stale), &id(), None, at(30), at(60))
-            else {
-                panic!("an expired lease is taken over");
-            };
-            assert_eq!(record.attempts, 2);
-            assert_eq!(record.lease_until, Some(at(60)));
-            assert_eq!(record.updated_at, at(30));
-            assert_eq!(record.created_at, at(0));
-        }
-    }
-
-    #[test]
-    fn retrying_proceeds_and_final_statuses_are_finished() {
-        let mut retrying = pending(3, Some(at(100)));
-        retrying.status = DeliveryStatus::Retrying;
-        assert!(matches!(
-            claim(Some(retrying), &id(), None, at(1), at(60)),
-            DeliveryClaim::Proceed(DeliveryRecord { attempts: 4, .. })
-        ));
-        for status in [
-            DeliveryStatus::Sent,
-            DeliveryStatus::Failed,
-            DeliveryStatus::Blocked,
-        ] {
-            let mut done = pending(1, None);
-            done.status = status;
-            assert_eq!(
-                claim(Some(done.clone()), &id(), None, at(1), at(60)),
-                DeliveryClaim::Finished(done)
-            );
-        }
-    }
-
     #[tokio::test]
     async fn undecodable_bodies_are_reported_as_corrupt() {
         let store = SqliteStore::in_memory().unwrap();
@@ -630,7 +645,7 @@ mod tests {
                 id: id.clone(),
                 owner: owner.clone(),
                 status: JobStatus::Running,
-                created_at: at(0),
+                created_at: Timestamp::from_second(1_700_000_000).unwrap(),
                 completed_at: None,
             };
             store.insert_job(&job).await.unwrap();
