@@ -192,7 +192,9 @@ pub enum DeliveryClaim {
 impl DeliveryClaim {
     /// Decides an attempt to claim a delivery from the record it finds (the
     /// rules of [`crate::store::Store::begin_delivery`]); every adapter
-    /// applies them inside its own atomic read-and-write.
+    /// applies them inside its own atomic read-and-write, and writes the
+    /// record back when the answer is `Proceed`. A record saved without a
+    /// conversation learns it from a later attempt.
     pub fn decide(
         existing: Option<DeliveryRecord>,
         id: &NotificationId,

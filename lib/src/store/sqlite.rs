@@ -484,10 +484,6 @@ impl Store for SqliteStore {
     }
 }
 
-/// Decides what one attempt to deliver gets, given the record as it is.
-/// The caller writes the record back when the answer is `Proceed`. A
-/// record saved without a conversation learns it from a later attempt.
-
 /// The SQL form of a pagination cursor: listings start after it, and every
 /// key sorts after `''`.
 fn cursor(after: Option<&ConversationKey>) -> String {
