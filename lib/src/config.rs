@@ -53,6 +53,9 @@ impl AppIdentity {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub port: u16,
+    /// Address the local host listens on. Loopback by default: without an
+    /// app id it is unauthenticated and must not be reachable from others.
+    pub bind: std::net::IpAddr,
     pub data_dir: PathBuf,
     pub app: Option<AppIdentity>,
     pub notifier: NotifierSettings,
@@ -113,6 +116,13 @@ impl Settings {
         let limits = Limits::default();
         Ok(Settings {
             port: number(env, "PORT", 3978, |_| true, "a port number")?,
+            bind: number(
+                env,
+                "NUDGE_BIND",
+                std::net::IpAddr::from([127, 0, 0, 1]),
+                |_| true,
+                "an IP address",
+            )?,
             data_dir: env
                 .get("NUDGE_DATA_DIR")
                 .map_or_else(|| PathBuf::from(".nudge"), PathBuf::from),

@@ -80,18 +80,15 @@ impl LocalHost {
             limits: settings.limits.clone(),
         };
         let app = api::with_fallbacks(api::router(state.clone()).merge(api::notify::routes(state)));
-        let listener = TcpListener::bind(("0.0.0.0", settings.port))
-            .await
+        let listeners = bind(settings).await?;
+        let addr = listeners[0]
+            .local_addr()
             .map_err(|source| StartError::Bind {
                 port: settings.port,
                 source,
             })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            port: settings.port,
-            source,
-        })?;
         let (shutdown, stopped) = watch::channel(false);
-        let server = tokio::spawn(serve(listener, app, stopped.clone()));
+        let server = tokio::spawn(serve_all(listeners, app, stopped.clone()));
         let notifier = Notifier::new(
             store.clone(),
             dyn_queue.clone(),
@@ -139,6 +136,37 @@ impl LocalHost {
         let _ = self.notifier.await;
         tracing::info!("nudge local host stopped");
     }
+}
+
+/// Binds the configured address. The default, IPv4 loopback, also gets the
+/// IPv6 loopback on the same port where the machine has one, because
+/// clients (the Emulator among them) may resolve `localhost` to `::1`.
+async fn bind(settings: &Settings) -> Result<Vec<TcpListener>, StartError> {
+    let bind_error = |source| StartError::Bind {
+        port: settings.port,
+        source,
+    };
+    let first = TcpListener::bind((settings.bind, settings.port))
+        .await
+        .map_err(bind_error)?;
+    let port = first.local_addr().map_err(bind_error)?.port();
+    let mut listeners = vec![first];
+    if settings.bind == std::net::IpAddr::from([127, 0, 0, 1]) {
+        match TcpListener::bind((std::net::Ipv6Addr::LOCALHOST, port)).await {
+            Ok(v6) => listeners.push(v6),
+            Err(error) => tracing::debug!(%error, "no IPv6 loopback; serving IPv4 only"),
+        }
+    }
+    Ok(listeners)
+}
+
+async fn serve_all(listeners: Vec<TcpListener>, app: axum::Router, stopped: watch::Receiver<bool>) {
+    futures::future::join_all(
+        listeners
+            .into_iter()
+            .map(|listener| serve(listener, app.clone(), stopped.clone())),
+    )
+    .await;
 }
 
 async fn serve(listener: TcpListener, app: axum::Router, mut stopped: watch::Receiver<bool>) {
