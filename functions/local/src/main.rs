@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use nudge::config::{ProcessEnv, Settings};
+use nudge::local::chat::{self, ChatOptions};
 use nudge::local::LocalHost;
 
 #[derive(Parser)]
@@ -33,6 +34,22 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Talk to a running bot from this terminal: it acts as the channel,
+    /// shows replies and proactive messages as they arrive.
+    Chat {
+        /// The bot's messages endpoint.
+        #[arg(long, default_value = "http://localhost:3978/api/messages")]
+        bot: String,
+        /// Port of the console's own channel endpoint (its serviceUrl).
+        #[arg(long, default_value_t = 3979)]
+        port: u16,
+        /// Conversation id to talk in.
+        #[arg(long, default_value = "console")]
+        conversation: String,
+        /// Your name in the conversation.
+        #[arg(long, default_value = "you")]
+        user: String,
+    },
 }
 
 #[tokio::main]
@@ -45,17 +62,37 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    nudge::telemetry::init(settings.json_logs);
     match cli.command {
         Command::Serve { port, data_dir } => {
             settings.port = port.unwrap_or(settings.port);
             settings.data_dir = data_dir.unwrap_or(settings.data_dir);
             serve(settings).await
         }
+        Command::Chat {
+            bot,
+            port,
+            conversation,
+            user,
+        } => {
+            let options = ChatOptions {
+                bot_url: bot,
+                port,
+                conversation,
+                user,
+            };
+            match chat::run(options).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("nudge chat: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 
 async fn serve(settings: Settings) -> ExitCode {
+    nudge::telemetry::init(settings.json_logs);
     let host = match LocalHost::start(&settings).await {
         Ok(host) => host,
         Err(error) => {

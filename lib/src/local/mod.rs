@@ -8,6 +8,7 @@
 //! and a notification in flight at a crash comes back when its visibility
 //! timeout runs out.
 
+pub mod chat;
 mod notifier_loop;
 
 use std::net::SocketAddr;
