@@ -11,7 +11,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::api::Limits;
+use crate::auth::{InboundSettings, WebhookSettings};
+use crate::connector::{MsiEndpoint, TrustSettings};
 use crate::delivery::NotifierSettings;
+use crate::schedule::Zone;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration {variable}: {problem}")]
@@ -25,6 +28,8 @@ pub struct ConfigError {
 pub enum AppType {
     MultiTenant,
     SingleTenant,
+    /// A user-assigned managed identity (Azure hosts): no password.
+    UserAssignedMsi,
 }
 
 /// The bot's Azure identity; absent when no `MicrosoftAppId` is set.
@@ -38,6 +43,8 @@ pub struct AppIdentity {
     pub login_url: String,
     /// Resource the outbound token is for; `/.default` is added.
     pub oauth_scope: String,
+    /// Where a `UserAssignedMSI` bot gets its tokens.
+    pub managed_identity: Option<MsiEndpoint>,
 }
 
 impl AppIdentity {
@@ -65,6 +72,16 @@ pub struct Settings {
     pub max_receive_count: u32,
     pub limits: Limits,
     pub json_logs: bool,
+    /// Where inbound token checks get their keys.
+    pub inbound: InboundSettings,
+    /// Webhook credentials.
+    pub webhooks: WebhookSettings,
+    /// Service URL hosts trusted without a verified provenance.
+    pub trust: TrustSettings,
+    /// The time zone of users whose channel sends no `localTimezone`.
+    pub default_time_zone: Zone,
+    /// How often the local host's reminder tick runs.
+    pub tick_interval: Duration,
 }
 
 /// Reads a variable; empty counts as absent.
@@ -90,7 +107,7 @@ impl<const N: usize> Env for [(&str, &str); N] {
     }
 }
 
-fn number<T: std::str::FromStr>(
+pub(crate) fn number<T: std::str::FromStr>(
     env: &dyn Env,
     variable: &'static str,
     default: T,
@@ -135,6 +152,14 @@ impl Settings {
                     |n| (1..=100).contains(n),
                     "a number from 1 to 100",
                 )?,
+                rate_limits: crate::delivery::rate::RateLimits::from_env(env)?,
+                backoff_base: Duration::from_millis(number(
+                    env,
+                    "NUDGE_RETRY_BASE_MS",
+                    2000,
+                    |n| (10..=60_000).contains(n),
+                    "a number of milliseconds from 10 to 60000",
+                )?),
                 ..defaults
             },
             notifier_concurrency: number(
@@ -159,6 +184,13 @@ impl Settings {
                     |n| (1024..=16 << 20).contains(n),
                     "a size in bytes from 1024 to 16 MiB",
                 )?,
+                idempotency_retention: jiff::SignedDuration::from_hours(number(
+                    env,
+                    "NUDGE_IDEMPOTENCY_HOURS",
+                    24,
+                    |n| (1..=720).contains(n),
+                    "a number of hours from 1 to 720",
+                )?),
                 ..limits
             },
             json_logs: match env.get("NUDGE_LOG_FORMAT").as_deref() {
@@ -171,6 +203,17 @@ impl Settings {
                     })
                 }
             },
+            inbound: InboundSettings::from_env(env)?,
+            webhooks: WebhookSettings::from_env(env)?,
+            trust: TrustSettings::from_env(env)?,
+            default_time_zone: default_time_zone(env)?,
+            tick_interval: Duration::from_secs(number(
+                env,
+                "NUDGE_TICK_SECONDS",
+                2,
+                |n| (1..=3600).contains(n),
+                "a number of seconds from 1 to 3600",
+            )?),
         })
     }
 
@@ -178,6 +221,28 @@ impl Settings {
     /// long enough for an attempt and its lease.
     pub fn visibility_timeout(&self) -> Duration {
         self.notifier.lease * 2
+    }
+}
+
+fn default_time_zone(env: &dyn Env) -> Result<Zone, ConfigError> {
+    env.get("NUDGE_DEFAULT_TIME_ZONE")
+        .map_or(Ok(Zone::utc()), |name| Zone::parse(&name))
+        .map_err(|e| ConfigError {
+            variable: "NUDGE_DEFAULT_TIME_ZONE",
+            problem: e.to_string(),
+        })
+}
+
+/// The authority outbound tokens come from: the app's secret is sent there,
+/// so only over HTTPS (plain HTTP only to this machine, for tests).
+fn login_url(env: &dyn Env, authority: &str) -> Result<String, ConfigError> {
+    match env.get("ToChannelFromBotLoginUrl") {
+        None => Ok(format!("https://login.microsoftonline.com/{authority}")),
+        Some(url) if crate::fetch::is_secure_endpoint(url.trim()) => Ok(url.trim().to_owned()),
+        Some(url) => Err(ConfigError {
+            variable: "ToChannelFromBotLoginUrl",
+            problem: format!("`{url}` is not an https URL (http only to this machine)"),
+        }),
     }
 }
 
@@ -189,22 +254,26 @@ fn app_identity(env: &dyn Env) -> Result<Option<AppIdentity>, ConfigError> {
         None => AppType::MultiTenant,
         Some(t) if t.eq_ignore_ascii_case("MultiTenant") => AppType::MultiTenant,
         Some(t) if t.eq_ignore_ascii_case("SingleTenant") => AppType::SingleTenant,
+        Some(t) if t.eq_ignore_ascii_case("UserAssignedMSI") => AppType::UserAssignedMsi,
         Some(other) => {
             return Err(ConfigError {
                 variable: "MicrosoftAppType",
-                problem: format!("`{other}` is not supported; use MultiTenant or SingleTenant"),
+                problem: format!(
+                    "`{other}` is not supported; use MultiTenant, SingleTenant or UserAssignedMSI"
+                ),
             })
         }
     };
     let tenant_id = env.get("MicrosoftAppTenantId");
     let authority = match (app_type, tenant_id.as_deref()) {
-        (AppType::SingleTenant, None) => {
+        (AppType::SingleTenant | AppType::UserAssignedMsi, None) => {
             return Err(ConfigError {
                 variable: "MicrosoftAppTenantId",
-                problem: "is required when MicrosoftAppType is SingleTenant".into(),
+                problem: "is required when MicrosoftAppType is SingleTenant or UserAssignedMSI"
+                    .into(),
             })
         }
-        (AppType::SingleTenant, Some(tenant)) => tenant.to_owned(),
+        (AppType::SingleTenant | AppType::UserAssignedMsi, Some(tenant)) => tenant.to_owned(),
         (AppType::MultiTenant, _) => "botframework.com".to_owned(),
     };
     Ok(Some(AppIdentity {
@@ -212,12 +281,12 @@ fn app_identity(env: &dyn Env) -> Result<Option<AppIdentity>, ConfigError> {
         password: env.get("MicrosoftAppPassword"),
         app_type,
         tenant_id,
-        login_url: env
-            .get("ToChannelFromBotLoginUrl")
-            .unwrap_or_else(|| format!("https://login.microsoftonline.com/{authority}")),
+        login_url: login_url(env, &authority)?,
         oauth_scope: env
             .get("ToChannelFromBotOAuthScope")
             .unwrap_or_else(|| "https://api.botframework.com".to_owned()),
+        managed_identity: (app_type == AppType::UserAssignedMsi)
+            .then(|| MsiEndpoint::from_env(env)),
     }))
 }
 
@@ -232,6 +301,28 @@ mod tests {
         assert_eq!(s.data_dir, PathBuf::from(".nudge"));
         assert_eq!(s.app, None);
         assert!(!s.json_logs);
+        assert_eq!(s.default_time_zone, Zone::utc());
+        assert_eq!(s.tick_interval, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn reminder_settings() {
+        let s = Settings::from_env(&[
+            ("NUDGE_DEFAULT_TIME_ZONE", "europe/berlin"),
+            ("NUDGE_TICK_SECONDS", "5"),
+        ])
+        .unwrap();
+        assert_eq!(s.default_time_zone.name(), "Europe/Berlin");
+        assert_eq!(s.tick_interval, Duration::from_secs(5));
+        let err = Settings::from_env(&[("NUDGE_DEFAULT_TIME_ZONE", "Central European Time")])
+            .unwrap_err();
+        assert_eq!(err.variable, "NUDGE_DEFAULT_TIME_ZONE");
+        assert!(
+            err.to_string().contains("not an IANA time zone name"),
+            "{err}"
+        );
+        let err = Settings::from_env(&[("NUDGE_TICK_SECONDS", "0")]).unwrap_err();
+        assert_eq!(err.variable, "NUDGE_TICK_SECONDS");
     }
 
     #[test]
@@ -263,6 +354,15 @@ mod tests {
         assert_eq!(err.variable, "MicrosoftAppTenantId");
         let err = Settings::from_env(&[("NUDGE_LOG_FORMAT", "xml")]).unwrap_err();
         assert_eq!(err.variable, "NUDGE_LOG_FORMAT");
+        let err = Settings::from_env(&[
+            ("MicrosoftAppId", "a"),
+            (
+                "ToChannelFromBotLoginUrl",
+                "http://login.example.com/botframework.com",
+            ),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "ToChannelFromBotLoginUrl");
         assert!(Settings::from_env(&[
             ("MicrosoftAppType", "UserAssignedMSI"),
             ("MicrosoftAppId", "a")

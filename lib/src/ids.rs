@@ -190,8 +190,53 @@ impl NotificationId {
         NotificationId(format!("{}.{}", self.0, short_hash(discriminator)))
     }
 
+    /// The id this one was made from by [`NotificationId::child`], if it
+    /// was: `{parent}.{16 lowercase hex digits}`.
+    pub fn parent(&self) -> Option<NotificationId> {
+        let (parent, suffix) = self.0.rsplit_once('.')?;
+        let hashed = suffix.len() == 16
+            && suffix
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        (hashed && !parent.is_empty()).then(|| NotificationId(parent.to_owned()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// A client's `Idempotency-Key`: 1 to 255 printable ASCII characters
+/// without spaces (a UUID is typical). A retried call under the same key
+/// gets the first call's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for IdempotencyKey {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() {
+            return Err(IdError::Missing("idempotency key"));
+        }
+        if s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(IdError::Malformed {
+                what: "idempotency key",
+                why: "use 1 to 255 printable ASCII characters without spaces".into(),
+            });
+        }
+        Ok(IdempotencyKey(s.to_owned()))
+    }
+}
+
+impl fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -245,7 +290,7 @@ macro_rules! string_serde {
         }
     )*};
 }
-string_serde!(ConversationKey, JobId, ReminderId, NotificationId);
+string_serde!(ConversationKey, JobId, ReminderId, NotificationId, IdempotencyKey);
 
 #[cfg(test)]
 mod tests {
@@ -294,6 +339,12 @@ mod tests {
         assert_eq!(parent.child("a"), parent.child("a"));
         assert_ne!(parent.child("a"), parent.child("b"));
         assert!(parent.child("a").as_str().starts_with("n-parent."));
+        assert_eq!(parent.child("a").parent(), Some(parent.clone()));
+        assert_eq!(parent.parent(), None);
+        for not_a_child in [".0123456789abcdef", "x.0123456789ABCDEF", "x.0123"] {
+            let id: NotificationId = not_a_child.parse().unwrap();
+            assert_eq!(id.parent(), None, "{not_a_child}");
+        }
         assert!("has space".parse::<NotificationId>().is_err());
     }
 }

@@ -6,22 +6,32 @@
 //! Layers, outside in:
 //! - [`api`]: HTTP ingress (the `/api/messages` endpoint and webhooks), an
 //!   axum router shared by the local host and the cloud functions.
-//! - [`bot`]: the turn logic — commands, welcome, jobs, subscriptions.
+//! - [`auth`]: who may call — Bot Framework JWT validation for activities,
+//!   signatures or API keys for webhooks.
+//! - [`bot`]: the turn logic — commands, welcome, jobs, subscriptions,
+//!   reminders.
 //! - [`delivery`]: the notifier — turns queued [`notification`]s into
 //!   Connector calls, once in effect.
-//! - [`connector`]: the Bot Connector REST client and outbound tokens.
+//! - [`schedule`]: reminders — the phrases, recurrence across time zones
+//!   and daylight saving, and the tick that fires what is due.
+//! - [`connector`]: the Bot Connector REST client, outbound tokens, and the
+//!   trust policy that decides which service URLs it may call.
 //! - [`store`] and [`queue`]: the two ports, with their adapters.
 //! - [`activity`], [`ids`], [`service_url`]: the schema and domain types,
 //!   parsed once at the edge.
 //! - [`local`]: the embedded host that runs everything in one process.
+//! - `aws` (feature `aws`): the wiring of the AWS Lambda functions.
 
 pub mod activity;
 pub mod api;
 pub mod auth;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod bot;
 pub mod config;
 pub mod connector;
 pub mod delivery;
+mod fetch;
 pub mod ids;
 pub mod local;
 pub mod notification;

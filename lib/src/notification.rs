@@ -2,14 +2,20 @@
 //!
 //! It is self-describing JSON: who it goes to, what to say, why, and not
 //! before when. The queue body is exactly this, so a message dropped on the
-//! queue by another system is read the same way as one nudge wrote.
+//! queue by another system is read the same way as one nudge wrote; so is
+//! the Azure proactive template's shape ([`template`]), through
+//! [`Notification::from_queue_body`].
+
+mod template;
+
+pub use template::{reference_key, DecodeError};
 
 use std::time::Duration;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::activity::Activity;
+use crate::activity::{Activity, ConversationReference};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use crate::queue::{OutgoingMessage, Queue, QueueError, MAX_DELAY};
 
@@ -43,6 +49,33 @@ pub enum Target {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<ConversationKey>,
     },
+    /// Every active conversation whose reference names this user of this
+    /// channel; expanded page by page like a broadcast.
+    #[serde(rename_all = "camelCase")]
+    User {
+        channel_id: String,
+        user_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<ConversationKey>,
+    },
+    /// The conversation a reference carried by the message names (the
+    /// Azure proactive template's queue messages). Nobody vouched for its
+    /// service URL: it is called only if its host is allow-listed.
+    Reference {
+        reference: Box<ConversationReference>,
+    },
+}
+
+impl Target {
+    /// A fan-out target continued after `next` (the last key of a page);
+    /// other targets are returned unchanged.
+    pub fn after(&self, next: ConversationKey) -> Target {
+        let mut target = self.clone();
+        if let Target::Subscribers { after, .. } | Target::User { after, .. } = &mut target {
+            *after = Some(next);
+        }
+        target
+    }
 }
 
 /// Why a notification exists, and what delivering it also does.
@@ -59,6 +92,9 @@ pub enum Reason {
     Reminder { reminder_id: ReminderId },
     /// An operator or external system asked for a broadcast.
     Broadcast,
+    /// An external system asked, through the webhook API or a queue
+    /// message.
+    Webhook,
 }
 
 impl Notification {

@@ -12,6 +12,25 @@ use url::Url;
 
 use crate::ids::IdError;
 
+/// Where a service URL came from, which decides whether it may be called
+/// when its host is not on the trusted list.
+///
+/// Only a Bot Connector channel token vouches for a service URL: it carries
+/// a signed `serviceUrl` claim that must equal the activity's. Everything
+/// else (no inbound authentication, an Emulator token, which is the bot's
+/// own credential and names no service URL, or a record written before
+/// provenance was kept) is `Unverified`, and such a URL is called only if
+/// its host is on the allow-list ([`crate::connector::TrustPolicy`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Provenance {
+    /// Named by the signed `serviceUrl` claim of a Bot Connector token.
+    Verified,
+    /// Not vouched for by anyone.
+    #[default]
+    Unverified,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ServiceUrl {
     raw: String,
@@ -24,18 +43,18 @@ impl ServiceUrl {
         self.url.host_str().unwrap_or_default()
     }
 
+    /// The port, explicit or the scheme's default.
+    pub fn port(&self) -> Option<u16> {
+        self.url.port_or_known_default()
+    }
+
     pub fn is_https(&self) -> bool {
         self.url.scheme() == "https"
     }
 
     /// Whether the URL points at this machine (the Emulator, tests).
     pub fn is_loopback(&self) -> bool {
-        match self.url.host() {
-            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        }
+        is_loopback_host(self.url.host())
     }
 
     /// `{serviceUrl}/{path}` with exactly one slash between them; `path` is
@@ -50,6 +69,16 @@ impl ServiceUrl {
 
     pub fn as_str(&self) -> &str {
         &self.raw
+    }
+}
+
+/// Whether a URL's host is this machine: `localhost` or a loopback address.
+pub(crate) fn is_loopback_host(host: Option<url::Host<&str>>) -> bool {
+    match host {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 

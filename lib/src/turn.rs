@@ -3,17 +3,23 @@
 //! An activity from a channel is only worth handling if it says what it is
 //! (`type`), where it came from (`channelId`, `conversation.id`) and where to
 //! answer (`serviceUrl`). `Turn::parse` checks that once; everything past the
-//! HTTP layer takes a `Turn` and never re-checks.
+//! HTTP layer takes a `Turn` and never re-checks. The accounts' ids are
+//! checked as well when present, because they are stored and indexed.
+//!
+//! A parsed turn's service URL is [`Provenance::Unverified`] until inbound
+//! authentication says otherwise ([`Turn::with_provenance`]).
 
 use crate::activity::Activity;
 use crate::ids::{check_opaque_id, ConversationKey, IdError};
-use crate::service_url::ServiceUrl;
+use crate::service_url::{Provenance, ServiceUrl};
 
 #[derive(Debug, Clone)]
 pub struct Turn {
     pub activity: Activity,
     pub key: ConversationKey,
     pub service_url: ServiceUrl,
+    /// Whether a Bot Connector token vouched for `service_url`.
+    pub provenance: Provenance,
 }
 
 impl Turn {
@@ -35,11 +41,25 @@ impl Turn {
         if let Some(id) = activity.id.as_deref() {
             check_opaque_id("id", id)?;
         }
+        for (what, account) in [
+            ("from.id", activity.from.as_ref()),
+            ("recipient.id", activity.recipient.as_ref()),
+        ] {
+            if let Some(account) = account.filter(|a| !a.id.is_empty()) {
+                check_opaque_id(what, &account.id)?;
+            }
+        }
         Ok(Turn {
             activity,
             key,
             service_url,
+            provenance: Provenance::Unverified,
         })
+    }
+
+    /// The turn as authentication judged its service URL.
+    pub fn with_provenance(self, provenance: Provenance) -> Self {
+        Turn { provenance, ..self }
     }
 
     /// Whether `account_id` is the bot itself (the turn's recipient).
@@ -84,5 +104,27 @@ mod tests {
             value.as_object_mut().unwrap().remove(field);
             assert_eq!(Turn::parse(activity(value)).unwrap_err(), expected);
         }
+    }
+
+    #[test]
+    fn account_ids_are_checked_when_present() {
+        let base = json!({"type": "message", "channelId": "emulator",
+            "serviceUrl": "http://localhost:5000", "conversation": {"id": "c1"}});
+        let mut bad = base.clone();
+        bad["from"] = json!({"id": "a\u{0}b"});
+        assert_eq!(
+            Turn::parse(activity(bad)).unwrap_err(),
+            IdError::ControlCharacter("from.id")
+        );
+        let mut long = base.clone();
+        long["recipient"] = json!({"id": "x".repeat(crate::ids::MAX_ID_LEN + 1)});
+        assert_eq!(
+            Turn::parse(activity(long)).unwrap_err(),
+            IdError::TooLong("recipient.id")
+        );
+        let mut empty = base;
+        empty["from"] = json!({"name": "no id"});
+        let turn = Turn::parse(activity(empty)).unwrap();
+        assert_eq!(turn.provenance, Provenance::Unverified);
     }
 }

@@ -3,7 +3,13 @@
 //! activity it receives, so tests can assert on what a user would see.
 //!
 //! It can be told to answer with other statuses (fault injection) through
-//! [`FakeChannel::respond_with`].
+//! [`FakeChannel::respond_with`], per conversation through
+//! [`FakeChannel::respond_in`] (also slow answers and dropped connections,
+//! see [`faults`]), and to enforce the Teams rate limits.
+
+mod faults;
+
+pub use faults::Fault;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -52,6 +58,7 @@ struct Inner {
     received: Mutex<Vec<Received>>,
     script: Mutex<VecDeque<Scripted>>,
     arrived: Notify,
+    faults: faults::Faults,
 }
 
 pub struct FakeChannel {
@@ -151,10 +158,53 @@ impl FakeChannel {
         .await
     }
 
+    /// Waits for a message in `conversation_id` that contains `needle`,
+    /// among those after the first `mark` (a count of [`FakeChannel::texts`]
+    /// taken earlier); returns its text.
+    pub async fn wait_for_text_after(
+        &self,
+        conversation_id: &str,
+        mark: usize,
+        needle: &str,
+        timeout: Duration,
+    ) -> String {
+        let found = || {
+            self.texts(conversation_id)
+                .into_iter()
+                .skip(mark)
+                .find(|t| t.contains(needle))
+        };
+        let what = format!("`{needle}` in conversation {conversation_id} after message {mark}");
+        self.wait_for(&what, timeout, |_| found().is_some()).await;
+        found().unwrap_or_default()
+    }
+
     /// Answers the next calls with these responses, in order, before going
     /// back to accepting everything.
     pub fn respond_with(&self, answers: impl IntoIterator<Item = Scripted>) {
         self.inner.script.lock().expect("lock").extend(answers);
+    }
+
+    /// Meets the next calls to one conversation with these faults, in
+    /// order, before going back to accepting.
+    pub fn respond_in(&self, conversation_id: &str, faults: impl IntoIterator<Item = Fault>) {
+        self.inner.faults.script(conversation_id, faults);
+    }
+
+    /// Answers every call only after this long.
+    pub fn set_latency(&self, latency: Duration) {
+        self.inner.faults.set_latency(latency);
+    }
+
+    /// From now on, answers 429 to a send that breaks a Teams
+    /// per-conversation limit, as Teams does.
+    pub fn enforce_teams_limits(&self) {
+        self.inner.faults.enforce_teams_limits();
+    }
+
+    /// How many sends the Teams limits refused.
+    pub fn throttled(&self) -> usize {
+        self.inner.faults.throttled()
     }
 }
 
@@ -170,7 +220,7 @@ async fn send(
     headers: HeaderMap,
     Json(activity): Json<Activity>,
 ) -> Response {
-    record(&inner, conversation, None, headers, activity)
+    answer(&inner, conversation, None, headers, activity).await
 }
 
 async fn reply(
@@ -179,7 +229,23 @@ async fn reply(
     headers: HeaderMap,
     Json(activity): Json<Activity>,
 ) -> Response {
-    record(&inner, conversation, Some(activity_id), headers, activity)
+    answer(&inner, conversation, Some(activity_id), headers, activity).await
+}
+
+/// Applies the conversation's faults, then records the activity.
+async fn answer(
+    inner: &Inner,
+    conversation_id: String,
+    reply_to: Option<String>,
+    headers: HeaderMap,
+    activity: Activity,
+) -> Response {
+    let arrived = tokio::time::Instant::now();
+    match inner.faults.decide(&conversation_id, arrived).await {
+        faults::Verdict::Accept => record(inner, conversation_id, reply_to, headers, activity),
+        faults::Verdict::Answer(scripted) => scripted_response(scripted),
+        faults::Verdict::Drop => faults::drop_connection(),
+    }
 }
 
 fn record(
@@ -190,17 +256,7 @@ fn record(
     activity: Activity,
 ) -> Response {
     if let Some(scripted) = inner.script.lock().expect("lock").pop_front() {
-        let status = StatusCode::from_u16(scripted.status).unwrap_or(StatusCode::OK);
-        let mut response = (status, Json(scripted.body)).into_response();
-        for (name, value) in scripted.headers {
-            if let (Ok(name), Ok(value)) = (
-                axum::http::HeaderName::try_from(name),
-                axum::http::HeaderValue::try_from(value),
-            ) {
-                response.headers_mut().insert(name, value);
-            }
-        }
-        return response;
+        return scripted_response(scripted);
     }
     let authorization = headers
         .get("authorization")
@@ -218,4 +274,18 @@ fn record(
     };
     inner.arrived.notify_waiters();
     (StatusCode::OK, Json(serde_json::json!({ "id": id }))).into_response()
+}
+
+fn scripted_response(scripted: Scripted) -> Response {
+    let status = StatusCode::from_u16(scripted.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, Json(scripted.body)).into_response();
+    for (name, value) in scripted.headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::try_from(name),
+            axum::http::HeaderValue::try_from(value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }

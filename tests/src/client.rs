@@ -2,10 +2,17 @@
 //! `/api/messages`, with the fake channel's service URL so that replies come
 //! back to it.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
+
+use crate::channel::FakeChannel;
 
 /// The bot's account, as channels name it in `recipient`.
 pub const BOT_ID: &str = "bot-nudge";
+
+/// How long [`BotClient::ask`] waits for its answer.
+const ASK_WAIT: Duration = Duration::from_secs(15);
 
 pub struct BotClient {
     http: reqwest::Client,
@@ -52,6 +59,22 @@ impl BotClient {
             .0
     }
 
+    /// Says `text` in `conversation` and waits for the first message the
+    /// conversation receives after it that contains `expect`; returns it.
+    pub async fn ask(
+        &self,
+        channel: &FakeChannel,
+        conversation: &str,
+        text: &str,
+        expect: &str,
+    ) -> String {
+        let mark = channel.texts(conversation).len();
+        assert_eq!(self.say(conversation, text).await, 200, "saying `{text}`");
+        channel
+            .wait_for_text_after(conversation, mark, expect, ASK_WAIT)
+            .await
+    }
+
     /// Posts any JSON to `/api/messages`; returns status and body.
     pub async fn post_activity(&self, activity: &Value) -> (u16, Value) {
         self.post_raw("/api/messages", activity.to_string()).await
@@ -60,15 +83,36 @@ impl BotClient {
     /// Posts a raw body to a path; returns status and the body as JSON
     /// (`Value::Null` when empty or not JSON).
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
-        let response = self
+        self.post_with(path, body, &[]).await
+    }
+
+    /// Posts an activity with an `Authorization` header value, as a channel
+    /// with credentials does.
+    pub async fn post_activity_as(&self, activity: &Value, authorization: &str) -> (u16, Value) {
+        self.post_with(
+            "/api/messages",
+            activity.to_string(),
+            &[("authorization", authorization.to_owned())],
+        )
+        .await
+    }
+
+    /// Posts a raw body to a path with extra headers.
+    pub async fn post_with(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        headers: &[(&str, String)],
+    ) -> (u16, Value) {
+        let mut request = self
             .http
             .post(format!("{}{path}", self.base_url))
             .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("request to nudge");
-        read(response).await
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        read(request.send().await.expect("request to nudge")).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {

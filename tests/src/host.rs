@@ -5,10 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use nudge::config::Settings;
+use nudge::config::{Env, Settings};
 use nudge::local::LocalHost;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+use crate::channel::FakeChannel;
+use crate::client::BotClient;
 
 /// A fresh, empty data directory under the system temp dir, removed on drop.
 pub struct DataDir(PathBuf);
@@ -45,10 +48,29 @@ fn nudge_unique() -> u64 {
 /// Settings for a test host: any free port, the given data directory, no
 /// app id (the Emulator case), everything else default.
 pub fn local_settings(data_dir: &Path) -> Settings {
-    let mut settings = Settings::from_env(&[("UNUSED", "")]).expect("default settings");
+    settings_with(data_dir, &[])
+}
+
+/// Settings for a test host read from `env` (names and values as the
+/// process environment would hold them), on any free port and `data_dir`.
+pub fn settings_with(data_dir: &Path, env: &[(&str, String)]) -> Settings {
+    let mut settings = Settings::from_env(&TestEnv(env)).expect("test settings are valid");
     settings.port = 0;
     settings.data_dir = data_dir.to_owned();
     settings
+}
+
+/// A test's environment, read the way the process environment is.
+pub struct TestEnv<'a>(pub &'a [(&'a str, String)]);
+
+impl Env for TestEnv<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.trim().is_empty())
+    }
 }
 
 /// Starts the local host in this process. Its logs go to the test's
@@ -61,6 +83,53 @@ pub async fn start_in_process(settings: &Settings) -> LocalHost {
         .with_test_writer()
         .try_init();
     LocalHost::start(settings).await.expect("local host starts")
+}
+
+/// One test's own in-process host on a fresh data directory, with a fake
+/// channel and a client that talks as that channel.
+pub struct Harness {
+    pub channel: FakeChannel,
+    pub client: BotClient,
+    pub host: LocalHost,
+    _data: DataDir,
+}
+
+impl Harness {
+    pub async fn start(name: &str) -> Harness {
+        let data = DataDir::new(name);
+        let channel = FakeChannel::start().await;
+        let host = start_in_process(&local_settings(data.path())).await;
+        let client = BotClient::new(base_url(&host), channel.service_url());
+        Harness {
+            channel,
+            client,
+            host,
+            _data: data,
+        }
+    }
+}
+
+/// Waits until the delivery of notification `id` has a final record, and
+/// returns it; panics after `timeout`.
+pub async fn final_delivery(
+    host: &LocalHost,
+    id: &nudge::ids::NotificationId,
+    timeout: Duration,
+) -> nudge::store::DeliveryRecord {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let record = host.store().get_delivery(id).await.expect("read delivery");
+        if let Some(record) = record.filter(|r| r.status.is_final()) {
+            // Give the loop a moment to delete the message.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            return record;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no final delivery record for {id} within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The base URL of an in-process host.
@@ -99,6 +168,9 @@ impl HostProcess {
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(data_dir)
             .env_remove("MicrosoftAppId")
+            .env_remove("NUDGE_WEBHOOK_SECRETS")
+            .env_remove("NUDGE_WEBHOOK_API_KEYS")
+            .env_remove("NUDGE_TRUSTED_SERVICE_HOSTS")
             .env("NUDGE_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

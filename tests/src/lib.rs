@@ -4,8 +4,27 @@
 //! checks; the files under `tests/` run them against each adapter.
 //! [`channel`] is a fake Bot Connector channel, [`client`] talks to nudge as
 //! a channel does, and [`host`] starts nudge in-process or as its binary.
+//! [`moto`] reaches the emulated AWS services the AWS adapters are tested on;
+//! [`lambda`] runs the Lambda function binaries under a Runtime API
+//! emulator, [`events`] builds the events AWS sends them, and [`tls`] puts
+//! HTTPS in front of a fake server for hosts that call only HTTPS.
+//! [`api`] calls the webhook API signed, checking every answer against
+//! `openapi.yaml` ([`api_spec`]).
+//! [`openid`] is a fake Bot Framework identity (OpenID metadata, signing keys
+//! and token minting) and [`entra`] a fake token endpoint, for the
+//! authentication tests; [`secured`] starts a host that uses both.
 
+pub mod api;
+pub mod api_spec;
 pub mod channel;
 pub mod client;
+pub mod entra;
+pub mod events;
 pub mod host;
+pub mod lambda;
+pub mod moto;
+pub mod openid;
+pub mod secured;
+pub mod server;
 pub mod suites;
+pub mod tls;

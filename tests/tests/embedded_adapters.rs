@@ -14,11 +14,9 @@ use nudge::activity::ConversationReference;
 use nudge::ids::{ConversationKey, JobId, NotificationId};
 use nudge::queue::embedded::EmbeddedQueue;
 use nudge::queue::{OutgoingMessage, Queue, ReceivedMessage};
+use nudge::service_url::Provenance;
 use nudge::store::sqlite::SqliteStore;
-use nudge::store::{
-    DeliveryClaim, DeliveryRecord, DeliveryStatus, Job, JobStatus, Store, StoredReference,
-    TransitionError,
-};
+use nudge::store::{DeliveryClaim, DeliveryRecord, Job, JobStatus, Store, StoredReference};
 use nudge_tests::suites::{self, queue::QueueSetup};
 use tokio::time::Instant;
 
@@ -71,6 +69,17 @@ store_suite!(
     job_transitions,
     delivery_claims,
     delivery_records_round_trip,
+    reminders_insert_and_get,
+    reminders_list_by_owner,
+    due_reminders_by_due_time,
+    reminder_advances_are_conditional,
+    concurrent_reminder_advances_let_one_win,
+    user_conversations_are_the_active_ones_naming_the_user,
+    child_deliveries_are_listed_and_counted_by_parent,
+    idempotency_keys_are_claimed_once,
+    accepted_notifications_round_trip,
+    rate_limit_slots_fill_windows_in_order,
+    concurrent_rate_limit_slots_never_overfill,
 );
 
 queue_suite!(
@@ -107,6 +116,7 @@ async fn the_store_keeps_everything_across_reopening() {
         active: true,
         inactive_reason: None,
         last_seen: Timestamp::now(),
+        provenance: Provenance::Verified,
     };
     let job = Job {
         id: JobId::generate(),
@@ -329,63 +339,13 @@ async fn concurrent_receivers_never_get_the_same_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_claims_of_one_delivery_let_exactly_one_proceed() {
     let dir = TempDir::new();
-    let store = Arc::new(dir.store());
-    let id = NotificationId::generate();
-    let now = Timestamp::now();
-    let lease = now + jiff::SignedDuration::from_secs(30);
-    let outcomes = run_concurrently(16, |_| {
-        let (store, id) = (Arc::clone(&store), id.clone());
-        async move { store.begin_delivery(&id, None, now, lease).await.unwrap() }
-    })
-    .await;
-    let proceeded = outcomes
-        .iter()
-        .filter(|c| matches!(c, DeliveryClaim::Proceed(_)))
-        .count();
-    let busy = outcomes
-        .iter()
-        .filter(|c| matches!(c, DeliveryClaim::Busy(_)))
-        .count();
-    assert_eq!((proceeded, busy), (1, 15));
-    let record = store.get_delivery(&id).await.unwrap().unwrap();
-    assert_eq!(
-        (record.attempts, record.status),
-        (1, DeliveryStatus::Pending)
-    );
+    suites::races::concurrent_claims_of_one_delivery_let_exactly_one_proceed(&dir.store()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_transitions_of_one_job_let_exactly_one_succeed() {
     let dir = TempDir::new();
-    let store = Arc::new(dir.store());
-    let job = Job {
-        id: JobId::generate(),
-        owner: ConversationKey::new("emulator", "c").unwrap(),
-        status: JobStatus::Running,
-        created_at: Timestamp::now(),
-        completed_at: None,
-    };
-    store.insert_job(&job).await.unwrap();
-    let outcomes = run_concurrently(16, |_| {
-        let (store, id) = (Arc::clone(&store), job.id.clone());
-        async move {
-            store
-                .transition_job(
-                    &id,
-                    &[JobStatus::Running],
-                    JobStatus::Completing,
-                    Timestamp::now(),
-                )
-                .await
-        }
-    })
-    .await;
-    let succeeded = outcomes.iter().filter(|o| o.is_ok()).count();
-    let refused = outcomes
-        .iter()
-        .filter(|o| matches!(o, Err(TransitionError::WrongState(_))))
-        .count();
-    assert_eq!((succeeded, refused), (1, 15));
+    suites::races::concurrent_transitions_of_one_job_let_exactly_one_succeed(&dir.store()).await;
 }
 
 /// A directory of its own under the system's temporary directory, removed
@@ -416,21 +376,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// Starts `n` tasks at once and collects their results.
-async fn run_concurrently<T, F, Fut>(n: usize, task: F) -> Vec<T>
-where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    let handles: Vec<_> = (0..n).map(|i| tokio::spawn(task(i))).collect();
-    let mut results = Vec::with_capacity(n);
-    for handle in handles {
-        results.push(handle.await.expect("task"));
-    }
-    results
 }
 
 fn message(body: &str, delay: Duration) -> OutgoingMessage {

@@ -8,32 +8,11 @@ use nudge::bot::replies;
 use nudge::ids::ConversationKey;
 use nudge::notification::{enqueue, Notification, Reason};
 use nudge::store::DeliveryStatus;
-use nudge_tests::channel::FakeChannel;
-use nudge_tests::client::{BotClient, BOT_ID};
-use nudge_tests::host::{base_url, local_settings, start_in_process, DataDir};
+use nudge_tests::client::BOT_ID;
+use nudge_tests::host::{final_delivery, Harness as Setup};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-struct Setup {
-    channel: FakeChannel,
-    client: BotClient,
-    host: nudge::local::LocalHost,
-    _data: DataDir,
-}
-
-async fn setup(name: &str) -> Setup {
-    let data = DataDir::new(name);
-    let channel = FakeChannel::start().await;
-    let host = start_in_process(&local_settings(data.path())).await;
-    let client = BotClient::new(base_url(&host), channel.service_url());
-    Setup {
-        channel,
-        client,
-        host,
-        _data: data,
-    }
-}
 
 /// The job id in "We're starting job <id> ...".
 fn job_id_in(text: &str) -> String {
@@ -46,7 +25,7 @@ fn job_id_in(text: &str) -> String {
 
 #[tokio::test]
 async fn a_job_started_in_one_conversation_completes_from_another() {
-    let s = setup("two-conversations").await;
+    let s = Setup::start("two-conversations").await;
     assert_eq!(s.client.say("alpha", "run").await, 200);
     let started = s
         .channel
@@ -105,7 +84,7 @@ async fn a_job_started_in_one_conversation_completes_from_another() {
 
 #[tokio::test]
 async fn done_explains_each_way_it_can_go_wrong() {
-    let s = setup("done-errors").await;
+    let s = Setup::start("done-errors").await;
     assert_eq!(s.client.say("c", "show").await, 200);
     s.channel
         .wait_for_text("c", replies::JOB_LOG_EMPTY, WAIT)
@@ -124,7 +103,7 @@ async fn done_explains_each_way_it_can_go_wrong() {
 
 #[tokio::test]
 async fn a_timed_job_completes_by_itself_once() {
-    let s = setup("timed-job").await;
+    let s = Setup::start("timed-job").await;
     assert_eq!(s.client.say("timed", "run 1").await, 200);
     let started = s
         .channel
@@ -152,7 +131,7 @@ async fn a_timed_job_completes_by_itself_once() {
 
 #[tokio::test]
 async fn a_job_complete_event_completes_the_job() {
-    let s = setup("job-event").await;
+    let s = Setup::start("job-event").await;
     s.client.say("owner", "run job").await;
     let job = job_id_in(
         s.channel
@@ -174,7 +153,7 @@ async fn a_job_complete_event_completes_the_job() {
 
 #[tokio::test]
 async fn subscribers_are_told_and_receive_broadcasts() {
-    let s = setup("subscribe").await;
+    let s = Setup::start("subscribe").await;
     assert_eq!(s.client.get("/api/notify").await.1["recipients"], 0);
 
     s.client.say("sub", "subscribe").await;
@@ -229,7 +208,7 @@ async fn subscribers_are_told_and_receive_broadcasts() {
 
 #[tokio::test]
 async fn new_members_are_welcomed_but_the_bot_is_not() {
-    let s = setup("welcome").await;
+    let s = Setup::start("welcome").await;
     let mut update = s.client.message("room", "");
     update["type"] = json!("conversationUpdate");
     update["membersAdded"] = json!([{"id": BOT_ID, "name": "nudge"}, {"id": "u-9", "name": "Bea"}]);
@@ -253,7 +232,7 @@ async fn new_members_are_welcomed_but_the_bot_is_not() {
 
 #[tokio::test]
 async fn expect_replies_returns_the_replies_in_the_response() {
-    let s = setup("expect-replies").await;
+    let s = Setup::start("expect-replies").await;
     let mut message = s.client.message("inline", "help");
     message["deliveryMode"] = json!("expectReplies");
     let (status, body) = s.client.post_activity(&message).await;
@@ -269,7 +248,7 @@ async fn expect_replies_returns_the_replies_in_the_response() {
 
 #[tokio::test]
 async fn a_teams_channel_mention_is_not_part_of_the_command() {
-    let s = setup("mention").await;
+    let s = Setup::start("mention").await;
     s.client.say("team", "<at>nudge</at> run").await;
     s.channel
         .wait_for_text("team", "We're starting job", WAIT)
@@ -279,7 +258,7 @@ async fn a_teams_channel_mention_is_not_part_of_the_command() {
 
 #[tokio::test]
 async fn bad_input_gets_a_json_4xx_and_stores_nothing() {
-    let s = setup("bad-input").await;
+    let s = Setup::start("bad-input").await;
     let (status, body) = s.client.post_raw("/api/messages", "{not json").await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "MalformedJson");
@@ -342,14 +321,14 @@ async fn bad_input_gets_a_json_4xx_and_stores_nothing() {
 
 #[tokio::test]
 async fn a_notification_for_an_unknown_conversation_fails_once_and_is_not_retried() {
-    let s = setup("unknown-conversation").await;
+    let s = Setup::start("unknown-conversation").await;
     let key = ConversationKey::new("emulator", "never-seen").unwrap();
     let notification =
         Notification::to_conversation(key, Activity::message("hello?"), Reason::Broadcast);
     enqueue(s.host.queue(), std::slice::from_ref(&notification))
         .await
         .unwrap();
-    let record = wait_for_final_delivery(&s, &notification).await;
+    let record = final_delivery(&s.host, &notification.id, WAIT).await;
     assert_eq!(record.status, DeliveryStatus::Failed);
     assert_eq!(record.attempts, 1);
     assert_eq!(record.last_error.as_deref(), Some("conversation not found"));
@@ -357,24 +336,4 @@ async fn a_notification_for_an_unknown_conversation_fails_once_and_is_not_retrie
     assert_eq!((visible, in_flight), (0, 0), "the message is gone");
     assert!(s.channel.received().is_empty());
     s.host.stop().await;
-}
-
-async fn wait_for_final_delivery(
-    s: &Setup,
-    notification: &Notification,
-) -> nudge::store::DeliveryRecord {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let record = s.host.store().get_delivery(&notification.id).await.unwrap();
-        if let Some(record) = record.filter(|r| r.status.is_final()) {
-            // Give the loop a moment to delete the message.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            return record;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no final delivery record"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::auth::AuthFailure;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -49,6 +51,30 @@ impl ApiError {
             "InternalError",
             "something went wrong on our side; it has been logged",
         )
+    }
+}
+
+impl From<AuthFailure> for ApiError {
+    /// The answer to a refused request: the status and nothing that helps
+    /// an attacker (the reason is the caller's to log).
+    fn from(failure: AuthFailure) -> Self {
+        match failure {
+            AuthFailure::Unauthorized(_) => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "missing or invalid credentials",
+            ),
+            AuthFailure::Forbidden(_) => Self::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "these credentials may not do this",
+            ),
+            AuthFailure::Unavailable(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "credentials cannot be checked right now; retry later",
+            ),
+        }
     }
 }
 

@@ -6,6 +6,11 @@
 //! (200 with no body). Nothing is stored before the activity is checked and
 //! authenticated. With `deliveryMode: expectReplies` the replies travel in
 //! the response body instead (`{"activities": [...]}`).
+//!
+//! Parsing comes before authentication because the token is checked against
+//! the activity (its `serviceUrl` and `channelId`); parsing touches nothing
+//! but the bytes, so an unauthenticated caller learns only whether its JSON
+//! is well formed.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -27,10 +32,9 @@ pub async fn receive(
     body: Body,
 ) -> Result<Response, ApiError> {
     let bytes = read_limited(body, app.limits.max_activity_bytes).await?;
-    let activity: Activity = parse_json(&bytes)?;
-    let turn = Turn::parse(activity)
-        .map_err(|e| ApiError::bad_request("InvalidActivity", e.to_string()))?;
-    app.authenticate_headers(&headers, &turn).await?;
+    let turn = parse_activity(&bytes)?;
+    let provenance = app.authenticate_headers(&headers, &turn).await?;
+    let turn = turn.with_provenance(provenance);
     let replies = app
         .bot
         .handle(&turn)
@@ -52,6 +56,13 @@ pub async fn receive(
     Ok(StatusCode::OK.into_response())
 }
 
+/// An activity body, parsed and checked at the edge: a 400 with a short
+/// reason for anything that is not a usable activity.
+pub fn parse_activity(bytes: &[u8]) -> Result<Turn, ApiError> {
+    let activity: Activity = parse_json(bytes)?;
+    Turn::parse(activity).map_err(|e| ApiError::bad_request("InvalidActivity", e.to_string()))
+}
+
 /// Sends replies in order; a failure is logged and ends the sequence (later
 /// replies would make no sense without the earlier ones).
 async fn send_replies(app: &AppState, turn: &Turn, replies: &[Activity]) {
@@ -60,12 +71,18 @@ async fn send_replies(app: &AppState, turn: &Turn, replies: &[Activity]) {
         let sent = match turn.activity.id.as_deref() {
             Some(activity_id) => {
                 app.connector
-                    .reply_to_activity(&turn.service_url, conversation, activity_id, reply)
+                    .reply_to_activity(
+                        &turn.service_url,
+                        turn.provenance,
+                        conversation,
+                        activity_id,
+                        reply,
+                    )
                     .await
             }
             None => {
                 app.connector
-                    .send_to_conversation(&turn.service_url, conversation, reply)
+                    .send_to_conversation(&turn.service_url, turn.provenance, conversation, reply)
                     .await
             }
         };

@@ -1,11 +1,27 @@
 //! HTTP ingress, as one axum router shared by every host: the local host
 //! serves it on a port, the messages Lambda function runs it behind API
 //! Gateway. Same routes, same status codes, same error bodies everywhere.
+//!
+//! Every route that reads a body reads it through `body::read_limited`
+//! with a limit (413 past it), and parses it into typed values with a short
+//! 4xx for anything malformed; routes that take no body never read one.
+//! Activities keep unknown fields (the schema is open by design); webhook
+//! bodies refuse them.
 
 mod body;
+mod content;
+mod conversations;
 mod error;
+pub mod idempotency;
+mod jobs;
 mod messages;
+mod notifications;
 pub mod notify;
+mod paging;
+mod reminders;
+mod target;
+pub mod webhook_auth;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -14,11 +30,14 @@ use axum::routing::{get, post};
 use axum::Router;
 
 pub use error::ApiError;
+pub use messages::parse_activity;
+pub use webhook_auth::WebhookGate;
 
-use crate::auth::{AuthFailure, InboundAuth};
+use crate::auth::InboundAuth;
 use crate::bot::Bot;
 use crate::connector::ConnectorClient;
 use crate::queue::Queue;
+use crate::service_url::Provenance;
 use crate::store::Store;
 use crate::turn::Turn;
 
@@ -29,6 +48,8 @@ pub struct Limits {
     pub max_activity_bytes: usize,
     /// Largest webhook body.
     pub max_webhook_bytes: usize,
+    /// How long an `Idempotency-Key` and its answer are remembered.
+    pub idempotency_retention: jiff::SignedDuration,
 }
 
 impl Default for Limits {
@@ -36,6 +57,7 @@ impl Default for Limits {
         Limits {
             max_activity_bytes: 256 * 1024,
             max_webhook_bytes: 64 * 1024,
+            idempotency_retention: jiff::SignedDuration::from_hours(24),
         }
     }
 }
@@ -52,7 +74,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    async fn authenticate_headers(&self, headers: &HeaderMap, turn: &Turn) -> Result<(), ApiError> {
+    async fn authenticate_headers(
+        &self,
+        headers: &HeaderMap,
+        turn: &Turn,
+    ) -> Result<Provenance, ApiError> {
         let authorization = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
@@ -61,18 +87,7 @@ impl AppState {
             .await
             .map_err(|failure| {
                 tracing::warn!(conversation = %turn.key, %failure, "activity refused");
-                match failure {
-                    AuthFailure::Unauthorized(_) => ApiError::new(
-                        axum::http::StatusCode::UNAUTHORIZED,
-                        "Unauthorized",
-                        "missing or invalid credentials",
-                    ),
-                    AuthFailure::Forbidden(_) => ApiError::new(
-                        axum::http::StatusCode::FORBIDDEN,
-                        "Forbidden",
-                        "these credentials may not do this",
-                    ),
-                }
+                ApiError::from(failure)
             })
     }
 }
@@ -83,6 +98,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/messages", post(messages::receive))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
+}
+
+/// The whole app every host serves: the activity endpoint, and the webhook
+/// API behind `gate` ([`webhooks`]), with JSON answers for unknown routes
+/// and methods.
+pub fn app(state: AppState, gate: &WebhookGate) -> Router {
+    with_fallbacks(router(state.clone()).merge(webhooks::routes(state, gate)))
 }
 
 /// Answers unknown routes and methods with JSON errors. Call last, on the

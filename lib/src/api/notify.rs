@@ -1,79 +1,110 @@
-//! `GET|POST /api/notify` on the local host: broadcast a proactive message
-//! to every subscribed conversation.
+//! `GET|POST /api/notify`: send an activity to a target.
 //!
-//! It is the local stand-in for the signed webhook API: no authentication,
-//! so only the local host mounts it. The request enqueues one broadcast
-//! notification and answers at once with how many conversations it targets;
-//! the notifier expands it page by page.
+//! The request is checked, its audience counted, and one notification
+//! enqueued, whatever the audience's size: a broadcast or a user target is
+//! expanded later by the notifier, page by page, so this request does a
+//! constant amount of work (and a count) for ten recipients or a hundred
+//! thousand. The answer is 202 with the notification's id (for
+//! `GET /api/notifications/{id}`) and how many recipients it targets.
+//!
+//! The original form still works: no `target` broadcasts to every
+//! subscriber, and no text at all (a `GET`, or an empty body) sends the
+//! default broadcast text. The body never names a service URL: unknown
+//! fields are refused, so a webhook cannot choose where a message goes.
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::activity::Activity;
 use crate::bot::replies::DEFAULT_BROADCAST;
 use crate::ids::NotificationId;
-use crate::notification::{enqueue, Notification, Reason, Target};
+use crate::notification::{enqueue, Notification, Reason};
+use crate::store::AcceptedNotification;
 
 use super::body::{parse_json, read_limited};
+use super::content;
+use super::target::{Audience, TargetRequest};
 use super::{ApiError, AppState};
 
-/// Longest broadcast text accepted (Teams refuses messages near 28 KB).
-pub const MAX_TEXT_CHARS: usize = 4000;
+/// How far ahead `notBefore` may be: a notification waits on the queue,
+/// and later sends belong to `POST /api/reminders`.
+pub const MAX_NOT_BEFORE: SignedDuration = SignedDuration::from_hours(24);
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BroadcastRequest {
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NotifyRequest {
+    target: Option<TargetRequest>,
     text: Option<String>,
+    card: Option<Value>,
+    #[serde(alias = "not_before")]
+    not_before: Option<Timestamp>,
 }
 
-pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/api/notify", get(broadcast).post(broadcast))
-        .with_state(state)
-}
-
-async fn broadcast(State(app): State<AppState>, body: Body) -> Result<impl IntoResponse, ApiError> {
+pub async fn notify(
+    State(app): State<AppState>,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
     let bytes = read_limited(body, app.limits.max_webhook_bytes).await?;
-    let text = if bytes.iter().all(u8::is_ascii_whitespace) {
-        DEFAULT_BROADCAST.to_owned()
+    let request: NotifyRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
+        NotifyRequest::default()
     } else {
-        parse_json::<BroadcastRequest>(&bytes)?
-            .text
-            .unwrap_or_else(|| DEFAULT_BROADCAST.to_owned())
+        parse_json(&bytes)?
     };
-    if text.trim().is_empty() || text.chars().count() > MAX_TEXT_CHARS {
-        return Err(ApiError::bad_request(
-            "InvalidText",
-            format!("text must be 1 to {MAX_TEXT_CHARS} characters"),
-        ));
+    let legacy = request.target.is_none();
+    let audience = match request.target {
+        Some(target) => Audience::try_from(target)?,
+        None => Audience::Subscribers { tag: None },
+    };
+    let activity = match content::activity(request.text, request.card)? {
+        Some(activity) => activity,
+        None if legacy => content::activity(Some(DEFAULT_BROADCAST.to_owned()), None)?
+            .unwrap_or_default(),
+        None => {
+            return Err(ApiError::bad_request(
+                "NoContent",
+                "send `text`, `card`, or both",
+            ))
+        }
+    };
+    let now = Timestamp::now();
+    if let Some(at) = request.not_before {
+        if at.duration_since(now) > MAX_NOT_BEFORE {
+            return Err(ApiError::bad_request(
+                "NotBeforeTooFar",
+                "notBefore is at most 24 hours ahead; schedule later messages with /api/reminders",
+            ));
+        }
     }
-    let recipients = app
-        .store
-        .count_subscribers(None)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let (target, recipients) = audience.resolve(app.store.as_ref()).await?;
     let notification = Notification {
         id: NotificationId::generate(),
-        target: Target::Subscribers {
-            tag: None,
-            after: None,
-        },
-        activity: Activity::message(text),
-        reason: Reason::Broadcast,
-        not_before: None,
+        target: target.clone(),
+        activity,
+        reason: Reason::Webhook,
+        not_before: request.not_before,
     };
+    let accepted = AcceptedNotification {
+        id: notification.id.clone(),
+        target,
+        recipients,
+        accepted_at: now,
+        not_before: request.not_before,
+    };
+    app.store
+        .save_accepted(&accepted)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     if recipients > 0 {
         enqueue(app.queue.as_ref(), std::slice::from_ref(&notification))
             .await
             .map_err(|e| ApiError::internal(&e))?;
     }
-    tracing::info!(notification = %notification.id, recipients, "broadcast accepted");
+    tracing::info!(notification = %notification.id, ?audience, recipients, "notification accepted");
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"notificationId": notification.id, "recipients": recipients})),

@@ -1,41 +1,117 @@
-//! Inbound authentication: is this activity really from the Bot Connector?
+//! Inbound authentication: is this request really from who it says?
 //!
-//! Every activity on `/api/messages` passes an [`InboundAuth`] before the bot
-//! sees it. The Bot Framework JWT validator implements it for every host that
-//! has an app id; [`Unauthenticated`] exists only for the local host without
-//! an app id (the Emulator), which says so loudly when it starts.
+//! Two kinds of callers reach nudge, and each proves itself differently:
+//!
+//! - **Channels**, on `/api/messages`, with a Bot Framework JWT
+//!   ([`botframework::BotFrameworkAuth`]): signed by the Bot Connector (or,
+//!   for the Emulator, by Entra ID with the bot's own credentials), checked
+//!   against the published keys, issuer, audience, lifetime, service URL and
+//!   channel endorsement before the bot sees or stores anything.
+//! - **External systems**, on the webhook routes, with an HMAC signature of
+//!   the raw body or an API key ([`webhook`]).
+//!
+//! Failures are answered with a bare 401 (403 when a valid token's key is
+//! not endorsed for the channel) and logged with the reason: an attacker
+//! learns nothing from the answer, an operator everything from the log.
+//!
+//! [`Unauthenticated`] exists only for the local host without an app id
+//! (the Emulator on the same machine), which says so loudly when it starts.
+//! Cloud hosts build their checks with [`botframework::BotFrameworkAuth::from_settings`]
+//! and [`webhook::WebhookPolicy::required`], which refuse to exist without
+//! credentials: there is no switch that turns validation off.
+
+mod bearer;
+pub mod botframework;
+pub mod webhook;
 
 use async_trait::async_trait;
 
+pub use botframework::{BotFrameworkAuth, InboundSettings};
+pub use webhook::{WebhookPolicy, WebhookSettings};
+
+use crate::config::{AppIdentity, ConfigError, Settings};
+use crate::service_url::Provenance;
 use crate::turn::Turn;
 
-/// Why an activity was refused. The reason is for the log; the caller
-/// answers with a bare 401 or 403.
+/// Why a request was refused. The reason is for the log; the caller
+/// answers with a bare status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthFailure {
+    /// 401: no credentials, or credentials that do not check out.
     #[error("unauthenticated: {0}")]
     Unauthorized(String),
+    /// 403: valid credentials that may not do this.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// 503: the credentials cannot be checked right now (the signing keys
+    /// could not be fetched); the channel should retry.
+    #[error("cannot authenticate now: {0}")]
+    Unavailable(String),
 }
 
 #[async_trait]
 pub trait InboundAuth: Send + Sync {
-    /// Checks the request's `Authorization` header value against the turn.
+    /// Checks the request's `Authorization` header value against the turn,
+    /// and says whether the turn's service URL was vouched for.
     async fn authenticate(
         &self,
         authorization: Option<&str>,
         turn: &Turn,
-    ) -> Result<(), AuthFailure>;
+    ) -> Result<Provenance, AuthFailure>;
 }
 
-/// Accepts everything. Only the local host may use it, and only without an
-/// app id.
+/// Accepts everything and vouches for nothing. Only the local host may use
+/// it, and only without an app id.
 pub struct Unauthenticated;
 
 #[async_trait]
 impl InboundAuth for Unauthenticated {
-    async fn authenticate(&self, _: Option<&str>, _: &Turn) -> Result<(), AuthFailure> {
-        Ok(())
+    async fn authenticate(&self, _: Option<&str>, _: &Turn) -> Result<Provenance, AuthFailure> {
+        Ok(Provenance::Unverified)
+    }
+}
+
+/// Why a host cannot set up authentication.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    #[error(
+        "MicrosoftAppId is not set: this host refuses to run without authenticating the \
+         Bot Connector (only the local host may, for the Emulator)"
+    )]
+    NoAppId,
+    #[error(
+        "no webhook credentials: set {} or {}; this host refuses to accept unsigned webhooks",
+        WebhookSettings::SECRETS,
+        WebhookSettings::API_KEYS
+    )]
+    NoWebhookCredentials,
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// The bot's identity, or the error a cloud function stops with.
+pub fn require_app_id(settings: &Settings) -> Result<&AppIdentity, SetupError> {
+    settings.app.as_ref().ok_or(SetupError::NoAppId)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cloud_hosts_cannot_build_their_checks_without_credentials() {
+        let bare = Settings::from_env(&[("UNRELATED", "1")]).unwrap();
+        assert_eq!(require_app_id(&bare).err(), Some(SetupError::NoAppId));
+        assert!(matches!(
+            BotFrameworkAuth::from_settings(&bare, reqwest::Client::new()),
+            Err(SetupError::NoAppId)
+        ));
+        assert!(matches!(
+            WebhookPolicy::required(&bare.webhooks),
+            Err(SetupError::NoWebhookCredentials)
+        ));
+        assert!(SetupError::NoAppId.to_string().contains("MicrosoftAppId"));
+        let with_app = Settings::from_env(&[("MicrosoftAppId", "app")]).unwrap();
+        assert!(BotFrameworkAuth::from_settings(&with_app, reqwest::Client::new()).is_ok());
     }
 }

@@ -4,7 +4,10 @@
 //! `@mention` in a Teams channel) and strict where ids are: a malformed job
 //! id is reported as such, never looked up.
 
-use crate::ids::{IdError, JobId};
+use std::str::FromStr;
+
+use crate::ids::{IdError, JobId, ReminderId};
+use crate::schedule::{phrase, PhraseError, ReminderRequest};
 
 /// `run <seconds>` accepts 1 to this many seconds (the longest a queue
 /// message can be delayed).
@@ -22,6 +25,12 @@ pub enum Command {
     Subscribe { tag: Option<String> },
     /// `unsubscribe`, `unsubscribe <tag>`.
     Unsubscribe { tag: Option<String> },
+    /// `remind me <when> to <text>`.
+    Remind(ReminderRequest),
+    /// `reminders`, `show reminders`.
+    ListReminders,
+    /// `cancel <reminder id>`.
+    Cancel(ReminderId),
     /// `help`, and anything not understood.
     Help,
     /// A known command with arguments that are wrong.
@@ -35,18 +44,34 @@ pub enum Problem {
     MissingJobId,
     MalformedJobId(String),
     BadTag(String),
+    Reminder(PhraseError),
+    MissingReminderId,
+    MalformedReminderId(String),
 }
 
 impl Command {
     pub fn parse(text: &str) -> Command {
         let text = strip_mentions(text);
-        let mut words = text.split_whitespace();
-        let verb = words.next().unwrap_or_default().to_lowercase();
-        let args: Vec<&str> = words.collect();
+        let (verb, rest) = text.split_once(char::is_whitespace).unwrap_or((&text, ""));
+        let verb = verb.to_lowercase();
+        let args: Vec<&str> = rest.split_whitespace().collect();
         match verb.as_str() {
             "run" => parse_run(&args),
             "show" if is_jobs_noun(&args) => Command::ShowJobs,
-            "done" | "complete" => parse_done(&args),
+            "show" if is_noun(&args, "reminders") => Command::ListReminders,
+            "reminders" if args.is_empty() => Command::ListReminders,
+            "done" | "complete" => parse_id(&args, Problem::MissingJobId, Problem::MalformedJobId)
+                .map_or_else(Command::Invalid, Command::Done),
+            "cancel" => parse_id(
+                &args,
+                Problem::MissingReminderId,
+                Problem::MalformedReminderId,
+            )
+            .map_or_else(Command::Invalid, Command::Cancel),
+            "remind" => phrase::parse(rest).map_or_else(
+                |problem| Command::Invalid(Problem::Reminder(problem)),
+                Command::Remind,
+            ),
             "subscribe" => {
                 parse_tag(&args).map_or_else(Command::Invalid, |tag| Command::Subscribe { tag })
             }
@@ -58,13 +83,14 @@ impl Command {
     }
 }
 
+/// Whether the arguments are exactly `noun`, case-insensitively.
+fn is_noun(args: &[&str], noun: &str) -> bool {
+    matches!(args, [word] if word.eq_ignore_ascii_case(noun))
+}
+
 /// `show` takes nothing or `job(s)`.
 fn is_jobs_noun(args: &[&str]) -> bool {
-    match args {
-        [] => true,
-        [noun] => noun.eq_ignore_ascii_case("jobs") || noun.eq_ignore_ascii_case("job"),
-        _ => false,
-    }
+    args.is_empty() || is_noun(args, "jobs") || is_noun(args, "job")
 }
 
 fn parse_run(args: &[&str]) -> Command {
@@ -82,15 +108,20 @@ fn parse_run(args: &[&str]) -> Command {
     }
 }
 
-fn parse_done(args: &[&str]) -> Command {
+/// One id argument (backquotes allowed, as chat clients add them).
+fn parse_id<T: FromStr<Err = IdError>>(
+    args: &[&str],
+    missing: Problem,
+    malformed: fn(String) -> Problem,
+) -> Result<T, Problem> {
     match args {
-        [] => Command::Invalid(Problem::MissingJobId),
-        [raw] => match raw.trim_matches('`').parse::<JobId>() {
-            Ok(id) => Command::Done(id),
-            Err(IdError::Missing(_)) => Command::Invalid(Problem::MissingJobId),
-            Err(_) => Command::Invalid(Problem::MalformedJobId((*raw).to_owned())),
+        [] => Err(missing),
+        [raw] => match raw.trim_matches('`').parse::<T>() {
+            Ok(id) => Ok(id),
+            Err(IdError::Missing(_)) => Err(missing),
+            Err(_) => Err(malformed((*raw).to_owned())),
         },
-        _ => Command::Invalid(Problem::MalformedJobId(args.join(" "))),
+        _ => Err(malformed(args.join(" "))),
     }
 }
 
@@ -216,6 +247,37 @@ mod tests {
             Command::parse("subscribe a/b"),
             Command::Invalid(Problem::BadTag(_))
         ));
+    }
+
+    #[test]
+    fn reminder_forms() {
+        assert!(matches!(
+            Command::parse("Remind me in 10 minutes to Stretch"),
+            Command::Remind(ReminderRequest { text, .. }) if text == "Stretch"
+        ));
+        assert_eq!(
+            Command::parse("remind me"),
+            Command::Invalid(Problem::Reminder(PhraseError::NotUnderstood))
+        );
+        assert_eq!(
+            Command::parse("remind"),
+            Command::Invalid(Problem::Reminder(PhraseError::NotUnderstood))
+        );
+        assert_eq!(Command::parse("reminders"), Command::ListReminders);
+        assert_eq!(Command::parse("show Reminders"), Command::ListReminders);
+        assert_eq!(Command::parse("reminders please"), Command::Help);
+        assert_eq!(
+            Command::parse("cancel `K3X9P2QA`"),
+            Command::Cancel("k3x9p2qa".parse().unwrap())
+        );
+        assert_eq!(
+            Command::parse("cancel"),
+            Command::Invalid(Problem::MissingReminderId)
+        );
+        assert_eq!(
+            Command::parse("cancel 42"),
+            Command::Invalid(Problem::MalformedReminderId("42".into()))
+        );
     }
 
     #[test]

@@ -14,14 +14,10 @@ use jiff::Timestamp;
 use crate::activity::Activity;
 use crate::ids::JobId;
 use crate::notification::{Notification, Reason, Target};
-use crate::store::{Job, JobStatus, StoreError, TransitionError};
+use crate::store::{Job, JobStatus, TransitionError};
 use crate::turn::Turn;
 
-use super::{replies, Bot, BotError};
-
-/// Attempts at finding an unused job id before giving up (collisions are
-/// one in 31^8 per pair; this is only a guard).
-const ID_ATTEMPTS: usize = 5;
+use super::{insert_fresh, replies, Bot, BotError};
 
 impl Bot {
     pub(super) async fn run_job(
@@ -31,7 +27,7 @@ impl Bot {
     ) -> Result<Vec<Activity>, BotError> {
         let job = self.create_job(turn).await?;
         if let Some(seconds) = seconds {
-            let completion = completion_notification(&job)
+            let completion = completion_notification(&job, None)
                 .delayed(Timestamp::now(), Duration::from_secs(seconds.into()));
             self.enqueue(&[completion]).await?;
         }
@@ -43,21 +39,15 @@ impl Bot {
     }
 
     async fn create_job(&self, turn: &Turn) -> Result<Job, BotError> {
-        for _ in 0..ID_ATTEMPTS {
-            let job = Job {
-                id: JobId::generate(),
-                owner: turn.key.clone(),
-                status: JobStatus::Running,
-                created_at: Timestamp::now(),
-                completed_at: None,
-            };
-            match self.store.insert_job(&job).await {
-                Ok(()) => return Ok(job),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Backend("could not find an unused job id".into()).into())
+        let store = &self.store;
+        let make = || Job {
+            id: JobId::generate(),
+            owner: turn.key.clone(),
+            status: JobStatus::Running,
+            created_at: Timestamp::now(),
+            completed_at: None,
+        };
+        Ok(insert_fresh(make, |job| async move { store.insert_job(&job).await }).await?)
     }
 
     pub(super) async fn show_jobs(&self) -> Result<String, BotError> {
@@ -67,10 +57,10 @@ impl Bot {
 
     /// `done <id>`: the reply says what happened.
     pub(super) async fn complete_job(&self, id: &JobId) -> Result<String, BotError> {
-        match self.request_completion(id).await? {
-            Ok(()) => Ok(replies::completing(id)),
-            Err(Refusal::NotFound) => Ok(replies::no_such_job(id)),
-            Err(Refusal::State(job)) => Ok(replies::not_completable(&job)),
+        match self.request_completion(id, None).await? {
+            Ok(_) => Ok(replies::completing(id)),
+            Err(CompletionRefusal::NotFound) => Ok(replies::no_such_job(id)),
+            Err(CompletionRefusal::State(job)) => Ok(replies::not_completable(&job)),
         }
     }
 
@@ -86,15 +76,22 @@ impl Bot {
             tracing::warn!(value = %raw, "jobComplete event without a valid job id; ignored");
             return Ok(());
         };
-        if let Err(refusal) = self.request_completion(&id).await? {
+        if let Err(refusal) = self.request_completion(&id, None).await? {
             tracing::info!(job = %id, ?refusal, "jobComplete event refused");
         }
         Ok(())
     }
 
-    /// Moves the job to `completing` and enqueues its completion; undoes
-    /// the move if the enqueue fails, so the job is never stuck.
-    async fn request_completion(&self, id: &JobId) -> Result<Result<(), Refusal>, BotError> {
+    /// Moves the job to `completing` and enqueues its completion, which
+    /// tells the owner (with `result` after the notice, when given); undoes
+    /// the move if the enqueue fails, so the job is never stuck. Every way
+    /// of completing a job (`done`, the `jobComplete` event, the webhook
+    /// API) comes here. Returns the job as moved, or why it cannot be.
+    pub async fn request_completion(
+        &self,
+        id: &JobId,
+        result: Option<&str>,
+    ) -> Result<Result<Job, CompletionRefusal>, BotError> {
         let now = Timestamp::now();
         let job = match self
             .store
@@ -102,11 +99,13 @@ impl Bot {
             .await
         {
             Ok(job) => job,
-            Err(TransitionError::NotFound) => return Ok(Err(Refusal::NotFound)),
-            Err(TransitionError::WrongState(job)) => return Ok(Err(Refusal::State(job))),
+            Err(TransitionError::NotFound) => return Ok(Err(CompletionRefusal::NotFound)),
+            Err(TransitionError::WrongState(job)) => {
+                return Ok(Err(CompletionRefusal::State(job)))
+            }
             Err(TransitionError::Store(e)) => return Err(e.into()),
         };
-        if let Err(e) = self.enqueue(&[completion_notification(&job)]).await {
+        if let Err(e) = self.enqueue(&[completion_notification(&job, result)]).await {
             let undo = self
                 .store
                 .transition_job(id, &[JobStatus::Completing], JobStatus::Running, now)
@@ -117,24 +116,31 @@ impl Bot {
             return Err(e.into());
         }
         tracing::info!(job = %id, owner = %job.owner, "job completion requested");
-        Ok(Ok(()))
+        Ok(Ok(job))
     }
 }
 
+/// Why a job cannot be completed.
 #[derive(Debug)]
-enum Refusal {
+pub enum CompletionRefusal {
     NotFound,
+    /// It is not running (completing or complete already).
     State(Job),
 }
 
 /// The notification that completes `job` and tells its owner.
-pub(crate) fn completion_notification(job: &Job) -> Notification {
+pub(crate) fn completion_notification(job: &Job, result: Option<&str>) -> Notification {
+    let notice = replies::job_complete(&job.id);
+    let text = match result {
+        Some(result) => format!("{notice}\n\n{result}"),
+        None => notice,
+    };
     Notification {
         id: Notification::job_completion_id(&job.id),
         target: Target::Conversation {
             key: job.owner.clone(),
         },
-        activity: Activity::message(replies::job_complete(&job.id)),
+        activity: Activity::message(text),
         reason: Reason::JobComplete {
             job_id: job.id.clone(),
         },

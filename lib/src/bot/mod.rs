@@ -12,9 +12,13 @@
 
 pub mod command;
 mod jobs;
+
+pub use jobs::CompletionRefusal;
+mod reminders;
 pub mod replies;
 mod subscriptions;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -22,6 +26,7 @@ use jiff::Timestamp;
 use crate::activity::{kind, Activity};
 use crate::notification::Notification;
 use crate::queue::{Queue, QueueError};
+use crate::schedule::Zone;
 use crate::store::{Store, StoreError, StoredReference};
 use crate::turn::Turn;
 use command::Command;
@@ -37,14 +42,36 @@ pub enum BotError {
 /// Names of the event activity that completes a job.
 const JOB_COMPLETE_EVENTS: [&str; 2] = ["jobComplete", "jobCompleted"];
 
+/// Attempts at finding an unused id for a new job or reminder before
+/// giving up (collisions are one in 31^8 per pair; this is only a guard).
+const ID_ATTEMPTS: usize = 5;
+
 pub struct Bot {
     store: Arc<dyn Store>,
     queue: Arc<dyn Queue>,
+    /// The time zone of users whose channel sends no `localTimezone`.
+    default_zone: Zone,
 }
 
 impl Bot {
+    /// A bot whose users are in UTC unless their channel says otherwise.
     pub fn new(store: Arc<dyn Store>, queue: Arc<dyn Queue>) -> Self {
-        Bot { store, queue }
+        Bot {
+            store,
+            queue,
+            default_zone: Zone::utc(),
+        }
+    }
+
+    /// Sets the time zone of users whose channel sends no `localTimezone`.
+    pub fn with_default_zone(mut self, zone: Zone) -> Self {
+        self.default_zone = zone;
+        self
+    }
+
+    /// The time zone of users whose channel sends no `localTimezone`.
+    pub fn default_zone(&self) -> &Zone {
+        &self.default_zone
     }
 
     /// Handles one turn; returns the replies to send, in order.
@@ -85,6 +112,9 @@ impl Bot {
             Command::Done(id) => reply(self.complete_job(&id).await?),
             Command::Subscribe { tag } => reply(self.subscribe(turn, tag.as_deref()).await?),
             Command::Unsubscribe { tag } => reply(self.unsubscribe(turn, tag.as_deref()).await?),
+            Command::Remind(request) => reply(self.remind(turn, request).await?),
+            Command::ListReminders => reply(self.list_reminders(turn).await?),
+            Command::Cancel(id) => reply(self.cancel_reminder(turn, &id).await?),
             Command::Help => reply(replies::help()),
             Command::Invalid(problem) => reply(replies::problem(&problem)),
         })
@@ -99,6 +129,7 @@ impl Bot {
                 active: true,
                 inactive_reason: None,
                 last_seen: Timestamp::now(),
+                provenance: turn.provenance,
             })
             .await
     }
@@ -154,4 +185,25 @@ impl Bot {
     async fn enqueue(&self, notifications: &[Notification]) -> Result<(), QueueError> {
         crate::notification::enqueue(self.queue.as_ref(), notifications).await
     }
+}
+
+/// Stores a record made by `make` under a fresh id, making another one
+/// when `insert` finds the id taken.
+async fn insert_fresh<T, Fut>(
+    make: impl Fn() -> T,
+    insert: impl Fn(T) -> Fut,
+) -> Result<T, StoreError>
+where
+    T: Clone,
+    Fut: Future<Output = Result<(), StoreError>>,
+{
+    for _ in 0..ID_ATTEMPTS {
+        let record = make();
+        match insert(record.clone()).await {
+            Ok(()) => return Ok(record),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Backend("could not find an unused id".into()))
 }

@@ -1,6 +1,10 @@
 //! Everything the bot says, in one place, so wording is reviewed together
 //! and tests can refer to it instead of repeating literals.
 
+mod reminders;
+
+pub use reminders::*;
+
 use crate::ids::JobId;
 use crate::store::{Job, JobStatus};
 
@@ -13,6 +17,11 @@ const COMMANDS: &str = "\
 - `show` — list the job log\n\
 - `done <job id>` — complete a job, from any conversation\n\
 - `subscribe` / `unsubscribe` — opt in or out of broadcasts (add a tag to pick a topic)\n\
+- `remind me in 10 minutes to stretch` — set a reminder; also `at 17:30`, `tomorrow at 9:00`, \
+`on 2026-12-24 at 18:00`, `every day at 9:00`, `every weekday at 8:30`, `every monday at 10:00`, \
+`every 15 minutes`\n\
+- `reminders` — list this conversation's reminders\n\
+- `cancel <reminder id>` — cancel one of them\n\
 - `help` — this list";
 
 pub fn welcome(name: Option<&str>) -> String {
@@ -95,6 +104,9 @@ pub fn problem(problem: &Problem) -> String {
             "`{raw}` is not a job id: job ids are 8 letters and digits, like `k3x9p2qa`. \
              Say `show` to list the jobs."
         ),
+        Problem::Reminder(problem) => reminder_phrase(problem),
+        Problem::MissingReminderId => missing_reminder_id(),
+        Problem::MalformedReminderId(raw) => malformed_reminder_id(raw),
         Problem::BadTag(raw) => format!(
             "`{raw}` is not a topic I can use: topics are 1 to 64 letters, digits, `-`, `_` or `.`."
         ),

@@ -107,10 +107,7 @@ pub(crate) fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) 
 }
 
 fn truncate(text: &str) -> String {
-    match text.char_indices().nth(MAX_MESSAGE) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
+    crate::fetch::truncate(text, MAX_MESSAGE)
 }
 
 /// `Retry-After` as a wait: delta-seconds or an HTTP date (RFC 9110 §10.2.3).

@@ -8,15 +8,18 @@
 //! so each is percent-encoded as one path segment.
 //!
 //! Calls carry a bearer token when the bot has credentials, and only to a
-//! service URL the [`TrustPolicy`] accepts.
+//! service URL the [`TrustPolicy`] accepts for where the URL came from (its
+//! [`Provenance`]): the check comes before the token is even fetched.
 
 mod error;
-mod token;
-mod trust;
+pub mod token;
+pub mod trust;
 
 pub use error::{parse_retry_after, ConnectorError};
-pub use token::{ClientCredentials, NoCredentials, TokenError, TokenSource};
-pub use trust::TrustPolicy;
+pub use token::{
+    ClientCredentials, ManagedIdentity, MsiEndpoint, NoCredentials, TokenError, TokenSource,
+};
+pub use trust::{TrustPolicy, TrustSettings};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +28,8 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
 use crate::activity::Activity;
-use crate::service_url::ServiceUrl;
+use crate::fetch::describe;
+use crate::service_url::{Provenance, ServiceUrl};
 
 /// What the channel answers when it accepts an activity.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -84,17 +88,19 @@ impl ConnectorClient {
     pub async fn send_to_conversation(
         &self,
         service_url: &ServiceUrl,
+        provenance: Provenance,
         conversation_id: &str,
         activity: &Activity,
     ) -> Result<ResourceResponse, ConnectorError> {
         let path = format!("v3/conversations/{}/activities", segment(conversation_id));
-        self.post(service_url, &path, activity).await
+        self.post(service_url, provenance, &path, activity).await
     }
 
     /// Replies to an activity within a turn.
     pub async fn reply_to_activity(
         &self,
         service_url: &ServiceUrl,
+        provenance: Provenance,
         conversation_id: &str,
         activity_id: &str,
         activity: &Activity,
@@ -104,16 +110,17 @@ impl ConnectorClient {
             segment(conversation_id),
             segment(activity_id)
         );
-        self.post(service_url, &path, activity).await
+        self.post(service_url, provenance, &path, activity).await
     }
 
     async fn post(
         &self,
         service_url: &ServiceUrl,
+        provenance: Provenance,
         path: &str,
         activity: &Activity,
     ) -> Result<ResourceResponse, ConnectorError> {
-        self.trust.check(service_url)?;
+        self.trust.check(service_url, provenance)?;
         let url = service_url.join(path);
         let mut request = self.http.post(&url).json(activity);
         if let Some(token) = self.tokens.token().await? {
@@ -146,19 +153,6 @@ impl ConnectorClient {
         accepted.status = status;
         Ok(accepted)
     }
-}
-
-/// A reqwest error with its causes, which is where the useful part is
-/// ("connection refused", "operation timed out").
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -2,8 +2,11 @@
 //! effect.
 //!
 //! For each queue message [`Notifier::process`] returns a [`Disposition`]:
-//! `Done` (delete it: delivered, a duplicate, or never deliverable) or
-//! `RetryAfter` (leave it on the queue, visible again after that long). It
+//! `Done` (delete it: delivered, a duplicate, or never deliverable),
+//! `RetryAfter` (leave it on the queue, visible again after that long: a
+//! retry with backoff, or a rate-limit slot ahead) or `DeadLetter` (it
+//! failed `max_attempts` times: to the dead-letter queue with its last
+//! error; a redrive brings it back and its delivery starts over). It
 //! never sleeps to wait out a channel: waiting is the queue's job, so the
 //! same code works in a local loop and in a Lambda invocation.
 //!
@@ -15,7 +18,11 @@
 //! API has no idempotency key to close it.
 
 mod fanout;
+mod limiter;
 pub mod policy;
+pub mod rate;
+mod recipient;
+mod side_effects;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,21 +31,23 @@ use jiff::Timestamp;
 
 use crate::connector::{ConnectorClient, ConnectorError};
 use crate::ids::ConversationKey;
-use crate::notification::{Notification, Reason, Target};
+use crate::notification::{reference_key, Notification, Target};
 use crate::queue::{Queue, QueueError, ReceivedMessage};
 use crate::service_url::ServiceUrl;
-use crate::store::{
-    DeliveryClaim, DeliveryRecord, DeliveryStatus, JobStatus, Store, StoreError, TransitionError,
-};
+use crate::store::{DeliveryClaim, DeliveryRecord, DeliveryStatus, Store, StoreError};
 use policy::Verdict;
+use rate::RateLimits;
 
 /// What to do with a queue message after processing it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disposition {
     /// Delete it.
     Done,
     /// Keep it; make it visible again after this long.
     RetryAfter(Duration),
+    /// Move it to the dead-letter queue, with this reason: it failed as
+    /// many times as it may.
+    DeadLetter(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +67,10 @@ pub struct NotifierSettings {
     pub lease: Duration,
     /// Conversations per fan-out page.
     pub fanout_page: usize,
+    /// Sends per conversation and per bot ([`rate`]).
+    pub rate_limits: RateLimits,
+    /// The first retry's longest backoff ([`policy::backoff`]).
+    pub backoff_base: Duration,
 }
 
 impl Default for NotifierSettings {
@@ -66,6 +79,8 @@ impl Default for NotifierSettings {
             max_attempts: 8,
             lease: crate::connector::CALL_TIMEOUT * 3,
             fanout_page: 100,
+            rate_limits: RateLimits::default(),
+            backoff_base: policy::BACKOFF_BASE,
         }
     }
 }
@@ -96,7 +111,7 @@ impl Notifier {
     /// read is dropped with an error in the log (retrying cannot fix it), and
     /// a storage or queue failure leaves it for a later attempt.
     pub async fn process(&self, message: &ReceivedMessage) -> Disposition {
-        let notification = match serde_json::from_str::<Notification>(&message.body) {
+        let notification = match Notification::from_queue_body(&message.body) {
             Ok(n) => n,
             Err(e) => {
                 tracing::error!(message_id = %message.message_id, error = %e, "unreadable notification dropped");
@@ -106,7 +121,7 @@ impl Notifier {
         match self.deliver(&notification).await {
             Ok(disposition) => disposition,
             Err(e) => {
-                let wait = policy::backoff(message.receive_count);
+                let wait = policy::backoff(self.settings.backoff_base, message.receive_count);
                 tracing::warn!(notification = %notification.id, error = %e, ?wait, "delivery interrupted; will retry");
                 Disposition::RetryAfter(wait)
             }
@@ -122,10 +137,14 @@ impl Notifier {
         }
         match &notification.target {
             Target::Conversation { key } => self.send_one(notification, key, now).await,
-            Target::Subscribers { tag, after } => {
-                self.expand(notification, tag.as_deref(), after.as_ref())
-                    .await
-            }
+            Target::Reference { reference } => match reference_key(reference) {
+                Ok(key) => self.send_one(notification, &key, now).await,
+                Err(error) => {
+                    tracing::error!(%error, "reference without a conversation dropped");
+                    Ok(Disposition::Done)
+                }
+            },
+            Target::Subscribers { .. } | Target::User { .. } => self.expand(notification).await,
         }
     }
 
@@ -151,7 +170,7 @@ impl Notifier {
                 return Ok(Disposition::RetryAfter(wait));
             }
         };
-        let Some(stored) = self.store.get_reference(key).await? else {
+        let Some(stored) = self.recipient(notification, key).await? else {
             return self
                 .finish(
                     &mut record,
@@ -188,13 +207,23 @@ impl Notifier {
                     .await
             }
         };
+        if let Some(wait) = self.slot(&mut record, key, Timestamp::now()).await? {
+            tracing::debug!(conversation = %key, ?wait, "rate limited; back on the queue");
+            self.release(&mut record).await?;
+            return Ok(Disposition::RetryAfter(wait));
+        }
         let activity = notification
             .activity
             .clone()
             .addressed_to(&stored.reference);
         let sent = self
             .connector
-            .send_to_conversation(&service_url, key.conversation_id(), &activity)
+            .send_to_conversation(
+                &service_url,
+                stored.provenance,
+                key.conversation_id(),
+                &activity,
+            )
             .await;
         match sent {
             Ok(accepted) => {
@@ -204,38 +233,6 @@ impl Notifier {
                 self.finish(&mut record, DeliveryStatus::Sent, "").await
             }
             Err(error) => self.failed(&mut record, key, &error).await,
-        }
-    }
-
-    /// What delivering this notification also does, before the send.
-    /// `Ok(Err(why))`: it cannot be delivered.
-    async fn side_effects(
-        &self,
-        notification: &Notification,
-    ) -> Result<Result<(), String>, DeliveryError> {
-        let Reason::JobComplete { job_id } = &notification.reason else {
-            return Ok(Ok(()));
-        };
-        let result = self
-            .store
-            .transition_job(
-                job_id,
-                &[JobStatus::Running, JobStatus::Completing],
-                JobStatus::Complete,
-                Timestamp::now(),
-            )
-            .await;
-        match result {
-            Ok(_) => Ok(Ok(())),
-            // A retry after the job was marked but before the send.
-            Err(TransitionError::WrongState(job)) if job.status == JobStatus::Complete => {
-                Ok(Ok(()))
-            }
-            Err(TransitionError::WrongState(job)) => {
-                Ok(Err(format!("job {} is {}", job.id, job.status)))
-            }
-            Err(TransitionError::NotFound) => Ok(Err(format!("job {job_id} not found"))),
-            Err(TransitionError::Store(e)) => Err(e.into()),
         }
     }
 
@@ -250,7 +247,7 @@ impl Notifier {
         }
         match policy::classify(error) {
             Verdict::Retry(wait) if record.attempts < self.settings.max_attempts => {
-                let wait = wait.unwrap_or_else(|| policy::backoff(record.attempts));
+                let wait = wait.unwrap_or_else(|| policy::backoff(self.settings.backoff_base, record.attempts));
                 tracing::warn!(conversation = %key, %error, attempts = record.attempts, ?wait, "send failed; will retry");
                 record.status = DeliveryStatus::Retrying;
                 record.last_error = Some(error.to_string());
@@ -261,7 +258,9 @@ impl Notifier {
             }
             Verdict::Retry(_) => {
                 let why = format!("gave up after {} attempts: {error}", record.attempts);
-                self.finish(record, DeliveryStatus::Failed, &why).await
+                record.dead_lettered = true;
+                self.finish(record, DeliveryStatus::Failed, &why).await?;
+                Ok(Disposition::DeadLetter(why))
             }
             Verdict::Blocked(code) => {
                 self.store.deactivate_reference(key, &code).await?;
@@ -310,6 +309,7 @@ pub async fn settle(
                 .change_visibility(&message.receipt, wait.min(MAX_VISIBILITY))
                 .await
         }
+        Disposition::DeadLetter(reason) => queue.dead_letter(message, &reason).await,
     }
 }
 

@@ -60,19 +60,22 @@ pub fn classify(error: &ConnectorError) -> Verdict {
     }
 }
 
-/// The first retry waits up to this long; each further one up to twice as
-/// long as the one before.
+/// By default, the first retry waits up to this long; each further one up
+/// to twice as long as the one before (`NUDGE_RETRY_BASE_MS`).
 pub const BACKOFF_BASE: Duration = Duration::from_secs(2);
 /// No backoff is longer than this.
 pub const BACKOFF_CAP: Duration = Duration::from_secs(15 * 60);
+/// No backoff is shorter than this.
+const BACKOFF_FLOOR_MS: u64 = 100;
 
 /// Full-jitter backoff for the `attempt`-th failure (1-based): a random wait
 /// between zero and `min(cap, base * 2^(attempt-1))`, never under 100 ms.
-pub fn backoff(attempt: u32) -> Duration {
-    let ceiling = BACKOFF_BASE
+pub fn backoff(base: Duration, attempt: u32) -> Duration {
+    let ceiling = base
         .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
         .min(BACKOFF_CAP);
-    let millis = rand::rng().random_range(100..=ceiling.as_millis().max(100) as u64);
+    let top = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+    let millis = rand::rng().random_range(BACKOFF_FLOOR_MS..=top.max(BACKOFF_FLOOR_MS));
     Duration::from_millis(millis)
 }
 
@@ -152,7 +155,7 @@ mod tests {
             let ceiling = BACKOFF_BASE
                 .saturating_mul(1 << (attempt - 1).min(20))
                 .min(BACKOFF_CAP);
-            let wait = backoff(attempt);
+            let wait = backoff(BACKOFF_BASE, attempt);
             assert!(
                 wait >= Duration::from_millis(100)
                     && wait <= ceiling.max(Duration::from_millis(100))

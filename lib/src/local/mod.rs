@@ -3,13 +3,17 @@
 //!
 //! It serves the same router as the messages function, runs the same
 //! notifier code as the queue-triggered function (a loop stands in for the
-//! SQS event source), and will run the same reminder tick. Stopping it
-//! loses nothing: references, jobs and pending notifications are on disk,
-//! and a notification in flight at a crash comes back when its visibility
-//! timeout runs out.
+//! SQS event source), and runs the same reminder tick as the reminder
+//! function (a loop stands in for the schedule, every
+//! `NUDGE_TICK_SECONDS`). Stopping it loses nothing: references, jobs,
+//! reminders and pending notifications are on disk, a notification in
+//! flight at a crash comes back when its visibility timeout runs out, and
+//! reminders that fell due while it was down fire on its first tick.
 
 pub mod chat;
 mod notifier_loop;
+mod security;
+mod ticker;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,12 +23,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState};
-use crate::auth::{InboundAuth, Unauthenticated};
+use crate::auth::SetupError;
 use crate::bot::Bot;
 use crate::config::Settings;
-use crate::connector::{
-    ClientCredentials, ConnectorClient, NoCredentials, TokenSource, TrustPolicy,
-};
+use crate::connector::ConnectorClient;
 use crate::delivery::Notifier;
 use crate::queue::embedded::EmbeddedQueue;
 use crate::queue::{Queue, QueueError};
@@ -39,8 +41,8 @@ pub enum StartError {
     Queue(#[from] QueueError),
     #[error("cannot listen on port {port}: {source}")]
     Bind { port: u16, source: std::io::Error },
-    #[error("{0}")]
-    Unsupported(String),
+    #[error(transparent)]
+    Security(#[from] SetupError),
 }
 
 /// A running local host.
@@ -49,6 +51,7 @@ pub struct LocalHost {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<()>,
     notifier: JoinHandle<()>,
+    ticker: JoinHandle<()>,
     queue: Arc<EmbeddedQueue>,
     store: Arc<dyn Store>,
 }
@@ -63,24 +66,25 @@ impl LocalHost {
             &settings.data_dir.join("queue.db"),
             settings.max_receive_count,
         )?);
-        let (tokens, inbound) = identity(settings)?;
+        let security = security::security(settings)?;
         let connector = ConnectorClient::new(
             ConnectorClient::http_client(),
-            tokens,
-            TrustPolicy {
-                allow_http_loopback: true,
-            },
+            security.tokens,
+            security.trust,
         );
         let dyn_queue: Arc<dyn Queue> = queue.clone();
         let state = AppState {
-            bot: Arc::new(Bot::new(store.clone(), dyn_queue.clone())),
+            bot: Arc::new(
+                Bot::new(store.clone(), dyn_queue.clone())
+                    .with_default_zone(settings.default_time_zone.clone()),
+            ),
             store: store.clone(),
             queue: dyn_queue.clone(),
             connector: connector.clone(),
-            inbound,
+            inbound: security.inbound,
             limits: settings.limits.clone(),
         };
-        let app = api::with_fallbacks(api::router(state.clone()).merge(api::notify::routes(state)));
+        let app = api::app(state, &security.webhooks);
         let listeners = bind(settings).await?;
         let addr = listeners[0]
             .local_addr()
@@ -96,6 +100,12 @@ impl LocalHost {
             connector,
             settings.notifier.clone(),
         );
+        let ticker = tokio::spawn(ticker::run(
+            store.clone(),
+            dyn_queue.clone(),
+            settings.tick_interval,
+            stopped.clone(),
+        ));
         let notifier = tokio::spawn(notifier_loop::run(
             Arc::new(notifier),
             dyn_queue,
@@ -111,6 +121,7 @@ impl LocalHost {
             shutdown,
             server,
             notifier,
+            ticker,
             queue,
             store,
         })
@@ -135,6 +146,7 @@ impl LocalHost {
         let _ = self.shutdown.send(true);
         let _ = self.server.await;
         let _ = self.notifier.await;
+        let _ = self.ticker.await;
         tracing::info!("nudge local host stopped");
     }
 }
@@ -179,35 +191,4 @@ async fn serve(listener: TcpListener, app: axum::Router, mut stopped: watch::Rec
     if let Err(error) = result {
         tracing::error!(%error, "HTTP server failed");
     }
-}
-
-/// Outbound tokens and inbound checks for the configured identity.
-type Identity = (Arc<dyn TokenSource>, Arc<dyn InboundAuth>);
-
-fn identity(settings: &Settings) -> Result<Identity, StartError> {
-    let Some(app) = &settings.app else {
-        tracing::warn!(
-            "NO AUTHENTICATION: MicrosoftAppId is not set, so /api/messages accepts any \
-             activity and replies are sent without a token. This is for the Bot Framework \
-             Emulator on this machine only; never expose this host."
-        );
-        return Ok((Arc::new(NoCredentials), Arc::new(Unauthenticated)));
-    };
-    let Some(password) = app.password.clone() else {
-        return Err(StartError::Unsupported(
-            "MicrosoftAppId is set but MicrosoftAppPassword is not".into(),
-        ));
-    };
-    let _tokens = ClientCredentials::new(
-        ConnectorClient::http_client(),
-        app.token_url(),
-        app.app_id.clone(),
-        password,
-        app.scope(),
-    );
-    Err(StartError::Unsupported(
-        "inbound Bot Framework token validation is not built yet; unset MicrosoftAppId to \
-         run with the Emulator without authentication"
-            .into(),
-    ))
 }

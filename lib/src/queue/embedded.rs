@@ -15,8 +15,9 @@
 //!
 //! The redrive policy is applied at receive time, as SQS does: a message
 //! that is visible again after `max_receive_count` receives moves to the
-//! `dead_letters` table instead of being delivered. The local host shows
-//! those and can [`EmbeddedQueue::redrive`] them.
+//! `dead_letters` table instead of being delivered; so does a message the
+//! notifier gives up on, with its reason ([`Queue::dead_letter`]). The
+//! local host shows those and can [`EmbeddedQueue::redrive`] them.
 //!
 //! Long polling waits on a [`Notify`] that sends and visibility changes
 //! signal, and re-checks the table every 100 ms in any case,
@@ -36,8 +37,9 @@ use super::{DeadLetter, OutgoingMessage, Queue, QueueError, ReceivedMessage, MAX
 use crate::ids::random_token;
 use crate::sqlite_db::{count, immediate, millis, timestamp, Db, DbError, Migration};
 
-/// The largest body a message may have (SQS: 256 KiB).
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+mod dead_letters;
+
+pub use super::MAX_BODY_BYTES;
 
 /// How often a long poll looks again when nothing has signalled it.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -64,7 +66,7 @@ const SCHEMA: &[Migration] = &["
         receive_count INTEGER NOT NULL,
         dead_at INTEGER NOT NULL
     );
-"];
+", dead_letters::MIGRATION];
 
 /// A [`Queue`] in a SQLite file, with its dead-letter queue beside it.
 pub struct EmbeddedQueue {
@@ -104,7 +106,7 @@ impl EmbeddedQueue {
             .db
             .run(move |conn| {
                 let mut statement = conn.prepare_cached(
-                    "SELECT id, body, sent_at, receive_count, dead_at
+                    "SELECT id, body, sent_at, receive_count, dead_at, reason
                      FROM dead_letters ORDER BY seq LIMIT ?1",
                 )?;
                 let rows = statement.query_map([count(limit)], DeadRow::read)?;
@@ -116,22 +118,7 @@ impl EmbeddedQueue {
     /// Moves every dead letter back onto the queue, visible now and with its
     /// receive count reset. Returns how many moved.
     pub async fn redrive(&self) -> Result<usize, QueueError> {
-        let moved = self
-            .db
-            .run(|conn| {
-                let tx = immediate(conn)?;
-                let moved = tx.execute(
-                    "INSERT INTO messages (id, body, sent_at, visible_at, receive_count)
-                     SELECT id, body, sent_at, ?1, 0 FROM dead_letters ORDER BY seq",
-                    [now_ms()],
-                )?;
-                tx.execute("DELETE FROM dead_letters", [])?;
-                tx.commit()?;
-                Ok(moved)
-            })
-            .await?;
-        self.arrivals.notify_waiters();
-        Ok(moved)
+        self.redrive_dead_letters(usize::MAX).await
     }
 
     /// How many messages are visible now, and how many are not (received
@@ -259,6 +246,27 @@ impl Queue for EmbeddedQueue {
         self.arrivals.notify_waiters();
         Ok(())
     }
+
+    async fn dead_letter(
+        &self,
+        message: &ReceivedMessage,
+        reason: &str,
+    ) -> Result<(), QueueError> {
+        let (receipt, reason) = (message.receipt.clone(), reason.to_owned());
+        self.db
+            .run(move |conn| dead_letters::bury(conn, &receipt, &reason, now_ms()))
+            .await?;
+        Ok(())
+    }
+
+    async fn redrive_dead_letters(&self, max: usize) -> Result<usize, QueueError> {
+        let moved = self
+            .db
+            .run(move |conn| dead_letters::redrive(conn, max, now_ms()))
+            .await?;
+        self.arrivals.notify_waiters();
+        Ok(moved)
+    }
 }
 
 /// Moves every visible message that has used up its receives to the
@@ -345,6 +353,7 @@ impl VisibleRow {
 struct DeadRow {
     message: VisibleRow,
     dead_at: i64,
+    reason: Option<String>,
 }
 
 impl DeadRow {
@@ -352,6 +361,7 @@ impl DeadRow {
         Ok(Self {
             message: VisibleRow::read(row)?,
             dead_at: row.get("dead_at")?,
+            reason: row.get("reason")?,
         })
     }
 
@@ -362,6 +372,7 @@ impl DeadRow {
             receive_count: stored_count(self.message.receive_count)?,
             sent_at: timestamp(self.message.sent_at)?,
             dead_at: timestamp(self.dead_at)?,
+            reason: self.reason,
         })
     }
 }
@@ -449,6 +460,34 @@ mod tests {
             assert_eq!(got[0].receive_count, round);
         }
         assert!(queue.dead_letters(10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_stale_receipt_neither_deletes_nor_reveals() {
+        let queue = EmbeddedQueue::in_memory(3).unwrap();
+        queue
+            .send(vec![message("m", Duration::ZERO)])
+            .await
+            .unwrap();
+        let hidden = Duration::from_secs(60);
+        let first = queue
+            .receive(1, Duration::ZERO, Duration::ZERO)
+            .await
+            .unwrap();
+        let second = queue.receive(1, hidden, Duration::ZERO).await.unwrap();
+        assert_eq!(second[0].message_id, first[0].message_id);
+        queue.delete(&first[0].receipt).await.unwrap();
+        queue
+            .change_visibility(&first[0].receipt, Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(
+            queue.depth().await.unwrap(),
+            (0, 1),
+            "still there, still hidden"
+        );
+        queue.delete(&second[0].receipt).await.unwrap();
+        assert_eq!(queue.depth().await.unwrap(), (0, 0));
     }
 
     #[tokio::test]

@@ -6,11 +6,16 @@
 //!   visibility timeout, until it is deleted; then it comes back;
 //! - delayed messages (`delay`, up to [`MAX_DELAY`]);
 //! - a receive count per message, and a dead-letter queue that takes a
-//!   message once it has been received `max_receive_count` times.
+//!   message once it has been received `max_receive_count` times, or when
+//!   the notifier gives up on it ([`Queue::dead_letter`], with the reason);
+//!   [`Queue::redrive_dead_letters`] puts dead letters back.
 //!
-//! Adapters: [`embedded`] (SQLite on disk, the local host) and SQS.
+//! Adapters: [`embedded`] (SQLite on disk, the local host) and `sqs`
+//! (feature `aws`).
 
 pub mod embedded;
+#[cfg(feature = "aws")]
+pub mod sqs;
 
 use std::time::Duration;
 
@@ -20,6 +25,10 @@ use jiff::Timestamp;
 /// The longest delay a message can be sent with (SQS: 15 minutes). Later
 /// work is scheduled through the reminder path instead.
 pub const MAX_DELAY: Duration = Duration::from_secs(900);
+
+/// The largest body a message may have (SQS's classic limit, 256 KiB);
+/// every adapter refuses larger ones with [`QueueError::TooLarge`].
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// A message to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +61,9 @@ pub struct DeadLetter {
     pub receive_count: u32,
     pub sent_at: Timestamp,
     pub dead_at: Timestamp,
+    /// Why it died, when the notifier sent it there (the last error);
+    /// `None` when the queue's receive limit did.
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,9 +88,26 @@ pub trait Queue: Send + Sync {
         wait: Duration,
     ) -> Result<Vec<ReceivedMessage>, QueueError>;
 
-    /// Deletes a received message: it is done. A stale receipt is ignored.
+    /// Deletes a received message: it is done.
+    ///
+    /// A stale receipt (the message was deleted since, or received again)
+    /// is not an error. Whether it still acts differs: SQS honours an
+    /// older receipt of a message that is still on the queue, the embedded
+    /// queue ignores it. Callers hold the latest receipt of what they
+    /// process and rely on neither.
     async fn delete(&self, receipt: &str) -> Result<(), QueueError>;
 
     /// Makes a received message visible again after `timeout` (zero: now).
+    /// A stale receipt is not an error, as for [`Queue::delete`].
     async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError>;
+
+    /// Moves a received message to the dead-letter queue, with the reason
+    /// it died, and deletes it here. A stale receipt moves nothing.
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str)
+        -> Result<(), QueueError>;
+
+    /// Moves up to `max` dead letters, oldest first, back onto the queue,
+    /// visible now and with their receive counts reset. Returns how many
+    /// moved.
+    async fn redrive_dead_letters(&self, max: usize) -> Result<usize, QueueError>;
 }

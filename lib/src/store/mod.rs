@@ -3,18 +3,25 @@
 //! Conversation references, subscriptions, jobs and delivery records live
 //! behind one trait so that the bot, the notifier and the reminder never see
 //! a database. Adapters: [`sqlite`] (the embedded local host) and, on AWS,
-//! DynamoDB. Every operation where two writers can race is a single
+//! `dynamodb` (feature `aws`). Every operation where two writers can race is a single
 //! conditional write in the adapter ([`Store::transition_job`],
 //! [`Store::begin_delivery`], [`Store::insert_job`]): callers never
 //! read-modify-write.
 
+pub mod api_records;
+#[cfg(feature = "aws")]
+pub mod dynamodb;
 pub mod records;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 
+use crate::delivery::rate::{Limited, Window};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
+pub use api_records::{
+    AcceptedNotification, DeliveryCounts, IdempotencyClaim, IdempotencyRecord, StoredResponse,
+};
 pub use records::{
     DeliveryClaim, DeliveryRecord, DeliveryStatus, Job, JobStatus, Page, Reminder, ReminderStatus,
     StoredReference,
@@ -166,4 +173,69 @@ pub trait Store: Send + Sync {
 
     async fn get_delivery(&self, id: &NotificationId)
         -> Result<Option<DeliveryRecord>, StoreError>;
+
+    // The webhook API's methods.
+
+    /// The active conversations whose reference names this user of this
+    /// channel, in key order, `limit` at a time, after `after`. Adapters
+    /// answer from an index on (channel, user): the cost grows with the
+    /// user's conversations, never with the number stored.
+    async fn user_conversations(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+        after: Option<&ConversationKey>,
+        limit: usize,
+    ) -> Result<Page<ConversationKey>, StoreError>;
+
+    /// The delivery records of `parent`'s children (the ids
+    /// [`NotificationId::child`] makes: one per recipient of a fan-out), in
+    /// id order, `limit` at a time, after `after`.
+    async fn child_deliveries(
+        &self,
+        parent: &NotificationId,
+        after: Option<&NotificationId>,
+        limit: usize,
+    ) -> Result<Page<DeliveryRecord, NotificationId>, StoreError>;
+
+    /// How many of `parent`'s children's deliveries are in each status.
+    async fn count_child_deliveries(
+        &self,
+        parent: &NotificationId,
+    ) -> Result<DeliveryCounts, StoreError>;
+
+    /// Claims an idempotency key for the call `record` describes,
+    /// atomically, by the rule of [`IdempotencyClaim::decide`]: stores
+    /// `record` when the key is free, else answers with what holds it.
+    async fn claim_idempotency_key(
+        &self,
+        record: &IdempotencyRecord,
+        now: Timestamp,
+    ) -> Result<IdempotencyClaim, StoreError>;
+
+    /// Writes an idempotency record whole: the claimed one with its answer,
+    /// or released (no answer, no lease).
+    async fn put_idempotency_record(&self, record: &IdempotencyRecord) -> Result<(), StoreError>;
+
+    /// Remembers a notification the webhook API accepted (replacing any
+    /// record of the same id).
+    async fn save_accepted(&self, accepted: &AcceptedNotification) -> Result<(), StoreError>;
+
+    async fn get_accepted(
+        &self,
+        id: &NotificationId,
+    ) -> Result<Option<AcceptedNotification>, StoreError>;
+
+    // The notifier's rate limits.
+
+    /// Takes a send slot from `limited`'s rate limit, no earlier than
+    /// `earliest`, atomically, by the rule of
+    /// [`crate::delivery::rate::RateState::reserve`], and returns its time.
+    /// The state expires once no window can see it.
+    async fn reserve_send(
+        &self,
+        limited: &Limited,
+        windows: &[Window],
+        earliest: Timestamp,
+    ) -> Result<Timestamp, StoreError>;
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::activity::ConversationReference;
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use crate::schedule::Recurrence;
+use crate::service_url::Provenance;
 
 /// A conversation reference as stored: the reference exactly as the channel
 /// sent it, plus what nudge knows about the conversation.
@@ -22,6 +23,11 @@ pub struct StoredReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inactive_reason: Option<String>,
     pub last_seen: Timestamp,
+    /// Whether a Bot Connector token vouched for the reference's service
+    /// URL; an unverified URL is called only if its host is allow-listed.
+    /// Records written before this field existed read as unverified.
+    #[serde(default)]
+    pub provenance: Provenance,
 }
 
 impl StoredReference {
@@ -37,11 +43,24 @@ impl StoredReference {
     }
 }
 
-/// One page of a listing; `next` is the cursor for the following page.
+/// One page of a listing; `next` is the cursor for the following page (a
+/// conversation key, unless the listing is ordered by something else).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
+pub struct Page<T, C = ConversationKey> {
     pub items: Vec<T>,
-    pub next: Option<ConversationKey>,
+    pub next: Option<C>,
+}
+
+impl<T, C> Page<T, C> {
+    /// Cuts the rows of a query that asked for one more than `limit` (to
+    /// learn whether another page follows) to a page; `next` is set only
+    /// when rows beyond the page exist.
+    pub fn from_probe(mut rows: Vec<T>, limit: usize, key: impl Fn(&T) -> C) -> Self {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = if more { rows.last().map(key) } else { None };
+        Page { items: rows, next }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,6 +195,15 @@ pub struct DeliveryRecord {
     /// While `Pending`: the attempt holding the claim may run until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_until: Option<Timestamp>,
+    /// The rate-limit slot this delivery holds, taken by an earlier attempt
+    /// that found it in the future: the next attempt sends without taking
+    /// another ([`crate::delivery::rate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<Timestamp>,
+    /// Failed and sent to the dead-letter queue: if the message comes back
+    /// (a redrive), the delivery starts over with a fresh count of attempts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dead_lettered: bool,
 }
 
 /// The answer to [`crate::store::Store::begin_delivery`].
@@ -194,7 +222,9 @@ impl DeliveryClaim {
     /// rules of [`crate::store::Store::begin_delivery`]); every adapter
     /// applies them inside its own atomic read-and-write, and writes the
     /// record back when the answer is `Proceed`. A record saved without a
-    /// conversation learns it from a later attempt.
+    /// conversation learns it from a later attempt. A dead-lettered record
+    /// is final until its message comes back from the dead-letter queue,
+    /// which starts it over.
     pub fn decide(
         existing: Option<DeliveryRecord>,
         id: &NotificationId,
@@ -214,9 +244,14 @@ impl DeliveryClaim {
                 created_at: now,
                 updated_at: now,
                 lease_until: Some(lease_until),
+                send_at: None,
+                dead_lettered: false,
             });
         };
-        if record.status.is_final() {
+        if record.dead_lettered {
+            record.dead_lettered = false;
+            record.attempts = 0;
+        } else if record.status.is_final() {
             return DeliveryClaim::Finished(record);
         }
         let leased = record.status == DeliveryStatus::Pending
@@ -288,6 +323,19 @@ mod tests {
             assert_eq!(record.updated_at, at(30));
             assert_eq!(record.created_at, at(0));
         }
+    }
+
+    #[test]
+    fn a_redriven_dead_letter_starts_over() {
+        let mut dead = pending(8, None);
+        dead.status = DeliveryStatus::Failed;
+        dead.dead_lettered = true;
+        let claimed = DeliveryClaim::decide(Some(dead), &id(), None, at(1), at(60));
+        let DeliveryClaim::Proceed(record) = claimed else {
+            panic!("expected Proceed, got {claimed:?}");
+        };
+        assert_eq!((record.attempts, record.dead_lettered), (1, false));
+        assert_eq!(record.status, DeliveryStatus::Pending);
     }
 
     #[test]

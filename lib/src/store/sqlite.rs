@@ -29,9 +29,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::DeserializeOwned;
 
 use super::{
-    DeliveryClaim, DeliveryRecord, Job, JobStatus, Page, Reminder, Store, StoreError,
-    StoredReference, TransitionError,
+    AcceptedNotification, DeliveryClaim, DeliveryCounts, DeliveryRecord, IdempotencyClaim,
+    IdempotencyRecord, Job, JobStatus, Page, Reminder, Store, StoreError, StoredReference,
+    TransitionError,
 };
+use crate::delivery::rate::{Limited, Window};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use crate::sqlite_db::{count, decode, encode, immediate, Db, DbError, Migration};
 
@@ -85,6 +87,8 @@ const SCHEMA: &[Migration] = &[
     CREATE INDEX IF NOT EXISTS reminders_by_owner ON reminders (owner, next_due)
         WHERE status = 'pending';
 ",
+    webhook_api::MIGRATION,
+    rate_limits::MIGRATION,
 ];
 
 /// The `tag` column of a subscription to the general list.
@@ -178,7 +182,7 @@ impl Store for SqliteStore {
                     .iter()
                     .map(|body| decode(body))
                     .collect::<Result<Vec<StoredReference>, _>>()?;
-                Ok(page(references, limit, |r| r.key.clone()))
+                Ok(Page::from_probe(references, limit, |r| r.key.clone()))
             })
             .await?)
     }
@@ -252,7 +256,7 @@ impl Store for SqliteStore {
                     .iter()
                     .map(|key| parse_key(key))
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok(page(keys, limit, ConversationKey::clone))
+                Ok(Page::from_probe(keys, limit, ConversationKey::clone))
             })
             .await?)
     }
@@ -482,6 +486,98 @@ impl Store for SqliteStore {
         let id = id.to_string();
         Ok(self.db.run(move |conn| read_delivery(conn, &id)).await?)
     }
+
+    async fn user_conversations(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+        after: Option<&ConversationKey>,
+        limit: usize,
+    ) -> Result<Page<ConversationKey>, StoreError> {
+        let (channel, user, after) = (channel_id.to_owned(), user_id.to_owned(), after.cloned());
+        Ok(self
+            .db
+            .run(move |conn| {
+                webhook_api::user_conversations(conn, &channel, &user, after.as_ref(), limit)
+            })
+            .await?)
+    }
+
+    async fn child_deliveries(
+        &self,
+        parent: &NotificationId,
+        after: Option<&NotificationId>,
+        limit: usize,
+    ) -> Result<Page<DeliveryRecord, NotificationId>, StoreError> {
+        let (parent, after) = (parent.clone(), after.cloned());
+        Ok(self
+            .db
+            .run(move |conn| webhook_api::child_deliveries(conn, &parent, after.as_ref(), limit))
+            .await?)
+    }
+
+    async fn count_child_deliveries(
+        &self,
+        parent: &NotificationId,
+    ) -> Result<DeliveryCounts, StoreError> {
+        let parent = parent.clone();
+        Ok(self
+            .db
+            .run(move |conn| webhook_api::count_child_deliveries(conn, &parent))
+            .await?)
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        record: &IdempotencyRecord,
+        now: Timestamp,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        let record = record.clone();
+        Ok(self
+            .db
+            .run(move |conn| webhook_api::claim_idempotency(conn, &record, now))
+            .await?)
+    }
+
+    async fn put_idempotency_record(&self, record: &IdempotencyRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        Ok(self
+            .db
+            .run(move |conn| webhook_api::put_idempotency(conn, &record))
+            .await?)
+    }
+
+    async fn save_accepted(&self, accepted: &AcceptedNotification) -> Result<(), StoreError> {
+        let accepted = accepted.clone();
+        Ok(self
+            .db
+            .run(move |conn| webhook_api::save_accepted(conn, &accepted))
+            .await?)
+    }
+
+    async fn get_accepted(
+        &self,
+        id: &NotificationId,
+    ) -> Result<Option<AcceptedNotification>, StoreError> {
+        let id = id.clone();
+        Ok(self
+            .db
+            .run(move |conn| webhook_api::get_accepted(conn, &id))
+            .await?)
+    }
+
+    async fn reserve_send(
+        &self,
+        limited: &Limited,
+        windows: &[Window],
+        earliest: Timestamp,
+    ) -> Result<Timestamp, StoreError> {
+        let (limited, windows) = (limited.clone(), windows.to_vec());
+        Ok(self
+            .db
+            .run(move |conn| rate_limits::reserve(conn, &limited, &windows, earliest))
+            .await?)
+    }
 }
 
 /// The SQL form of a pagination cursor: listings start after it, and every
@@ -491,18 +587,9 @@ fn cursor(after: Option<&ConversationKey>) -> String {
 }
 
 /// The row limit of a page query: one more than the page, to learn whether
-/// another page follows.
+/// another page follows ([`Page::from_probe`]).
 fn probe(limit: usize) -> i64 {
     count(limit.saturating_add(1))
-}
-
-/// Cuts the rows of a [`probe`]d query to a page; `next` is set only when
-/// rows beyond the page exist.
-fn page<T>(mut rows: Vec<T>, limit: usize, key: impl Fn(&T) -> ConversationKey) -> Page<T> {
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next = if more { rows.last().map(key) } else { None };
-    Page { items: rows, next }
 }
 
 fn tag_column(tag: Option<&str>) -> String {
@@ -587,18 +674,25 @@ fn reminder_row(reminder: &Reminder) -> Result<[rusqlite::types::Value; 5], DbEr
 
 fn write_delivery(conn: &Connection, record: &DeliveryRecord) -> Result<(), DbError> {
     conn.execute(
-        "INSERT INTO deliveries (id, status, updated_at, body) VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO deliveries (id, status, updated_at, body, parent) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (id) DO UPDATE SET
              status = excluded.status, updated_at = excluded.updated_at, body = excluded.body",
         params![
             record.notification_id.as_str(),
             record.status.to_string(),
             record.updated_at.as_millisecond(),
-            encode(record)?
+            encode(record)?,
+            record.notification_id.parent().map(|p| p.to_string())
         ],
     )?;
     Ok(())
 }
+
+mod rate_limits;
+mod webhook_api;
+
+#[cfg(test)]
+mod due_index_tests;
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@
 //! [`queue`]).
 
 pub mod queue;
+pub mod races;
 pub mod store;
 
 use nudge::ids::JobId;

@@ -142,7 +142,10 @@ pub async fn receive_takes_at_most_max(queue: &dyn Queue, setup: QueueSetup) {
 }
 
 /// A message not deleted within its visibility timeout comes back, with a
-/// new receipt and a higher count; the old receipt no longer works.
+/// new receipt and a higher count. Using the superseded receipt is not an
+/// error; whether it still acts is the backend's business (SQS honours an
+/// older receipt of a message, the embedded queue ignores it), so no check
+/// depends on either.
 pub async fn visibility_timeout_redelivers_with_a_new_receipt(
     queue: &dyn Queue,
     setup: QueueSetup,
@@ -167,25 +170,20 @@ pub async fn visibility_timeout_redelivers_with_a_new_receipt(
     assert_redelivery(&first, &second);
 
     queue
+        .change_visibility(&first.receipt, LONG)
+        .await
+        .expect("change_visibility with a stale receipt is not an error");
+    queue
         .delete(&first.receipt)
         .await
         .expect("delete with a stale receipt is not an error");
     queue
-        .change_visibility(&first.receipt, Duration::ZERO)
+        .delete(&second.receipt)
         .await
-        .expect("change_visibility with a stale receipt is not an error");
+        .expect("delete with the current receipt");
     batch
-        .assert_none_visible(queue, "a stale receipt neither deletes nor reveals")
+        .assert_none_visible(queue, "a message deleted by its current receipt is gone")
         .await;
-
-    queue
-        .change_visibility(&second.receipt, Duration::ZERO)
-        .await
-        .expect("change_visibility");
-    let third = batch.collect_one(queue, LONG, setup.patience()).await;
-    assert_redelivery(&second, &third);
-    assert_ne!(third.receipt, first.receipt);
-    batch.delete(queue, &[third]).await;
 }
 
 /// A delayed message is hidden for its delay; the others are not.

@@ -11,7 +11,9 @@
 //! writer to subscribe or unsubscribe while it runs.
 //!
 //! Times are passed in explicitly (`now`, `lease_until`, `at`), so nothing
-//! here sleeps.
+//! here sleeps. The reminder checks live in [`reminders`], which explains
+//! how they share a store despite `due_reminders` answering for all of it;
+//! the webhook API's methods are checked in [`webhook_api`].
 
 use jiff::{SignedDuration, Timestamp};
 use nudge::activity::{ChannelAccount, ConversationAccount, ConversationReference};
@@ -23,6 +25,14 @@ use nudge::store::{
 use serde_json::json;
 
 use super::unique;
+
+mod rate_limits;
+mod reminders;
+mod webhook_api;
+
+pub use rate_limits::*;
+pub use reminders::*;
+pub use webhook_api::*;
 
 /// Runs every check of the suite on `store`.
 pub async fn run_all(store: &dyn Store) {
@@ -37,6 +47,17 @@ pub async fn run_all(store: &dyn Store) {
     job_transitions(store).await;
     delivery_claims(store).await;
     delivery_records_round_trip(store).await;
+    reminders_insert_and_get(store).await;
+    reminders_list_by_owner(store).await;
+    due_reminders_by_due_time(store).await;
+    reminder_advances_are_conditional(store).await;
+    concurrent_reminder_advances_let_one_win(store).await;
+    user_conversations_are_the_active_ones_naming_the_user(store).await;
+    child_deliveries_are_listed_and_counted_by_parent(store).await;
+    idempotency_keys_are_claimed_once(store).await;
+    accepted_notifications_round_trip(store).await;
+    rate_limit_slots_fill_windows_in_order(store).await;
+    concurrent_rate_limit_slots_never_overfill(store).await;
 }
 
 /// Saving stores the reference whole (unknown channel fields included);
@@ -546,6 +567,8 @@ pub async fn delivery_records_round_trip(store: &dyn Store) {
         created_at: at(0),
         updated_at: at(5),
         lease_until: None,
+        send_at: None,
+        dead_lettered: false,
     };
     store.put_delivery(&record).await.expect("put_delivery");
     assert_eq!(
@@ -675,6 +698,8 @@ fn reference(key: &ConversationKey, user: &str, last_seen: Timestamp) -> StoredR
         active: true,
         inactive_reason: None,
         last_seen,
+        // Not the default, so the suite sees adapters keep it.
+        provenance: nudge::service_url::Provenance::Verified,
     }
 }
 

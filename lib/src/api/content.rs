@@ -1,0 +1,112 @@
+//! What a webhook notification says: text (markdown), an Adaptive Card, or
+//! both, checked and shaped into the activity the notifier sends.
+//!
+//! A card must be a JSON object of `"type": "AdaptiveCard"`, no larger than
+//! [`MAX_CARD_BYTES`] as JSON: Teams refuses messages near 28 KB, and a card
+//! that cannot be delivered is better refused here, with a 400, than
+//! accepted and failed later for every recipient.
+
+use serde_json::Value;
+
+use super::ApiError;
+use crate::activity::{Activity, Attachment, ADAPTIVE_CARD_CONTENT_TYPE};
+
+/// Longest text accepted.
+pub const MAX_TEXT_CHARS: usize = 4000;
+/// Largest Adaptive Card accepted, as JSON.
+pub const MAX_CARD_BYTES: usize = 24 * 1024;
+
+/// The message activity for `text` and `card`; `None` when neither is
+/// given.
+pub fn activity(text: Option<String>, card: Option<Value>) -> Result<Option<Activity>, ApiError> {
+    if text.is_none() && card.is_none() {
+        return Ok(None);
+    }
+    let mut activity = Activity::message(String::new());
+    activity.text = text.map(checked_text).transpose()?;
+    if activity.text.is_some() {
+        activity.text_format = Some("markdown".into());
+    }
+    if let Some(card) = card {
+        activity.attachments = Some(vec![Attachment {
+            content_type: ADAPTIVE_CARD_CONTENT_TYPE.into(),
+            content: Some(checked_card(card)?),
+            ..Attachment::default()
+        }]);
+    }
+    Ok(Some(activity))
+}
+
+/// Text of 1 to [`MAX_TEXT_CHARS`] characters, not only spaces.
+pub fn checked_text(text: String) -> Result<String, ApiError> {
+    if text.trim().is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::bad_request(
+            "InvalidText",
+            format!("text must be 1 to {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    Ok(text)
+}
+
+fn checked_card(card: Value) -> Result<Value, ApiError> {
+    let is_card = card
+        .as_object()
+        .and_then(|o| o.get("type"))
+        .and_then(Value::as_str)
+        == Some("AdaptiveCard");
+    if !is_card {
+        return Err(ApiError::bad_request(
+            "InvalidCard",
+            "card must be an Adaptive Card: a JSON object with \"type\": \"AdaptiveCard\"",
+        ));
+    }
+    let size = serde_json::to_vec(&card).map_or(usize::MAX, |b| b.len());
+    if size > MAX_CARD_BYTES {
+        return Err(ApiError::bad_request(
+            "CardTooLarge",
+            format!("the card is {size} bytes as JSON; at most {MAX_CARD_BYTES} are accepted"),
+        ));
+    }
+    Ok(card)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn text_card_or_both() {
+        assert_eq!(activity(None, None).unwrap(), None);
+        let text = activity(Some("**hi**".into()), None).unwrap().unwrap();
+        assert_eq!(
+            (text.text.as_deref(), text.text_format.as_deref()),
+            (Some("**hi**"), Some("markdown"))
+        );
+        assert!(text.attachments.is_none());
+        let card = json!({"type": "AdaptiveCard", "version": "1.5", "body": []});
+        let both = activity(Some("hi".into()), Some(card.clone()))
+            .unwrap()
+            .unwrap();
+        let attachment = &both.attachments.unwrap()[0];
+        assert_eq!(attachment.content_type, ADAPTIVE_CARD_CONTENT_TYPE);
+        assert_eq!(attachment.content, Some(card.clone()));
+        let only = activity(None, Some(card)).unwrap().unwrap();
+        assert_eq!((only.text, only.text_format), (None, None));
+    }
+
+    #[test]
+    fn bad_text_and_cards_are_refused_with_their_codes() {
+        let code = |text: Option<&str>, card: Value| {
+            activity(text.map(str::to_owned), Some(card))
+                .unwrap_err()
+                .code
+        };
+        let card = json!({"type": "AdaptiveCard"});
+        assert_eq!(code(Some(" "), card.clone()), "InvalidText");
+        assert_eq!(code(None, json!([1])), "InvalidCard");
+        assert_eq!(code(None, json!({"type": "HeroCard"})), "InvalidCard");
+        let big = json!({"type": "AdaptiveCard", "body": "x".repeat(MAX_CARD_BYTES)});
+        assert_eq!(code(None, big), "CardTooLarge");
+    }
+}

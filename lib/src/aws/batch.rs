@@ -1,0 +1,128 @@
+//! The notifier's SQS batches: each record through [`Notifier::process`],
+//! several at once, and a partial batch response naming exactly the
+//! records to try again.
+//!
+//! The event source deletes every record the response does not name, so a
+//! record is named only when the notifier says it should come back
+//! ([`Disposition::RetryAfter`]); then its visibility is set to the wait the
+//! notifier asked for, which is when SQS offers it again. A record that can
+//! never succeed (unreadable, for an unknown conversation, refused for good
+//! by the channel) is `Done` with its failure recorded, and not named: SQS
+//! would only hand it back to fail again until it dead-letters. A record
+//! that failed as often as it may ([`Disposition::DeadLetter`]) is moved
+//! to the dead-letter queue with its last error, and not named either.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsMessage};
+pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use futures::stream::{self, StreamExt};
+use tracing::Instrument;
+
+use crate::delivery::{Disposition, Notifier, MAX_VISIBILITY};
+use crate::queue::sqs::{receive_count, sent_at, ORIGIN_ATTRIBUTE};
+use crate::queue::{Queue, ReceivedMessage};
+
+/// The system attribute that carries the sender's X-Ray trace header.
+const TRACE_ATTRIBUTE: &str = "AWSTraceHeader";
+
+/// Processes SQS batches for the notifier function.
+pub struct BatchProcessor {
+    notifier: Arc<Notifier>,
+    queue: Arc<dyn Queue>,
+    /// Records processed at once.
+    concurrency: usize,
+}
+
+impl BatchProcessor {
+    pub fn new(notifier: Arc<Notifier>, queue: Arc<dyn Queue>, concurrency: usize) -> Self {
+        Self {
+            notifier,
+            queue,
+            concurrency: concurrency.max(1),
+        }
+    }
+
+    /// Processes a batch; the response names the records to retry.
+    pub async fn process(&self, event: SqsEvent) -> SqsBatchResponse {
+        let total = event.records.len();
+        let failures: Vec<BatchItemFailure> = stream::iter(event.records)
+            .map(|record| self.record(record))
+            .buffer_unordered(self.concurrency)
+            .filter_map(|retry| async move { retry })
+            .map(|id| {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                failure
+            })
+            .collect()
+            .await;
+        tracing::info!(records = total, retried = failures.len(), "batch processed");
+        let mut response = SqsBatchResponse::default();
+        response.batch_item_failures = failures;
+        response
+    }
+
+    /// Processes one record; returns its id if it must be retried.
+    async fn record(&self, record: SqsMessage) -> Option<String> {
+        let Some(message_id) = record.message_id.clone() else {
+            tracing::error!("an SQS record without a message id cannot be reported; dropped");
+            return None;
+        };
+        let span = tracing::info_span!(
+            "record",
+            message_id = %message_id,
+            origin = record
+                .message_attributes
+                .get(ORIGIN_ATTRIBUTE)
+                .and_then(|a| a.string_value.as_deref())
+                .unwrap_or("unknown"),
+            trace = record.attributes.get(TRACE_ATTRIBUTE).map(String::as_str).unwrap_or("none"),
+        );
+        async {
+            let message = match received(record) {
+                Ok(message) => message,
+                Err(why) => {
+                    tracing::error!(%why, "unreadable SQS record dropped");
+                    return None;
+                }
+            };
+            match self.notifier.process(&message).await {
+                Disposition::Done => None,
+                Disposition::DeadLetter(reason) => {
+                    match self.queue.dead_letter(&message, &reason).await {
+                        Ok(()) => None,
+                        Err(error) => {
+                            tracing::warn!(%error, "could not dead-letter; SQS's redrive policy will");
+                            Some(message_id)
+                        }
+                    }
+                }
+                Disposition::RetryAfter(wait) => {
+                    let wait = wait.min(MAX_VISIBILITY);
+                    if let Err(error) = self.queue.change_visibility(&message.receipt, wait).await {
+                        tracing::warn!(%error, "could not set the retry delay; SQS retries after the queue's visibility timeout");
+                    }
+                    Some(message_id)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// An SQS event record in the queue port's terms.
+fn received(record: SqsMessage) -> Result<ReceivedMessage, String> {
+    let attribute = |name: &str| record.attributes.get(name).map(String::as_str);
+    Ok(ReceivedMessage {
+        receive_count: receive_count(attribute("ApproximateReceiveCount"))
+            .map_err(|e| e.to_string())?,
+        sent_at: sent_at(attribute("SentTimestamp")).map_err(|e| e.to_string())?,
+        message_id: record.message_id.unwrap_or_default(),
+        receipt: record
+            .receipt_handle
+            .ok_or("the record has no receipt handle")?,
+        body: record.body.unwrap_or_default(),
+    })
+}

@@ -1,0 +1,123 @@
+//! Reminders in chat: `remind me …`, `reminders`, `cancel <id>`.
+//!
+//! A reminder belongs to the conversation it was set in: it is delivered
+//! there, listed there, and only cancelled from there. Times are read and
+//! shown in the user's zone, which is the channel's `localTimezone` when it
+//! names an IANA zone (Teams and Web Chat send it), else the configured
+//! default.
+//!
+//! Setting one resolves the phrase completely ([`ReminderSpec::resolve`])
+//! before anything is written, so a refused request stores nothing.
+//! Cancelling is the same conditional write the tick uses to advance a
+//! reminder ([`crate::store::Store::advance_reminder`]), so a cancel and a
+//! tick racing on one occurrence end in exactly one of them; a cancel that
+//! loses reads the reminder again once and tries again (a repeating one was
+//! just moved to its next occurrence), and otherwise says it lost.
+
+use jiff::Timestamp;
+
+use crate::ids::{ConversationKey, ReminderId};
+use crate::schedule::{ReminderRequest, ReminderSpec, Refusal, Zone};
+use crate::store::{Reminder, ReminderStatus};
+use crate::turn::Turn;
+
+use super::{insert_fresh, replies, Bot, BotError};
+
+/// Reads and conditional writes a cancel makes before giving up.
+const CANCEL_ATTEMPTS: usize = 2;
+
+impl Bot {
+    /// The user's time zone for this turn.
+    fn zone_for(&self, turn: &Turn) -> Zone {
+        turn.activity
+            .local_timezone
+            .as_deref()
+            .and_then(|name| Zone::parse(name).ok())
+            .unwrap_or_else(|| self.default_zone.clone())
+    }
+
+    /// `remind me …`: the reply confirms, or says why not.
+    pub(super) async fn remind(
+        &self,
+        turn: &Turn,
+        request: ReminderRequest,
+    ) -> Result<String, BotError> {
+        let zone = self.zone_for(turn);
+        match self
+            .schedule_reminder(turn.key.clone(), request, zone.clone())
+            .await?
+        {
+            Ok(reminder) => Ok(replies::reminder_set(&reminder, &zone)),
+            Err(refusal) => Ok(replies::reminder_refused(&refusal, &zone)),
+        }
+    }
+
+    /// Sets a reminder in `owner`'s conversation for a user in `zone`, by
+    /// the rules of [`ReminderSpec::resolve`]: `remind me` and the webhook
+    /// API both come here. A refused request stores nothing.
+    pub async fn schedule_reminder(
+        &self,
+        owner: ConversationKey,
+        request: ReminderRequest,
+        zone: Zone,
+    ) -> Result<Result<Reminder, Refusal>, BotError> {
+        let now = Timestamp::now();
+        let spec = match ReminderSpec::resolve(request, zone, now) {
+            Ok(spec) => spec,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let store = &self.store;
+        let make = || {
+            spec.clone()
+                .into_reminder(ReminderId::generate(), owner.clone(), now)
+        };
+        let reminder = insert_fresh(make, |reminder| async move {
+            store.insert_reminder(&reminder).await
+        })
+        .await?;
+        tracing::info!(reminder = %reminder.id, owner = %reminder.owner, next_due = %reminder.next_due, "reminder set");
+        Ok(Ok(reminder))
+    }
+
+    /// `reminders`: this conversation's pending ones, soonest first.
+    pub(super) async fn list_reminders(&self, turn: &Turn) -> Result<String, BotError> {
+        let reminders = self
+            .store
+            .list_reminders(&turn.key, replies::REMINDER_LIST_LIMIT + 1)
+            .await?;
+        Ok(replies::reminder_list(&reminders, &self.zone_for(turn)))
+    }
+
+    /// `cancel <id>`: only a pending reminder of this conversation.
+    pub(super) async fn cancel_reminder(
+        &self,
+        turn: &Turn,
+        id: &ReminderId,
+    ) -> Result<String, BotError> {
+        for _ in 0..CANCEL_ATTEMPTS {
+            let Some(reminder) = self.store.get_reminder(id).await? else {
+                return Ok(replies::no_such_reminder(id));
+            };
+            if reminder.owner != turn.key {
+                return Ok(replies::not_your_reminder(id));
+            }
+            if reminder.status != ReminderStatus::Pending {
+                return Ok(replies::not_cancellable(&reminder));
+            }
+            let cancelled = Reminder {
+                status: ReminderStatus::Cancelled,
+                ..reminder
+            };
+            let expected_due = cancelled.next_due;
+            if self
+                .store
+                .advance_reminder(expected_due, &cancelled)
+                .await?
+            {
+                tracing::info!(reminder = %id, "reminder cancelled");
+                return Ok(replies::reminder_cancelled(&cancelled));
+            }
+        }
+        Ok(replies::cancel_busy(id))
+    }
+}

@@ -1,0 +1,59 @@
+//! The local host's security posture, decided once at start-up and said out
+//! loud when anything is open.
+//!
+//! - With `MicrosoftAppId`: activities are validated exactly as on a cloud
+//!   host ([`BotFrameworkAuth`]) and replies carry the app's token.
+//! - Without it: the Emulator case. No inbound check, no outbound token, and
+//!   a warning that this host must not be exposed. Only the local host can
+//!   run like this; cloud hosts refuse to start.
+//! - Webhooks: signed (or API-keyed) when a credential is configured; open
+//!   only when none is, with a warning.
+//! - Service URLs: HTTPS to trusted hosts, plus plain HTTP to this machine.
+
+use std::sync::Arc;
+
+use crate::api::webhook_auth::WebhookGate;
+use crate::auth::{BotFrameworkAuth, InboundAuth, SetupError, Unauthenticated, WebhookPolicy};
+use crate::config::Settings;
+use crate::connector::{token, ConnectorClient, NoCredentials, TokenSource, TrustPolicy};
+
+pub(super) struct Security {
+    pub tokens: Arc<dyn TokenSource>,
+    pub inbound: Arc<dyn InboundAuth>,
+    pub trust: TrustPolicy,
+    pub webhooks: WebhookGate,
+}
+
+pub(super) fn security(settings: &Settings) -> Result<Security, SetupError> {
+    let (tokens, inbound): (Arc<dyn TokenSource>, Arc<dyn InboundAuth>) = match &settings.app {
+        None => {
+            tracing::warn!(
+                "NO AUTHENTICATION: MicrosoftAppId is not set, so /api/messages accepts any \
+                 activity and replies are sent without a token. This is for the Bot Framework \
+                 Emulator on this machine only; never expose this host."
+            );
+            (Arc::new(NoCredentials), Arc::new(Unauthenticated))
+        }
+        Some(app) => {
+            let http = ConnectorClient::http_client();
+            let tokens = token::for_app(app, http.clone())?;
+            let inbound = BotFrameworkAuth::from_settings(settings, http)?;
+            tracing::info!(
+                app_id = %app.app_id,
+                "activities are authenticated (Bot Connector and Emulator tokens)"
+            );
+            (tokens, Arc::new(inbound))
+        }
+    };
+    let trust = TrustPolicy::local(&settings.trust);
+    tracing::info!(hosts = %trust.describe(), "service URLs trusted without a Bot Connector token");
+    Ok(Security {
+        tokens,
+        inbound,
+        trust,
+        webhooks: WebhookGate::new(
+            WebhookPolicy::local(&settings.webhooks),
+            settings.limits.max_webhook_bytes,
+        ),
+    })
+}

@@ -1,0 +1,74 @@
+//! Jobs: one item each (`JOB#{id}`), listed newest first through the
+//! sharded [`LISTING`] partitions `JOBS#{shard}`, sorted by creation time.
+
+use jiff::Timestamp;
+
+use super::codec::{decode, encode, text};
+use super::keys::{job_pk, sharded, shards, timed_sk, BODY, JOBS, JOB_SK, LISTING, STATUS};
+use super::listing::Sharded;
+use super::table::{Change, Expect, Range, Table};
+use crate::ids::JobId;
+use crate::store::{Job, JobStatus, StoreError, TransitionError};
+
+pub async fn insert(table: &Table, job: &Job) -> Result<(), StoreError> {
+    let change = job_change(job)?
+        .set(LISTING.pk, text(sharded(JOBS, job.id.as_str())))
+        .set(LISTING.sk, text(timed_sk(job.created_at, job.id.as_str())));
+    if table
+        .write(job_pk(&job.id), JOB_SK, &change, &Expect::Absent)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+pub async fn get(table: &Table, id: &JobId) -> Result<Option<Job>, StoreError> {
+    let item = table.get(job_pk(id), JOB_SK).await?;
+    item.as_ref().map(decode).transpose()
+}
+
+pub async fn list(table: &Table, limit: usize) -> Result<Vec<Job>, StoreError> {
+    let newest_first = Sharded {
+        index: LISTING,
+        partitions: shards(JOBS).collect(),
+        range: Range::All,
+        forward: false,
+    };
+    newest_first.records(table, limit).await
+}
+
+/// Moves a job if its status is one of `from`: decided on a consistent
+/// read, written only if the job is still as read.
+pub async fn transition(
+    table: &Table,
+    id: &JobId,
+    from: &[JobStatus],
+    to: JobStatus,
+    at: Timestamp,
+) -> Result<Job, TransitionError> {
+    table
+        .read_modify_write(&job_pk(id), JOB_SK, |item| {
+            let Some(item) = item else {
+                return Ok((Err(TransitionError::NotFound), None));
+            };
+            let mut job: Job = decode(item)?;
+            if !from.contains(&job.status) {
+                return Ok((Err(TransitionError::WrongState(job)), None));
+            }
+            job.status = to;
+            if to == JobStatus::Complete {
+                job.completed_at = Some(at);
+            }
+            let change = job_change(&job)?;
+            Ok((Ok(job), Some(change)))
+        })
+        .await?
+}
+
+fn job_change(job: &Job) -> Result<Change, StoreError> {
+    Ok(Change::default()
+        .set(BODY, encode(job)?)
+        .set(STATUS, text(job.status.to_string())))
+}

@@ -1,0 +1,45 @@
+//! Rate-limit states: one item per limited thing (`RATE#{conversation#key}`
+//! or `RATE#bot`, sort key `RATE`), the JSON of its [`RateState`] in `body`.
+//!
+//! A reservation is [`RateState::reserve`] applied to a consistent read and
+//! written back only if the item is still at the revision read; a lost race
+//! decides again on what the winner wrote ([`Table::read_modify_write`]).
+//! That is what shares one limit between concurrent Lambda invocations.
+//! Items expire through the table's TTL (`expires_at`) once no window can
+//! see their sends.
+//!
+//! The bot-wide item takes every reservation of the bot, so its write rate
+//! is the bot's send rate (50 a second by default): well within what one
+//! DynamoDB item sustains, with races resolved by the retry above.
+
+use jiff::Timestamp;
+
+use super::codec::{decode, encode};
+use super::keys::{BODY, EXPIRES_AT};
+use super::table::{number, Change, Table};
+use crate::delivery::rate::{Limited, RateState, Window};
+use crate::store::StoreError;
+
+const RATE_SK: &str = "RATE";
+
+pub async fn reserve(
+    table: &Table,
+    limited: &Limited,
+    windows: &[Window],
+    earliest: Timestamp,
+) -> Result<Timestamp, StoreError> {
+    if windows.is_empty() {
+        return Ok(earliest);
+    }
+    let pk = format!("RATE#{limited}");
+    table
+        .read_modify_write(&pk, RATE_SK, |item| {
+            let mut state: RateState = item.map(decode).transpose()?.unwrap_or_default();
+            let slot = state.reserve(windows, earliest);
+            let change = Change::default()
+                .set(BODY, encode(&state)?)
+                .set(EXPIRES_AT, number(state.expires_at(windows).as_second()));
+            Ok((slot, Some(change)))
+        })
+        .await
+}

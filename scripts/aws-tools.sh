@@ -1,0 +1,54 @@
+# Sourced by scripts/test: the AWS tooling the AWS checks and tests need.
+#
+# - aws_tools_install: a Python venv in .venv/ with scripts/requirements-aws.txt
+#   (reinstalled only when that file changes), the arm64 Rust target, and
+#   .venv/bin first on PATH.
+# - moto_start / moto_stop: a moto server (scripts/moto_server.py) on a free
+#   loopback port, announced to the tests in NUDGE_MOTO_ENDPOINT; moto_stop
+#   ends that process only.
+
+aws_tools_install() {
+    local requirements=scripts/requirements-aws.txt stamp=.venv/.requirements-aws
+    if [ ! -x .venv/bin/python ]; then
+        python3 -m venv .venv
+    fi
+    if ! cmp -s "$requirements" "$stamp"; then
+        .venv/bin/pip install --quiet --disable-pip-version-check -r "$requirements"
+        cp "$requirements" "$stamp"
+    fi
+    rustup target add aarch64-unknown-linux-gnu >/dev/null
+    export PATH="$PWD/.venv/bin:$PATH"
+    export SAM_CLI_TELEMETRY=0
+}
+
+moto_start() {
+    local port
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    moto_log=$(mktemp)
+    .venv/bin/python scripts/moto_server.py 127.0.0.1 "$port" >"$moto_log" 2>&1 &
+    moto_pid=$!
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            export NUDGE_MOTO_ENDPOINT="http://127.0.0.1:$port"
+            echo "moto server on $NUDGE_MOTO_ENDPOINT (pid $moto_pid)"
+            return 0
+        fi
+        if ! kill -0 "$moto_pid" 2>/dev/null; then
+            cat "$moto_log" >&2
+            echo "moto server did not start" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "moto server did not listen on port $port" >&2
+    return 1
+}
+
+moto_stop() {
+    if [ -n "${moto_pid:-}" ]; then
+        kill "$moto_pid" 2>/dev/null || true
+        wait "$moto_pid" 2>/dev/null || true
+        moto_pid=
+    fi
+    rm -f "${moto_log:-}"
+}

@@ -1,0 +1,154 @@
+//! Fault injection for the fake channel: answers scripted per
+//! conversation, slow answers, dropped connections, and a mode that
+//! enforces the Teams per-conversation rate limits the way Teams does (429
+//! for a send that breaks them).
+//!
+//! A fault is consumed by the next call to its conversation; a call with no
+//! fault left is accepted (after the channel's latency, if one is set). A
+//! dropped connection ends the call without an answer and the activity is
+//! not recorded: the sender cannot know whether it arrived, which is the
+//! case the notifier must survive.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::response::Response;
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::Scripted;
+
+/// What the channel does with one call.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer this instead of accepting.
+    Answer(Scripted),
+    /// Wait this long, then accept.
+    Slow(Duration),
+    /// Close the connection without answering.
+    Drop,
+}
+
+impl Scripted {
+    /// An error answer in the Connector's shape.
+    pub fn error(status: u16, code: &str) -> Scripted {
+        Scripted {
+            status,
+            body: json!({"error": {"code": code, "message": format!("fake {code}")}}),
+            headers: Vec::new(),
+        }
+    }
+
+    /// 429, with `Retry-After` set to `retry_after` if given (seconds or an
+    /// HTTP date).
+    pub fn throttled(retry_after: Option<&str>) -> Scripted {
+        let mut answer = Scripted::error(429, "Throttled");
+        if let Some(value) = retry_after {
+            answer.headers.push(("retry-after".into(), value.into()));
+        }
+        answer
+    }
+}
+
+/// The Teams limits per conversation for sends: (count, window).
+const TEAMS: [(usize, Duration); 4] = [
+    (7, Duration::from_secs(1)),
+    (8, Duration::from_secs(2)),
+    (60, Duration::from_secs(30)),
+    (1800, Duration::from_secs(3600)),
+];
+
+#[derive(Default)]
+pub(super) struct Faults {
+    scripts: Mutex<HashMap<String, VecDeque<Fault>>>,
+    latency: Mutex<Duration>,
+    /// `Some` while the Teams limits are enforced: accepted sends per
+    /// conversation.
+    teams: Mutex<Option<HashMap<String, Vec<Instant>>>>,
+    throttled: AtomicUsize,
+}
+
+/// The outcome of the faults for one call.
+pub(super) enum Verdict {
+    Accept,
+    Answer(Scripted),
+    Drop,
+}
+
+impl Faults {
+    pub(super) fn script(&self, conversation: &str, faults: impl IntoIterator<Item = Fault>) {
+        self.scripts
+            .lock()
+            .expect("lock")
+            .entry(conversation.to_owned())
+            .or_default()
+            .extend(faults);
+    }
+
+    pub(super) fn set_latency(&self, latency: Duration) {
+        *self.latency.lock().expect("lock") = latency;
+    }
+
+    pub(super) fn enforce_teams_limits(&self) {
+        self.teams.lock().expect("lock").get_or_insert_with(HashMap::new);
+    }
+
+    pub(super) fn throttled(&self) -> usize {
+        self.throttled.load(Ordering::SeqCst)
+    }
+
+    /// Decides a call to `conversation` that arrived at `arrived`.
+    pub(super) async fn decide(&self, conversation: &str, arrived: Instant) -> Verdict {
+        let next = self
+            .scripts
+            .lock()
+            .expect("lock")
+            .get_mut(conversation)
+            .and_then(VecDeque::pop_front);
+        let latency = *self.latency.lock().expect("lock");
+        match next {
+            Some(Fault::Answer(answer)) => return Verdict::Answer(answer),
+            Some(Fault::Drop) => return Verdict::Drop,
+            Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
+            None => {}
+        }
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        if self.breaks_teams_limits(conversation, arrived) {
+            self.throttled.fetch_add(1, Ordering::SeqCst);
+            return Verdict::Answer(Scripted::throttled(None));
+        }
+        Verdict::Accept
+    }
+
+    /// Whether a send arriving at `arrived` breaks a Teams window; if not,
+    /// it is counted.
+    fn breaks_teams_limits(&self, conversation: &str, arrived: Instant) -> bool {
+        let mut teams = self.teams.lock().expect("lock");
+        let Some(sends) = teams.as_mut() else {
+            return false;
+        };
+        let sends = sends.entry(conversation.to_owned()).or_default();
+        let broken = TEAMS.iter().any(|&(limit, window)| {
+            sends
+                .iter()
+                .filter(|&&t| arrived.saturating_duration_since(t) < window)
+                .count()
+                >= limit
+        });
+        if !broken {
+            sends.push(arrived);
+        }
+        broken
+    }
+}
+
+/// Ends the connection without an answer: the handler's task unwinds and
+/// the server closes the connection (`resume_unwind` skips the panic hook,
+/// so nothing is printed).
+pub(super) fn drop_connection() -> Response {
+    std::panic::resume_unwind(Box::new("fake channel: connection dropped"))
+}

@@ -1,0 +1,338 @@
+//! `POST /api/notify` end to end, signed, on the in-process local host with
+//! a fake channel: each target kind, Adaptive Cards, `notBefore`, every
+//! error, and `Idempotency-Key` retries. Every answer is also checked
+//! against `openapi.yaml` by the client.
+
+use std::time::Duration;
+
+use nudge::activity::ADAPTIVE_CARD_CONTENT_TYPE;
+use nudge::api::idempotency;
+use nudge::ids::ConversationKey;
+use nudge::store::IdempotencyRecord;
+use nudge_tests::api::{ApiHarness, WAIT};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Waits a moment for anything that should not arrive.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(600)).await;
+}
+
+fn notify(target: Value, text: &str) -> Value {
+    json!({"target": target, "text": text})
+}
+
+#[tokio::test]
+async fn one_conversation_by_key_or_by_ids_gets_markdown_text() {
+    let s = ApiHarness::start("notify-conversation").await;
+    let key = s.converse("c1", "ann").await;
+    let answer = s
+        .api
+        .post(
+            "/api/notify",
+            &notify(json!({"kind": "conversation", "key": key}), "Deploy **done**"),
+        )
+        .await;
+    assert_eq!((answer.status, &answer.body["recipients"]), (202, &json!(1)));
+    let got = s.channel.wait_for_text("c1", "Deploy **done**", WAIT).await;
+    assert!(got.is_proactive());
+    assert_eq!(got.activity.text_format.as_deref(), Some("markdown"));
+    assert_eq!(got.activity.recipient.as_ref().map(|r| r.id.as_str()), Some("ann"));
+
+    let by_ids = json!({"kind": "conversation", "channelId": "emulator", "conversationId": "c1"});
+    let answer = s.api.post("/api/notify", &notify(by_ids, "by ids")).await;
+    assert_eq!(answer.status, 202);
+    s.channel.wait_for_text("c1", "by ids", WAIT).await;
+
+    let id = answer.body["notificationId"].as_str().unwrap().to_owned();
+    let status = s.until_complete(&id, WAIT).await;
+    assert_eq!(status["counts"]["sent"], 1);
+    assert_eq!(status["recipients"], 1);
+    assert_eq!(status["target"]["kind"], "conversation");
+    assert_eq!(status["deliveries"][0]["conversation"], key);
+    s.host.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_is_reached_in_each_active_conversation_and_nowhere_else() {
+    let s = ApiHarness::start("notify-user").await;
+    let a1 = s.converse("a1", "ann").await;
+    let a2 = s.converse("a2", "ann").await;
+    let a3 = s.converse("a3", "ann").await;
+    s.converse("b1", "bob").await;
+    s.host
+        .store()
+        .deactivate_reference(&a3.parse::<ConversationKey>().unwrap(), "blocked")
+        .await
+        .unwrap();
+    let target = json!({"kind": "user", "channelId": "emulator", "userId": "ann"});
+    let answer = s.api.post("/api/notify", &notify(target, "for ann")).await;
+    assert_eq!((answer.status, &answer.body["recipients"]), (202, &json!(2)));
+    s.channel.wait_for_text("a1", "for ann", WAIT).await;
+    s.channel.wait_for_text("a2", "for ann", WAIT).await;
+    let id = answer.body["notificationId"].as_str().unwrap().to_owned();
+    let status = s.until_complete(&id, WAIT).await;
+    assert_eq!(status["counts"]["sent"], 2);
+    assert_eq!(status["target"]["kind"], "user");
+    let mut reached: Vec<&str> = status["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["conversation"].as_str().unwrap())
+        .collect();
+    reached.sort_unstable();
+    assert_eq!(reached, [a1.as_str(), a2.as_str()]);
+    settle().await;
+    for elsewhere in ["a3", "b1"] {
+        assert!(
+            !s.channel.texts(elsewhere).iter().any(|t| t == "for ann"),
+            "{elsewhere}"
+        );
+    }
+    s.host.stop().await;
+}
+
+#[tokio::test]
+async fn all_subscribers_or_a_tags_subscribers() {
+    let s = ApiHarness::start("notify-subscribers").await;
+    for (conversation, command) in [("s1", "subscribe"), ("s2", "subscribe deploys")] {
+        s.client.say(conversation, command).await;
+        s.channel
+            .wait_for_text(conversation, "subscribed", WAIT)
+            .await;
+    }
+    s.converse("quiet", "q").await;
+    let tagged = json!({"kind": "subscribers", "tag": "DEPLOYS"});
+    let answer = s.api.post("/api/notify", &notify(tagged, "tagged")).await;
+    assert_eq!((answer.status, &answer.body["recipients"]), (202, &json!(1)));
+    s.channel.wait_for_text("s2", "tagged", WAIT).await;
+
+    let everyone = json!({"kind": "subscribers"});
+    let answer = s.api.post("/api/notify", &notify(everyone, "everyone")).await;
+    assert_eq!((answer.status, &answer.body["recipients"]), (202, &json!(2)));
+    s.channel.wait_for_text("s1", "everyone", WAIT).await;
+    s.channel.wait_for_text("s2", "everyone", WAIT).await;
+    let untargeted = s.api.post("/api/notify", &json!({"text": "old form"})).await;
+    assert_eq!(untargeted.body["recipients"], 2, "no target: every subscriber");
+    s.channel.wait_for_text("s1", "old form", WAIT).await;
+    settle().await;
+    assert!(!s.channel.texts("s1").iter().any(|t| t == "tagged"));
+    assert!(s.channel.texts("quiet").iter().all(|t| !t.contains("everyone")));
+    s.host.stop().await;
+}
+
+#[tokio::test]
+async fn an_adaptive_card_arrives_as_an_attachment() {
+    let s = ApiHarness::start("notify-card").await;
+    let key = s.converse("cards", "ann").await;
+    let card = json!({
+        "type": "AdaptiveCard", "version": "1.5",
+        "body": [{"type": "TextBlock", "text": "Build 42 passed", "weight": "bolder"}],
+        "actions": [{"type": "Action.OpenUrl", "title": "Open", "url": "https://example.com/42"}]
+    });
+    let target = json!({"kind": "conversation", "key": key});
+    for body in [
+        json!({"target": target, "card": card}),
+        json!({"target": target, "card": card, "text": "with text"}),
+    ] {
+        assert_eq!(s.api.post("/api/notify", &body).await.status, 202);
+    }
+    let with_card = |r: &nudge_tests::channel::Received| {
+        r.activity.attachments.as_ref().is_some_and(|a| {
+            a.len() == 1
+                && a[0].content_type == ADAPTIVE_CARD_CONTENT_TYPE
+                && a[0].content.as_ref() == Some(&card)
+        })
+    };
+    let only = s
+        .channel
+        .wait_for("the card alone", WAIT, |r| with_card(r) && r.activity.text.is_none())
+        .await;
+    assert!(only.is_proactive());
+    s.channel
+        .wait_for("the card with text", WAIT, |r| {
+            with_card(r) && r.text() == "with text"
+        })
+        .await;
+    s.host.stop().await;
+}
+
+#[tokio::test]
+async fn not_before_holds_a_notification_back() {
+    let s = ApiHarness::start("notify-later").await;
+    let key = s.converse("later", "ann").await;
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+    let body = json!({
+        "target": {"kind": "conversation", "key": key},
+        "text": "not yet", "notBefore": at.to_string()
+    });
+    let answer = s.api.post("/api/notify", &body).await;
+    assert_eq!(answer.status, 202);
+    let id = answer.body["notificationId"].as_str().unwrap().to_owned();
+    let waiting = s.api.get(&format!("/api/notifications/{id}")).await;
+    assert_eq!(waiting.body["complete"], false);
+    assert_eq!(waiting.body["notBefore"], json!(at));
+    s.channel.wait_for_text("later", "not yet", WAIT).await;
+    assert!(jiff::Timestamp::now() >= at, "delivered no earlier than notBefore");
+    s.host.stop().await;
+}
+
+#[tokio::test]
+async fn every_refusal_has_its_status_and_code_and_sends_nothing() {
+    let s = ApiHarness::start("notify-errors").await;
+    let key = s.converse("ok", "ann").await;
+    let gone = s.converse("gone", "gus").await;
+    s.host
+        .store()
+        .deactivate_reference(&gone.parse().unwrap(), "app uninstalled")
+        .await
+        .unwrap();
+    let conversation = json!({"kind": "conversation", "key": key});
+    let far = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(25)).to_string();
+    let cases: Vec<(&str, String, u16, &str)> = vec![
+        ("malformed", "{".into(), 400, "MalformedJson"),
+        ("not an object", "[1]".into(), 400, "InvalidBody"),
+        ("unknown field", json!({"text": "x", "serviceUrl": "https://evil.example"}).to_string(), 400, "InvalidBody"),
+        ("unknown target kind", json!({"target": {"kind": "team"}, "text": "x"}).to_string(), 400, "InvalidBody"),
+        ("conversation without a name", json!({"target": {"kind": "conversation"}, "text": "x"}).to_string(), 400, "InvalidTarget"),
+        ("key and ids", json!({"target": {"kind": "conversation", "key": key, "channelId": "emulator", "conversationId": "ok"}, "text": "x"}).to_string(), 400, "InvalidTarget"),
+        ("bad key", json!({"target": {"kind": "conversation", "key": "no-separator"}, "text": "x"}).to_string(), 400, "InvalidTarget"),
+        ("bad tag", json!({"target": {"kind": "subscribers", "tag": "no spaces"}, "text": "x"}).to_string(), 400, "InvalidTarget"),
+        ("control character in a user id", json!({"target": {"kind": "user", "channelId": "emulator", "userId": "a\u{7}"}, "text": "x"}).to_string(), 400, "InvalidTarget"),
+        ("blank text", json!({"target": conversation, "text": "  "}).to_string(), 400, "InvalidText"),
+        ("long text", json!({"target": conversation, "text": "x".repeat(4001)}).to_string(), 400, "InvalidText"),
+        ("card that is not an object", json!({"target": conversation, "card": "hi"}).to_string(), 400, "InvalidCard"),
+        ("card of another type", json!({"target": conversation, "card": {"type": "HeroCard"}}).to_string(), 400, "InvalidCard"),
+        ("card too large", json!({"target": conversation, "card": {"type": "AdaptiveCard", "body": "x".repeat(30_000)}}).to_string(), 400, "CardTooLarge"),
+        ("nothing to say", json!({"target": conversation}).to_string(), 400, "NoContent"),
+        ("notBefore too far", json!({"target": conversation, "text": "x", "notBefore": far}).to_string(), 400, "NotBeforeTooFar"),
+        ("notBefore not a time", json!({"target": conversation, "text": "x", "not_before": "tomorrow"}).to_string(), 400, "InvalidBody"),
+        ("unknown conversation", json!({"target": {"kind": "conversation", "key": "emulator#nope"}, "text": "x"}).to_string(), 404, "ConversationNotFound"),
+        ("unknown user", json!({"target": {"kind": "user", "channelId": "emulator", "userId": "nobody"}, "text": "x"}).to_string(), 404, "UserNotFound"),
+        ("inactive conversation", json!({"target": {"kind": "conversation", "key": gone}, "text": "x"}).to_string(), 409, "ConversationInactive"),
+        ("too large", "x".repeat(70 * 1024), 413, "PayloadTooLarge"),
+    ];
+    for (name, body, status, code) in cases {
+        let answer = s.api.request(Method::POST, "/api/notify", body, &[]).await;
+        assert_eq!((answer.status, answer.code()), (status, code), "{name}: {}", answer.body);
+    }
+    let (status, body) = s
+        .client
+        .post_raw("/api/notify", json!({"target": conversation, "text": "unsigned"}).to_string())
+        .await;
+    assert_eq!((status, &body["error"]["code"]), (401, &json!("Unauthorized")));
+    settle().await;
+    let sent: Vec<String> = s.channel.texts("ok");
+    assert_eq!(sent.len(), 1, "only the help reply: {sent:?}");
+    s.host.stop().await;
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_idempotency_key_gets_the_first_answer() {
+    let s = ApiHarness::start("notify-idempotent").await;
+    let key = s.converse("idem", "ann").await;
+    let body = notify(json!({"kind": "conversation", "key": key}), "exactly once");
+    let first = s.api.post_once("/api/notify", &body, "retry-1").await;
+    assert_eq!((first.status, first.replayed), (202, false));
+    let again = s.api.post_once("/api/notify", &body, "retry-1").await;
+    assert_eq!((again.status, again.replayed), (202, true));
+    assert_eq!(again.body, first.body, "the same answer, the same notification id");
+    s.channel.wait_for_text("idem", "exactly once", WAIT).await;
+
+    let other = notify(json!({"kind": "conversation", "key": key}), "another call");
+    let reused = s.api.post_once("/api/notify", &other, "retry-1").await;
+    assert_eq!((reused.status, reused.code()), (422, "IdempotencyKeyReused"));
+    let elsewhere = s.api.post_once("/api/reminders", &body, "retry-1").await;
+    assert_eq!((elsewhere.status, elsewhere.code()), (422, "IdempotencyKeyReused"));
+
+    let missing = notify(json!({"kind": "conversation", "key": "emulator#nope"}), "x");
+    let refused = s.api.post_once("/api/notify", &missing, "retry-2").await;
+    assert_eq!((refused.status, refused.code()), (404, "ConversationNotFound"));
+    let refused_again = s.api.post_once("/api/notify", &missing, "retry-2").await;
+    assert_eq!((refused_again.status, refused_again.replayed), (404, true));
+
+    let bad = s.api.post_once("/api/notify", &body, "has space").await;
+    assert_eq!((bad.status, bad.code()), (400, "InvalidIdempotencyKey"));
+
+    // A call still holding its key: the retry is told to wait.
+    let bytes = body.to_string();
+    let now = jiff::Timestamp::now();
+    let held = IdempotencyRecord {
+        key: "held".parse().unwrap(),
+        fingerprint: idempotency::fingerprint(&Method::POST, "/api/notify", bytes.as_bytes()),
+        created_at: now,
+        expires_at: now + jiff::SignedDuration::from_hours(1),
+        lease_until: Some(now + jiff::SignedDuration::from_secs(60)),
+        response: None,
+    };
+    s.host.store().put_idempotency_record(&held).await.unwrap();
+    let busy = s.api.post_once("/api/notify", &body, "held").await;
+    assert_eq!((busy.status, busy.code()), (409, "IdempotencyKeyInUse"));
+
+    settle().await;
+    let delivered = s
+        .channel
+        .texts("idem")
+        .iter()
+        .filter(|t| *t == "exactly once")
+        .count();
+    assert_eq!(delivered, 1, "two calls, one message");
+    s.host.stop().await;
+}
+
+/// The README's `nudge_call` block, exactly as written.
+fn readme_helper() -> String {
+    let readme = include_str!("../../README.md");
+    readme
+        .split("<!-- webhook-api-helper")
+        .nth(1)
+        .and_then(|after| after.split("```sh\n").nth(1))
+        .and_then(|block| block.split("\n```").next())
+        .expect("the README has the nudge_call block")
+        .to_owned()
+}
+
+fn have(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[tokio::test]
+async fn the_readme_helper_signs_any_call() {
+    if !(have("openssl") && have("curl") && have("bash")) {
+        eprintln!("openssl, curl or bash missing: the helper cannot run here");
+        return;
+    }
+    let s = ApiHarness::start("notify-readme").await;
+    let key = s.converse("readme", "ann").await;
+    let body = notify(json!({"kind": "conversation", "key": key}), "from the README");
+    let script = format!(
+        "{}\nnudge_call POST /api/notify '{body}' readme-1\necho\n\
+         nudge_call POST /api/notify '{body}' readme-1\necho\n\
+         nudge_call GET /api/conversations\n",
+        readme_helper()
+    );
+    let output = tokio::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .env("NUDGE_URL", s.client.base_url())
+        .env("NUDGE_WEBHOOK_SECRET", nudge_tests::api::SECRET)
+        .output()
+        .await
+        .expect("run the helper");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let answers: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("nudge answered JSON"))
+        .collect();
+    assert_eq!(answers[0]["recipients"], 1, "{answers:?}");
+    assert_eq!(answers[1], answers[0], "the retry under the same key is replayed");
+    assert_eq!(answers[2]["conversations"][0]["key"], key);
+    s.channel.wait_for_text("readme", "from the README", WAIT).await;
+    settle().await;
+    let sent = s.channel.texts("readme").iter().filter(|t| *t == "from the README").count();
+    assert_eq!(sent, 1);
+    s.host.stop().await;
+}
