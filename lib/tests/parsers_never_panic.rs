@@ -413,6 +413,7 @@ proptest! {
             ..WebhookSettings::default()
         }).expect("credentials");
         let presented = Presented {
+            target: "POST /api/notify",
             authorization: authorization.as_deref(),
             timestamp: timestamp.as_deref(),
             signature: signature.as_deref(),

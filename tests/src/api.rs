@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use nudge::auth::webhook::signature::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use nudge::auth::webhook::signature::{
+    sign, target as signature_target, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
 use nudge::config::Settings;
 use nudge::local::LocalHost;
 use reqwest::Method;
@@ -52,7 +54,8 @@ impl ApiClient {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Answer {
-        self.request(Method::POST, path, body.to_string(), &[]).await
+        self.request(Method::POST, path, body.to_string(), &[])
+            .await
     }
 
     /// A `POST` with an `Idempotency-Key`.
@@ -76,7 +79,8 @@ impl ApiClient {
         headers: &[(&str, String)],
     ) -> Answer {
         let timestamp = jiff::Timestamp::now().as_second().to_string();
-        let signature = sign(self.secret.as_bytes(), &timestamp, body.as_bytes());
+        let target = signature_target(method.as_str(), path);
+        let signature = sign(self.secret.as_bytes(), &timestamp, &target, body.as_bytes());
         let mut request = self
             .http
             .request(method.clone(), format!("{}{path}", self.base_url))
@@ -96,9 +100,13 @@ impl ApiClient {
             .map(str::to_owned);
         let replayed = response.headers().contains_key("idempotent-replayed");
         let bytes = response.bytes().await.unwrap_or_default();
-        if let Err(problem) =
-            spec().check(method.as_str(), path, status, content_type.as_deref(), &bytes)
-        {
+        if let Err(problem) = spec().check(
+            method.as_str(),
+            path,
+            status,
+            content_type.as_deref(),
+            &bytes,
+        ) {
             panic!("the answer is not as openapi.yaml says: {problem}");
         }
         Answer {

@@ -251,7 +251,12 @@ async fn the_messages_function_answers_as_the_local_host_does() {
         (TIMESTAMP_HEADER, timestamp.clone()),
         (
             SIGNATURE_HEADER,
-            sign(WEBHOOK_SECRET.as_bytes(), &timestamp, broadcast.as_bytes()),
+            sign(
+                WEBHOOK_SECRET.as_bytes(),
+                &timestamp,
+                "POST /api/notify",
+                broadcast.as_bytes(),
+            ),
         ),
     ];
     let (status, body) = stack

@@ -51,12 +51,18 @@ async fn setup(name: &str) -> Setup {
 /// Request headers, as names and values.
 type Headers = Vec<(&'static str, String)>;
 
+/// Headers signing `body` for `POST /api/notify`, where these tests send it.
 fn signed_headers(secret: &str, timestamp: &str, body: &str) -> Headers {
+    signed_for(secret, timestamp, "POST /api/notify", body)
+}
+
+/// Headers signing `body` for the request target `target`.
+fn signed_for(secret: &str, timestamp: &str, target: &str, body: &str) -> Headers {
     vec![
         (TIMESTAMP_HEADER, timestamp.to_owned()),
         (
             SIGNATURE_HEADER,
-            sign(secret.as_bytes(), timestamp, body.as_bytes()),
+            sign(secret.as_bytes(), timestamp, target, body.as_bytes()),
         ),
     ]
 }
@@ -146,6 +152,16 @@ async fn unsigned_forged_stale_and_replayed_requests_get_401() {
             valid.clone(),
         ),
         (
+            "a signature made for another route",
+            body.clone(),
+            signed_for(NEW_SECRET, &now, "POST /api/reminders", &body),
+        ),
+        (
+            "a signature made for another method",
+            body.clone(),
+            signed_for(NEW_SECRET, &now, "GET /api/notify", &body),
+        ),
+        (
             "a signature without a timestamp",
             body.clone(),
             vec![valid[1].clone()],
@@ -215,7 +231,7 @@ async fn the_readme_signing_recipe_works_as_written() {
     let s = setup("webhook-recipe").await;
     let recipe = readme_recipe();
     for part in [
-        "printf '%s.%s' \"$ts\" \"$body\"",
+        "printf '%s.%s %s.%s' \"$ts\" POST /api/notify \"$body\"",
         "openssl dgst -sha256 -hmac \"$NUDGE_WEBHOOK_SECRET\"",
         "X-Nudge-Timestamp: $ts",
         "X-Nudge-Signature: sha256=$sig",

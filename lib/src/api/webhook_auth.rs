@@ -19,7 +19,7 @@ use jiff::Timestamp;
 
 use super::body::read_limited;
 use super::ApiError;
-use crate::auth::webhook::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::auth::webhook::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::auth::webhook::{Presented, WebhookPolicy};
 
 #[derive(Clone)]
@@ -51,7 +51,13 @@ async fn verify(
     let (parts, body) = request.into_parts();
     let bytes = read_limited(body, gate.max_body).await?;
     let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |p| p.as_str());
+    let target = signature::target(parts.method.as_str(), path_and_query);
     let presented = Presented {
+        target: &target,
         authorization: header(AUTHORIZATION.as_str()),
         timestamp: header(TIMESTAMP_HEADER),
         signature: header(SIGNATURE_HEADER),

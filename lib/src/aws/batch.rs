@@ -126,3 +126,42 @@ fn received(record: SqsMessage) -> Result<ReceivedMessage, String> {
         body: record.body.unwrap_or_default(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(value: serde_json::Value) -> SqsMessage {
+        serde_json::from_value(value).expect("an SQS record")
+    }
+
+    #[test]
+    fn records_become_received_messages() {
+        let message = received(record(serde_json::json!({
+            "messageId": "m-1", "receiptHandle": "r-1", "body": "{}",
+            "attributes": {"ApproximateReceiveCount": "3", "SentTimestamp": "1700000000000"},
+            "messageAttributes": {}
+        })))
+        .expect("a complete record");
+        assert_eq!(
+            (
+                message.message_id.as_str(),
+                message.receipt.as_str(),
+                message.receive_count
+            ),
+            ("m-1", "r-1", 3)
+        );
+        assert_eq!(message.sent_at.as_millisecond(), 1_700_000_000_000);
+    }
+
+    #[test]
+    fn records_without_a_receipt_or_with_bad_attributes_are_refused() {
+        let no_receipt = record(serde_json::json!({"messageId": "m-1", "body": "{}"}));
+        assert!(received(no_receipt).is_err());
+        let bad_count = record(serde_json::json!({
+            "messageId": "m-1", "receiptHandle": "r-1",
+            "attributes": {"ApproximateReceiveCount": "many"}
+        }));
+        assert!(received(bad_count).is_err());
+    }
+}

@@ -26,6 +26,8 @@ use super::{AuthFailure, SetupError};
 /// What a webhook request carries to prove itself, read from its headers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Presented<'a> {
+    /// `"{METHOD} {path?query}"` of the request, which a signature covers.
+    pub target: &'a str,
     pub authorization: Option<&'a str>,
     pub timestamp: Option<&'a str>,
     pub signature: Option<&'a str>,
@@ -52,8 +54,9 @@ impl WebhookPolicy {
             return WebhookPolicy::Verify(Verifier::new(settings));
         }
         tracing::warn!(
-            "UNSIGNED WEBHOOKS ACCEPTED: neither {} nor {} is set, so /api/notify takes \
-             requests from anyone who can reach this port. Set a secret before exposing \
+            "UNSIGNED WEBHOOKS ACCEPTED: neither {} nor {} is set, so the webhook API \
+             (/api/notify, /api/jobs, /api/reminders, /api/notifications, /api/conversations) \
+             takes requests from anyone who can reach this port. Set a secret before exposing \
              this host.",
             WebhookSettings::SECRETS,
             WebhookSettings::API_KEYS
@@ -121,7 +124,7 @@ impl Verifier {
             if (now.as_second() - at).abs() > self.tolerance_secs {
                 return refuse("the timestamp is outside the replay window");
             }
-            if !signature::verifies(&self.secrets, raw, body, signature) {
+            if !signature::verifies(&self.secrets, raw, presented.target, body, signature) {
                 return refuse("the signature does not verify");
             }
             return Ok(());
@@ -167,8 +170,11 @@ mod tests {
         Timestamp::from_second(1_800_000_000 + second).unwrap()
     }
 
+    const TARGET: &str = "POST /api/notify";
+
     fn signed<'a>(ts: &'a str, sig: &'a str) -> Presented<'a> {
         Presented {
+            target: TARGET,
             timestamp: Some(ts),
             signature: Some(sig),
             ..Presented::default()
@@ -180,10 +186,10 @@ mod tests {
         let p = policy(&[SECRET, NEXT], &[]);
         let ts = at(0).as_second().to_string();
         for secret in [SECRET, NEXT] {
-            let sig = signature::sign(secret.as_bytes(), &ts, b"{}");
+            let sig = signature::sign(secret.as_bytes(), &ts, TARGET, b"{}");
             assert_eq!(p.check(&signed(&ts, &sig), b"{}", at(10)), Ok(()));
         }
-        let wrong = signature::sign(b"some-other-secret-000000", &ts, b"{}");
+        let wrong = signature::sign(b"some-other-secret-000000", &ts, TARGET, b"{}");
         assert!(p.check(&signed(&ts, &wrong), b"{}", at(10)).is_err());
     }
 
@@ -191,7 +197,7 @@ mod tests {
     fn stale_future_and_re_timestamped_requests_fail() {
         let p = policy(&[SECRET], &[]);
         let ts = at(0).as_second().to_string();
-        let sig = signature::sign(SECRET.as_bytes(), &ts, b"{}");
+        let sig = signature::sign(SECRET.as_bytes(), &ts, TARGET, b"{}");
         assert!(
             p.check(&signed(&ts, &sig), b"{}", at(301)).is_err(),
             "stale"
@@ -236,7 +242,7 @@ mod tests {
         assert!(!with("Bearer api-key-0123456789abcdeX"));
         assert!(!with(&format!("Basic {KEY}")));
         assert!(p.check(&Presented::default(), b"", at(0)).is_err());
-        let sig = signature::sign(KEY.as_bytes(), "1", b"");
+        let sig = signature::sign(KEY.as_bytes(), "1", TARGET, b"");
         assert!(
             p.check(&signed("1", &sig), b"", at(0)).is_err(),
             "no secrets configured"
