@@ -153,6 +153,23 @@ impl Settings {
                     "a number from 1 to 100",
                 )?,
                 rate_limits: crate::delivery::rate::RateLimits::from_env(env)?,
+                retention: Duration::from_secs(
+                    24 * 3600
+                        * number(
+                            env,
+                            "NUDGE_DELIVERY_RETENTION_DAYS",
+                            30,
+                            |n| (1..=365).contains(n),
+                            "a number of days from 1 to 365",
+                        )?,
+                ),
+                lease: Duration::from_secs(number(
+                    env,
+                    "NUDGE_DELIVERY_LEASE_SECONDS",
+                    defaults.lease.as_secs(),
+                    |n| (1..=900).contains(n),
+                    "a number of seconds from 1 to 900",
+                )?),
                 backoff_base: Duration::from_millis(number(
                     env,
                     "NUDGE_RETRY_BASE_MS",

@@ -290,7 +290,13 @@ macro_rules! string_serde {
         }
     )*};
 }
-string_serde!(ConversationKey, JobId, ReminderId, NotificationId, IdempotencyKey);
+string_serde!(
+    ConversationKey,
+    JobId,
+    ReminderId,
+    NotificationId,
+    IdempotencyKey
+);
 
 #[cfg(test)]
 mod tests {

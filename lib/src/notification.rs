@@ -3,7 +3,7 @@
 //! It is self-describing JSON: who it goes to, what to say, why, and not
 //! before when. The queue body is exactly this, so a message dropped on the
 //! queue by another system is read the same way as one nudge wrote; so is
-//! the Azure proactive template's shape ([`template`]), through
+//! the Azure proactive template's shape (`notification/template.rs`), through
 //! [`Notification::from_queue_body`].
 
 mod template;

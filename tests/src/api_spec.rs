@@ -54,13 +54,16 @@ impl ApiSpec {
     /// The documented template a concrete path (no query) matches.
     pub fn template_for(&self, path: &str) -> Option<String> {
         let segments: Vec<&str> = path.split('/').collect();
-        self.paths().keys().cloned().find(|template| {
-            let parts: Vec<&str> = template.split('/').collect();
-            parts.len() == segments.len()
-                && parts.iter().zip(&segments).all(|(t, s)| {
-                    (t.starts_with('{') && t.ends_with('}') && !s.is_empty()) || t == s
-                })
-        })
+        self.paths()
+            .keys()
+            .find(|template| {
+                let parts: Vec<&str> = template.split('/').collect();
+                parts.len() == segments.len()
+                    && parts.iter().zip(&segments).all(|(t, s)| {
+                        (t.starts_with('{') && t.ends_with('}') && !s.is_empty()) || t == s
+                    })
+            })
+            .cloned()
     }
 
     /// Whether this answer is one the document allows; the error says why

@@ -206,6 +206,12 @@ impl FakeChannel {
     pub fn throttled(&self) -> usize {
         self.inner.faults.throttled()
     }
+
+    /// How many accepted calls were never answered because the caller went
+    /// away during the latency (see [`FakeChannel::set_latency`]).
+    pub fn unanswered(&self) -> usize {
+        self.inner.faults.unanswered()
+    }
 }
 
 impl Drop for FakeChannel {
@@ -242,7 +248,11 @@ async fn answer(
 ) -> Response {
     let arrived = tokio::time::Instant::now();
     match inner.faults.decide(&conversation_id, arrived).await {
-        faults::Verdict::Accept => record(inner, conversation_id, reply_to, headers, activity),
+        faults::Verdict::Accept => {
+            let response = record(inner, conversation_id, reply_to, headers, activity);
+            inner.faults.answer_after_latency().await;
+            response
+        }
         faults::Verdict::Answer(scripted) => scripted_response(scripted),
         faults::Verdict::Drop => faults::drop_connection(),
     }

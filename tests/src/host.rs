@@ -164,6 +164,11 @@ impl HostProcess {
     /// Starts `nudge serve --port 0` on `data_dir` and waits until it says
     /// where it listens.
     pub async fn start(data_dir: &Path) -> HostProcess {
+        Self::start_with(data_dir, &[]).await
+    }
+
+    /// Starts it with these environment variables set as well.
+    pub async fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> HostProcess {
         let mut child = Command::new(binary("nudge"))
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(data_dir)
@@ -172,6 +177,7 @@ impl HostProcess {
             .env_remove("NUDGE_WEBHOOK_API_KEYS")
             .env_remove("NUDGE_TRUSTED_SERVICE_HOSTS")
             .env("NUDGE_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

@@ -18,6 +18,7 @@ pub mod api;
 pub mod api_spec;
 pub mod channel;
 pub mod client;
+pub mod delivery;
 pub mod entra;
 pub mod events;
 pub mod host;

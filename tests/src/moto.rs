@@ -36,6 +36,22 @@ pub fn credentials() -> Credentials {
     Credentials::new("testing", "testing", None, None, "moto")
 }
 
+/// The environment a function binary needs to reach moto as the SDK
+/// reaches AWS: endpoint, region, static credentials, no instance metadata.
+pub fn function_env() -> Vec<(&'static str, String)> {
+    let creds = credentials();
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint()),
+        ("AWS_REGION", REGION.to_owned()),
+        ("AWS_ACCESS_KEY_ID", creds.access_key_id().to_owned()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            creds.secret_access_key().to_owned(),
+        ),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+}
+
 /// An SDK configuration that talks to the moto server.
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
@@ -90,6 +106,7 @@ impl TestQueue {
 
     pub fn adapter(&self, config: &SdkConfig) -> SqsQueue {
         SqsQueue::new(aws_sdk_sqs::Client::new(config), &self.url, "nudge-tests")
+            .with_dead_letter_queue(&self.dead_letter_url)
     }
 }
 

@@ -62,16 +62,8 @@ impl Stack {
         let entra = FakeEntra::start().await;
         let channel = FakeChannel::start().await;
         let front = TlsFront::start(address_of(channel.service_url())).await;
-        let creds = moto::credentials();
-        let mut env: Vec<(&str, String)> = vec![
-            ("AWS_ENDPOINT_URL", moto::endpoint()),
-            ("AWS_REGION", moto::REGION.to_owned()),
-            ("AWS_ACCESS_KEY_ID", creds.access_key_id().to_owned()),
-            (
-                "AWS_SECRET_ACCESS_KEY",
-                creds.secret_access_key().to_owned(),
-            ),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        let mut env: Vec<(&str, String)> = moto::function_env();
+        env.extend([
             ("NUDGE_TABLE_NAME", table.clone()),
             ("NUDGE_QUEUE_URL", queue.url.clone()),
             ("NUDGE_SECRET_ARN", secret),
@@ -82,7 +74,7 @@ impl Stack {
             ),
             ("SSL_CERT_FILE", ca_file().display().to_string()),
             ("NUDGE_LOG", "info,nudge=debug".to_owned()),
-        ];
+        ]);
         env.extend(openid.env());
         let messages = LambdaFunction::start("messages", &env).await;
         let notifier = LambdaFunction::start("notifier", &env).await;

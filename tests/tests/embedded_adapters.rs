@@ -89,6 +89,7 @@ queue_suite!(
     delayed_messages_wait(super::SETUP),
     change_visibility_reveals_and_hides(super::SETUP),
     dead_letters_after_max_receives(super::SETUP),
+    dead_lettered_messages_are_redriven(super::SETUP),
     long_polling(super::SETUP),
     oversized_messages_are_refused(),
 );
@@ -402,4 +403,37 @@ fn proceed(claim: DeliveryClaim) -> DeliveryRecord {
         DeliveryClaim::Proceed(record) => record,
         other => panic!("expected Proceed, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn delivery_records_older_than_the_retention_are_purged() {
+    let dir = TempDir::new();
+    let store = dir.store();
+    let old_at = Timestamp::from_second(1_700_000_000).unwrap();
+    let mut ids = Vec::new();
+    for (n, updated) in [(0, old_at), (1, Timestamp::now())] {
+        let id: NotificationId = format!("n-purge-{n}").parse().unwrap();
+        let DeliveryClaim::Proceed(mut record) = store
+            .begin_delivery(&id, None, updated, updated)
+            .await
+            .unwrap()
+        else {
+            panic!("a first claim proceeds");
+        };
+        record.updated_at = updated;
+        store.put_delivery(&record).await.unwrap();
+        ids.push(id);
+    }
+    let day_ago = Timestamp::now() - jiff::SignedDuration::from_hours(24);
+    assert_eq!(store.purge_deliveries(day_ago, 100).await.unwrap(), 1);
+    assert_eq!(
+        store.get_delivery(&ids[0]).await.unwrap(),
+        None,
+        "the old one is gone"
+    );
+    assert!(
+        store.get_delivery(&ids[1]).await.unwrap().is_some(),
+        "the recent one stays"
+    );
+    assert_eq!(store.purge_deliveries(day_ago, 100).await.unwrap(), 0);
 }

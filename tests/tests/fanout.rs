@@ -53,7 +53,10 @@ async fn seed(store: &dyn Store, service_url: &str) -> Result<(), StoreError> {
         .map(|n| async move {
             let key = ConversationKey::new("emulator", &format!("fan-{n:05}")).expect("a key");
             store.save_reference(&reference(&key, service_url)).await?;
-            store.subscribe(&key, None, Timestamp::now()).await.map(drop)
+            store
+                .subscribe(&key, None, Timestamp::now())
+                .await
+                .map(drop)
         })
         .buffer_unordered(16)
         .try_collect()
@@ -98,10 +101,16 @@ async fn a_broadcast_to_ten_thousand_conversations_reaches_each_exactly_once() {
     let mut per_conversation: HashMap<String, usize> = HashMap::new();
     for received in s.channel.received() {
         if received.text() == "to everyone" {
-            *per_conversation.entry(received.conversation_id).or_default() += 1;
+            *per_conversation
+                .entry(received.conversation_id)
+                .or_default() += 1;
         }
     }
-    assert_eq!(per_conversation.len(), AUDIENCE, "every conversation reached");
+    assert_eq!(
+        per_conversation.len(),
+        AUDIENCE,
+        "every conversation reached"
+    );
     let doubles: Vec<_> = per_conversation.iter().filter(|(_, n)| **n != 1).collect();
     assert!(doubles.is_empty(), "sent more than once: {doubles:?}");
     println!(

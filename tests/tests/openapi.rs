@@ -45,15 +45,36 @@ fn the_checker_refuses_answers_the_document_does_not_allow() {
     let check = |method, path, status, body: &[u8]| spec().check(method, path, status, json, body);
     assert_eq!(check("POST", "/api/notify", 202, accepted), Ok(()));
     assert!(check("POST", "/api/notify", 202, br#"{"notificationId": "n-1"}"#).is_err());
-    assert!(check("POST", "/api/notify", 202, br#"{"id": 1, "recipients": -1}"#).is_err());
-    assert!(check("POST", "/api/notify", 200, accepted).is_err(), "undocumented status");
-    assert!(check("PUT", "/api/notify", 200, accepted).is_err(), "undocumented method");
-    assert!(check("GET", "/api/elsewhere", 200, accepted).is_err(), "undocumented path");
+    assert!(check(
+        "POST",
+        "/api/notify",
+        202,
+        br#"{"id": 1, "recipients": -1}"#
+    )
+    .is_err());
+    assert!(
+        check("POST", "/api/notify", 200, accepted).is_err(),
+        "undocumented status"
+    );
+    assert!(
+        check("PUT", "/api/notify", 200, accepted).is_err(),
+        "undocumented method"
+    );
+    assert!(
+        check("GET", "/api/elsewhere", 200, accepted).is_err(),
+        "undocumented path"
+    );
     let error = br#"{"error": {"code": "JobNotFound", "message": "no"}}"#;
     assert_eq!(check("POST", "/api/jobs/abc/complete", 404, error), Ok(()));
     assert!(check("POST", "/api/jobs/abc/complete", 404, br#"{"error": "no"}"#).is_err());
     assert_eq!(
-        spec().check("GET", "/healthz", 200, Some("text/plain; charset=utf-8"), b"ok"),
+        spec().check(
+            "GET",
+            "/healthz",
+            200,
+            Some("text/plain; charset=utf-8"),
+            b"ok"
+        ),
         Ok(())
     );
 }

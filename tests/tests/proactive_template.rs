@@ -44,7 +44,10 @@ async fn a_template_message_is_delivered_only_to_a_trusted_service_url() {
     let data = DataDir::new("proactive-template");
     let trusted = FakeChannel::start().await;
     let untrusted = FakeChannel::start().await;
-    let allowed = trusted.service_url().trim_start_matches("http://").to_owned();
+    let allowed = trusted
+        .service_url()
+        .trim_start_matches("http://")
+        .to_owned();
     let env = [("NUDGE_TRUSTED_SERVICE_HOSTS", allowed)];
     let host = start_in_process(&settings_with(data.path(), &env)).await;
 
@@ -55,8 +58,14 @@ async fn a_template_message_is_delivered_only_to_a_trusted_service_url() {
         .wait_for_text("19:room", "from the template", WAIT)
         .await;
     assert!(got.is_proactive());
-    assert_eq!(got.activity.recipient.as_ref().map(|r| r.id.as_str()), Some("user-1"));
-    assert_eq!(got.activity.from.as_ref().map(|r| r.id.as_str()), Some("bot-1"));
+    assert_eq!(
+        got.activity.recipient.as_ref().map(|r| r.id.as_str()),
+        Some("user-1")
+    );
+    assert_eq!(
+        got.activity.from.as_ref().map(|r| r.id.as_str()),
+        Some("bot-1")
+    );
     let id = Notification::from_queue_body(&good).unwrap().id;
     let record = final_delivery(&host, &id, WAIT).await;
     assert_eq!(record.status, DeliveryStatus::Sent);
@@ -71,15 +80,19 @@ async fn a_template_message_is_delivered_only_to_a_trusted_service_url() {
     let record = final_delivery(&host, &id, WAIT).await;
     assert_eq!(record.status, DeliveryStatus::Failed);
     assert!(
-        record.last_error.as_deref().unwrap_or_default().contains("not a trusted service URL"),
+        record
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not a trusted service URL"),
         "{record:?}"
     );
     assert_eq!(record.attempts, 1, "refused for good, not retried");
     assert!(untrusted.received().is_empty());
 
+    // The second copy finds the delivery finished (or, taken at the same
+    // moment, claimed, and comes back later to find it finished).
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(trusted.texts("19:room").len(), 1, "queued twice, sent once");
-    let (visible, in_flight) = host.queue().depth().await.unwrap();
-    assert_eq!((visible, in_flight), (0, 0));
     host.stop().await;
 }

@@ -18,6 +18,15 @@ async fn settle() {
     tokio::time::sleep(Duration::from_millis(600)).await;
 }
 
+/// How many messages with exactly `text` a conversation received.
+fn times_received(s: &ApiHarness, conversation: &str, text: &str) -> usize {
+    s.channel
+        .texts(conversation)
+        .iter()
+        .filter(|t| *t == text)
+        .count()
+}
+
 fn notify(target: Value, text: &str) -> Value {
     json!({"target": target, "text": text})
 }
@@ -30,14 +39,23 @@ async fn one_conversation_by_key_or_by_ids_gets_markdown_text() {
         .api
         .post(
             "/api/notify",
-            &notify(json!({"kind": "conversation", "key": key}), "Deploy **done**"),
+            &notify(
+                json!({"kind": "conversation", "key": key}),
+                "Deploy **done**",
+            ),
         )
         .await;
-    assert_eq!((answer.status, &answer.body["recipients"]), (202, &json!(1)));
+    assert_eq!(
+        (answer.status, &answer.body["recipients"]),
+        (202, &json!(1))
+    );
     let got = s.channel.wait_for_text("c1", "Deploy **done**", WAIT).await;
     assert!(got.is_proactive());
     assert_eq!(got.activity.text_format.as_deref(), Some("markdown"));
-    assert_eq!(got.activity.recipient.as_ref().map(|r| r.id.as_str()), Some("ann"));
+    assert_eq!(
+        got.activity.recipient.as_ref().map(|r| r.id.as_str()),
+        Some("ann")
+    );
 
     let by_ids = json!({"kind": "conversation", "channelId": "emulator", "conversationId": "c1"});
     let answer = s.api.post("/api/notify", &notify(by_ids, "by ids")).await;
@@ -67,7 +85,10 @@ async fn a_user_is_reached_in_each_active_conversation_and_nowhere_else() {
         .unwrap();
     let target = json!({"kind": "user", "channelId": "emulator", "userId": "ann"});
     let answer = s.api.post("/api/notify", &notify(target, "for ann")).await;
-    assert_eq!((answer.status, &answer.body["recipients"]), (202, &json!(2)));
+    assert_eq!(
+        (answer.status, &answer.body["recipients"]),
+        (202, &json!(2))
+    );
     s.channel.wait_for_text("a1", "for ann", WAIT).await;
     s.channel.wait_for_text("a2", "for ann", WAIT).await;
     let id = answer.body["notificationId"].as_str().unwrap().to_owned();
@@ -104,20 +125,39 @@ async fn all_subscribers_or_a_tags_subscribers() {
     s.converse("quiet", "q").await;
     let tagged = json!({"kind": "subscribers", "tag": "DEPLOYS"});
     let answer = s.api.post("/api/notify", &notify(tagged, "tagged")).await;
-    assert_eq!((answer.status, &answer.body["recipients"]), (202, &json!(1)));
+    assert_eq!(
+        (answer.status, &answer.body["recipients"]),
+        (202, &json!(1))
+    );
     s.channel.wait_for_text("s2", "tagged", WAIT).await;
 
     let everyone = json!({"kind": "subscribers"});
-    let answer = s.api.post("/api/notify", &notify(everyone, "everyone")).await;
-    assert_eq!((answer.status, &answer.body["recipients"]), (202, &json!(2)));
+    let answer = s
+        .api
+        .post("/api/notify", &notify(everyone, "everyone"))
+        .await;
+    assert_eq!(
+        (answer.status, &answer.body["recipients"]),
+        (202, &json!(2))
+    );
     s.channel.wait_for_text("s1", "everyone", WAIT).await;
     s.channel.wait_for_text("s2", "everyone", WAIT).await;
-    let untargeted = s.api.post("/api/notify", &json!({"text": "old form"})).await;
-    assert_eq!(untargeted.body["recipients"], 2, "no target: every subscriber");
+    let untargeted = s
+        .api
+        .post("/api/notify", &json!({"text": "old form"}))
+        .await;
+    assert_eq!(
+        untargeted.body["recipients"], 2,
+        "no target: every subscriber"
+    );
     s.channel.wait_for_text("s1", "old form", WAIT).await;
     settle().await;
     assert!(!s.channel.texts("s1").iter().any(|t| t == "tagged"));
-    assert!(s.channel.texts("quiet").iter().all(|t| !t.contains("everyone")));
+    assert!(s
+        .channel
+        .texts("quiet")
+        .iter()
+        .all(|t| !t.contains("everyone")));
     s.host.stop().await;
 }
 
@@ -146,7 +186,9 @@ async fn an_adaptive_card_arrives_as_an_attachment() {
     };
     let only = s
         .channel
-        .wait_for("the card alone", WAIT, |r| with_card(r) && r.activity.text.is_none())
+        .wait_for("the card alone", WAIT, |r| {
+            with_card(r) && r.activity.text.is_none()
+        })
         .await;
     assert!(only.is_proactive());
     s.channel
@@ -173,7 +215,10 @@ async fn not_before_holds_a_notification_back() {
     assert_eq!(waiting.body["complete"], false);
     assert_eq!(waiting.body["notBefore"], json!(at));
     s.channel.wait_for_text("later", "not yet", WAIT).await;
-    assert!(jiff::Timestamp::now() >= at, "delivered no earlier than notBefore");
+    assert!(
+        jiff::Timestamp::now() >= at,
+        "delivered no earlier than notBefore"
+    );
     s.host.stop().await;
 }
 
@@ -214,13 +259,24 @@ async fn every_refusal_has_its_status_and_code_and_sends_nothing() {
     ];
     for (name, body, status, code) in cases {
         let answer = s.api.request(Method::POST, "/api/notify", body, &[]).await;
-        assert_eq!((answer.status, answer.code()), (status, code), "{name}: {}", answer.body);
+        assert_eq!(
+            (answer.status, answer.code()),
+            (status, code),
+            "{name}: {}",
+            answer.body
+        );
     }
     let (status, body) = s
         .client
-        .post_raw("/api/notify", json!({"target": conversation, "text": "unsigned"}).to_string())
+        .post_raw(
+            "/api/notify",
+            json!({"target": conversation, "text": "unsigned"}).to_string(),
+        )
         .await;
-    assert_eq!((status, &body["error"]["code"]), (401, &json!("Unauthorized")));
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (401, &json!("Unauthorized"))
+    );
     settle().await;
     let sent: Vec<String> = s.channel.texts("ok");
     assert_eq!(sent.len(), 1, "only the help reply: {sent:?}");
@@ -236,18 +292,30 @@ async fn a_retry_with_the_same_idempotency_key_gets_the_first_answer() {
     assert_eq!((first.status, first.replayed), (202, false));
     let again = s.api.post_once("/api/notify", &body, "retry-1").await;
     assert_eq!((again.status, again.replayed), (202, true));
-    assert_eq!(again.body, first.body, "the same answer, the same notification id");
+    assert_eq!(
+        again.body, first.body,
+        "the same answer, the same notification id"
+    );
     s.channel.wait_for_text("idem", "exactly once", WAIT).await;
 
     let other = notify(json!({"kind": "conversation", "key": key}), "another call");
     let reused = s.api.post_once("/api/notify", &other, "retry-1").await;
-    assert_eq!((reused.status, reused.code()), (422, "IdempotencyKeyReused"));
+    assert_eq!(
+        (reused.status, reused.code()),
+        (422, "IdempotencyKeyReused")
+    );
     let elsewhere = s.api.post_once("/api/reminders", &body, "retry-1").await;
-    assert_eq!((elsewhere.status, elsewhere.code()), (422, "IdempotencyKeyReused"));
+    assert_eq!(
+        (elsewhere.status, elsewhere.code()),
+        (422, "IdempotencyKeyReused")
+    );
 
     let missing = notify(json!({"kind": "conversation", "key": "emulator#nope"}), "x");
     let refused = s.api.post_once("/api/notify", &missing, "retry-2").await;
-    assert_eq!((refused.status, refused.code()), (404, "ConversationNotFound"));
+    assert_eq!(
+        (refused.status, refused.code()),
+        (404, "ConversationNotFound")
+    );
     let refused_again = s.api.post_once("/api/notify", &missing, "retry-2").await;
     assert_eq!((refused_again.status, refused_again.replayed), (404, true));
 
@@ -270,13 +338,11 @@ async fn a_retry_with_the_same_idempotency_key_gets_the_first_answer() {
     assert_eq!((busy.status, busy.code()), (409, "IdempotencyKeyInUse"));
 
     settle().await;
-    let delivered = s
-        .channel
-        .texts("idem")
-        .iter()
-        .filter(|t| *t == "exactly once")
-        .count();
-    assert_eq!(delivered, 1, "two calls, one message");
+    assert_eq!(
+        times_received(&s, "idem", "exactly once"),
+        1,
+        "two calls, one message"
+    );
     s.host.stop().await;
 }
 
@@ -307,7 +373,10 @@ async fn the_readme_helper_signs_any_call() {
     }
     let s = ApiHarness::start("notify-readme").await;
     let key = s.converse("readme", "ann").await;
-    let body = notify(json!({"kind": "conversation", "key": key}), "from the README");
+    let body = notify(
+        json!({"kind": "conversation", "key": key}),
+        "from the README",
+    );
     let script = format!(
         "{}\nnudge_call POST /api/notify '{body}' readme-1\necho\n\
          nudge_call POST /api/notify '{body}' readme-1\necho\n\
@@ -322,17 +391,25 @@ async fn the_readme_helper_signs_any_call() {
         .await
         .expect("run the helper");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let answers: Vec<Value> = stdout
         .lines()
         .map(|line| serde_json::from_str(line).expect("nudge answered JSON"))
         .collect();
     assert_eq!(answers[0]["recipients"], 1, "{answers:?}");
-    assert_eq!(answers[1], answers[0], "the retry under the same key is replayed");
+    assert_eq!(
+        answers[1], answers[0],
+        "the retry under the same key is replayed"
+    );
     assert_eq!(answers[2]["conversations"][0]["key"], key);
-    s.channel.wait_for_text("readme", "from the README", WAIT).await;
+    s.channel
+        .wait_for_text("readme", "from the README", WAIT)
+        .await;
     settle().await;
-    let sent = s.channel.texts("readme").iter().filter(|t| *t == "from the README").count();
-    assert_eq!(sent, 1);
+    assert_eq!(times_received(&s, "readme", "from the README"), 1);
     s.host.stop().await;
 }

@@ -32,7 +32,10 @@ async fn completing_a_job_tells_its_owner_once() {
     let s = ApiHarness::start("api-jobs").await;
     let job = start_job(&s, "owner").await;
     let path = format!("/api/jobs/{job}/complete");
-    let answer = s.api.post(&path, &json!({"result": "all 42 tests green"})).await;
+    let answer = s
+        .api
+        .post(&path, &json!({"result": "all 42 tests green"}))
+        .await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(
         answer.body,
@@ -43,9 +46,16 @@ async fn completing_a_job_tells_its_owner_once() {
         .channel
         .wait_for_text("owner", &format!("Job {job} is complete."), WAIT)
         .await;
-    assert!(notice.text().ends_with("\n\nall 42 tests green"), "{}", notice.text());
+    assert!(
+        notice.text().ends_with("\n\nall 42 tests green"),
+        "{}",
+        notice.text()
+    );
     let status = s.until_complete(&format!("job-{job}-complete"), WAIT).await;
-    assert_eq!((&status["counts"]["sent"], &status["target"]), (&json!(1), &Value::Null));
+    assert_eq!(
+        (&status["counts"]["sent"], &status["target"]),
+        (&json!(1), &Value::Null)
+    );
 
     let again = s.api.request(Method::POST, &path, String::new(), &[]).await;
     assert_eq!((again.status, again.code()), (409, "JobAlreadyComplete"));
@@ -56,7 +66,11 @@ async fn completing_a_job_tells_its_owner_once() {
         (path.as_str(), r#"{"outcome": "x"}"#, 400, "InvalidBody"),
     ] {
         let answer = s.api.request(Method::POST, path, body.into(), &[]).await;
-        assert_eq!((answer.status, answer.code()), (status, code), "{path} {body}");
+        assert_eq!(
+            (answer.status, answer.code()),
+            (status, code),
+            "{path} {body}"
+        );
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let notices = s
@@ -76,7 +90,10 @@ async fn a_retried_completion_with_its_idempotency_key_is_not_a_conflict() {
     let path = format!("/api/jobs/{job}/complete");
     let first = s.api.post_once(&path, &json!({}), "complete-once").await;
     let retry = s.api.post_once(&path, &json!({}), "complete-once").await;
-    assert_eq!((first.status, retry.status, retry.replayed), (202, 202, true));
+    assert_eq!(
+        (first.status, retry.status, retry.replayed),
+        (202, 202, true)
+    );
     assert_eq!(first.body, retry.body);
     s.channel
         .wait_for_text("owner", &format!("Job {job} is complete."), WAIT)
@@ -86,8 +103,12 @@ async fn a_retried_completion_with_its_idempotency_key_is_not_a_conflict() {
 
 #[tokio::test]
 async fn a_reminder_set_through_the_api_fires_like_one_set_in_chat() {
-    let s = ApiHarness::start_with("api-reminder", &[("NUDGE_TICK_SECONDS", "1".into())], |_| {})
-        .await;
+    let s = ApiHarness::start_with(
+        "api-reminder",
+        &[("NUDGE_TICK_SECONDS", "1".into())],
+        |_| {},
+    )
+    .await;
     let key = s.converse("rem", "ann").await;
     let body = json!({
         "target": {"kind": "conversation", "key": key},
@@ -98,7 +119,9 @@ async fn a_reminder_set_through_the_api_fires_like_one_set_in_chat() {
     assert_eq!(answer.body["conversation"], key);
     assert_eq!(answer.body["recurrence"], json!({"kind": "once"}));
     assert_eq!(answer.body["repeats"], "once");
-    s.channel.wait_for_text("rem", "Reminder: stretch", WAIT).await;
+    s.channel
+        .wait_for_text("rem", "Reminder: stretch", WAIT)
+        .await;
     let id = answer.body["reminderId"].as_str().unwrap().parse().unwrap();
     let stored = s.host.store().get_reminder(&id).await.unwrap().unwrap();
     assert_eq!(stored.status, ReminderStatus::Done);
@@ -120,7 +143,10 @@ async fn a_users_reminder_lives_where_they_were_last_seen_in_their_zone() {
     assert_eq!(answer.body["conversation"], latest);
     assert_eq!(answer.body["timeZone"], "Europe/Berlin");
     assert_eq!(answer.body["recurrence"]["kind"], "weekdays");
-    assert_eq!(answer.body["repeats"], "every weekday (Monday to Friday) at 08:30");
+    assert_eq!(
+        answer.body["repeats"],
+        "every weekday (Monday to Friday) at 08:30"
+    );
     s.client.say("latest", "reminders").await;
     s.channel
         .wait_for_text("latest", "check the build", WAIT)
@@ -160,8 +186,16 @@ async fn reminder_refusals_have_their_codes_and_store_nothing() {
         ("inactive", with(&json!({"kind": "conversation", "key": gone}), "in 1 hour", "x"), 409, "ConversationInactive"),
     ];
     for (name, body, status, code) in cases {
-        let answer = s.api.request(Method::POST, "/api/reminders", body, &[]).await;
-        assert_eq!((answer.status, answer.code()), (status, code), "{name}: {}", answer.body);
+        let answer = s
+            .api
+            .request(Method::POST, "/api/reminders", body, &[])
+            .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (status, code),
+            "{name}: {}",
+            answer.body
+        );
     }
     let owner: ConversationKey = key.parse().unwrap();
     let stored = s.host.store().list_reminders(&owner, 10).await.unwrap();
@@ -182,12 +216,18 @@ async fn a_fan_outs_progress_is_read_a_page_at_a_time() {
         .await;
     let id = answer.body["notificationId"].as_str().unwrap().to_owned();
     let status = s.until_complete(&id, WAIT).await;
-    assert_eq!(status["counts"], json!({"pending": 0, "sent": 3, "retrying": 0, "failed": 0, "blocked": 0}));
+    assert_eq!(
+        status["counts"],
+        json!({"pending": 0, "sent": 3, "retrying": 0, "failed": 0, "blocked": 0})
+    );
     assert!(status["acceptedAt"].is_string());
 
     let first = s.api.get(&format!("/api/notifications/{id}?limit=2")).await;
     assert_eq!(first.body["deliveries"].as_array().unwrap().len(), 2);
-    let next = first.body["next"].as_str().expect("a second page").to_owned();
+    let next = first.body["next"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
     let second = s
         .api
         .get(&format!("/api/notifications/{id}?limit=2&after={next}"))
@@ -200,15 +240,42 @@ async fn a_fan_outs_progress_is_read_a_page_at_a_time() {
         .map(|d| d["conversation"].clone())
         .collect();
     seen.sort_by_key(ToString::to_string);
-    assert_eq!(seen, [json!("emulator#p1"), json!("emulator#p2"), json!("emulator#p3")]);
+    assert_eq!(
+        seen,
+        [
+            json!("emulator#p1"),
+            json!("emulator#p2"),
+            json!("emulator#p3")
+        ]
+    );
 
     for (query, status, code) in [
         ("/api/notifications/n-unknown", 404, "NotificationNotFound"),
-        ("/api/notifications/has%20space", 404, "NotificationNotFound"),
-        (&format!("/api/notifications/{id}?limit=0") as &str, 400, "InvalidQuery"),
-        (&format!("/api/notifications/{id}?limit=many"), 400, "InvalidQuery"),
-        (&format!("/api/notifications/{id}?page=2"), 400, "InvalidQuery"),
-        (&format!("/api/notifications/{id}?after=has%20space"), 400, "InvalidQuery"),
+        (
+            "/api/notifications/has%20space",
+            404,
+            "NotificationNotFound",
+        ),
+        (
+            &format!("/api/notifications/{id}?limit=0") as &str,
+            400,
+            "InvalidQuery",
+        ),
+        (
+            &format!("/api/notifications/{id}?limit=many"),
+            400,
+            "InvalidQuery",
+        ),
+        (
+            &format!("/api/notifications/{id}?page=2"),
+            400,
+            "InvalidQuery",
+        ),
+        (
+            &format!("/api/notifications/{id}?after=has%20space"),
+            400,
+            "InvalidQuery",
+        ),
     ] {
         let answer = s.api.get(query).await;
         assert_eq!((answer.status, answer.code()), (status, code), "{query}");
@@ -232,17 +299,33 @@ async fn conversations_are_listed_in_key_order_with_their_state() {
     let listed = first.body["conversations"].as_array().unwrap();
     assert_eq!(listed[0]["key"], "emulator#k1");
     assert_eq!(
-        (&listed[1]["userId"], &listed[1]["active"], &listed[1]["inactiveReason"]),
+        (
+            &listed[1]["userId"],
+            &listed[1]["active"],
+            &listed[1]["inactiveReason"]
+        ),
         (&json!("bo"), &json!(false), &json!("blocked"))
     );
     assert_eq!(first.body["next"], "emulator#k2");
     let rest = s.api.get("/api/conversations?after=emulator%23k2").await;
     let rest = rest.body["conversations"].as_array().unwrap().clone();
     assert_eq!(rest.len(), 1);
-    assert_eq!((&rest[0]["key"], &rest[0]["active"]), (&json!("emulator#k3"), &json!(true)));
-    for query in ["?after=no-separator", "?limit=1001", "?limit=-1", "?sort=key"] {
+    assert_eq!(
+        (&rest[0]["key"], &rest[0]["active"]),
+        (&json!("emulator#k3"), &json!(true))
+    );
+    for query in [
+        "?after=no-separator",
+        "?limit=1001",
+        "?limit=-1",
+        "?sort=key",
+    ] {
         let answer = s.api.get(&format!("/api/conversations{query}")).await;
-        assert_eq!((answer.status, answer.code()), (400, "InvalidQuery"), "{query}");
+        assert_eq!(
+            (answer.status, answer.code()),
+            (400, "InvalidQuery"),
+            "{query}"
+        );
     }
     let (status, _) = s.client.get("/api/conversations").await;
     assert_eq!(status, 401, "unsigned");

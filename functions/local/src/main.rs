@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use nudge::config::{ProcessEnv, Settings};
+use nudge::ids::NotificationId;
 use nudge::local::chat::{self, ChatOptions};
+use nudge::local::operator;
 use nudge::local::LocalHost;
 
 #[derive(Parser)]
@@ -50,6 +52,40 @@ enum Command {
         #[arg(long, default_value = "you")]
         user: String,
     },
+    /// Move every dead letter back onto the queue; their deliveries start
+    /// over (a delivered one is still not sent twice).
+    Redrive {
+        /// Where the store and queue live (overrides NUDGE_DATA_DIR).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// List the dead letters, oldest first, with why they died.
+    DeadLetters {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Measure delivery against a local sink channel, rate limits off:
+    /// deliveries per second, enqueue-to-delivery p50/p99, peak memory.
+    Bench {
+        #[arg(long, default_value_t = 10_000)]
+        notifications: usize,
+        #[arg(long, default_value_t = 1_000)]
+        conversations: usize,
+        /// The sink's answer latency, one run per value.
+        #[arg(long, value_delimiter = ',', default_value = "0,50")]
+        latency_ms: Vec<u64>,
+    },
+    /// Print a notification's delivery records as JSON lines: its own, or
+    /// one per recipient of a broadcast.
+    Deliveries {
+        /// The notification id (`n-…`).
+        id: NotificationId,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -87,6 +123,112 @@ async fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Command::Redrive { data_dir } => {
+            let dir = data_dir.unwrap_or(settings.data_dir);
+            report("redrive", operator::redrive(&dir).await, |moved| {
+                println!("{moved} dead letters moved back to the queue");
+            })
+        }
+        Command::DeadLetters { data_dir, limit } => {
+            let dir = data_dir.unwrap_or(settings.data_dir);
+            report(
+                "dead-letters",
+                operator::dead_letters(&dir, limit).await,
+                |letters| {
+                    for letter in letters {
+                        println!(
+                            "{}\t{}\treceived {}\t{}\t{}",
+                            letter.message_id,
+                            letter.dead_at,
+                            letter.receive_count,
+                            letter.reason.as_deref().unwrap_or("received too often"),
+                            letter.body
+                        );
+                    }
+                },
+            )
+        }
+        Command::Bench {
+            notifications,
+            conversations,
+            latency_ms,
+        } => bench(settings, notifications, conversations, &latency_ms).await,
+        Command::Deliveries { id, data_dir } => {
+            let dir = data_dir.unwrap_or(settings.data_dir);
+            report(
+                "deliveries",
+                operator::deliveries(&dir, &id).await,
+                |records| {
+                    for record in records {
+                        match serde_json::to_string(&record) {
+                            Ok(line) => println!("{line}"),
+                            Err(error) => eprintln!("nudge deliveries: {error}"),
+                        }
+                    }
+                },
+            )
+        }
+    }
+}
+
+/// Runs `nudge bench`: one measurement per latency, each on a fresh
+/// temporary data directory.
+async fn bench(
+    settings: Settings,
+    notifications: usize,
+    conversations: usize,
+    latencies: &[u64],
+) -> ExitCode {
+    println!("notifications\tlatency\tconcurrency\tdeliveries/s\tp50\tp99\tpeak RSS");
+    for &latency in latencies {
+        let dir =
+            std::env::temp_dir().join(format!("nudge-bench-{}-{latency}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let result = nudge::local::bench::run(
+            settings.clone(),
+            &dir,
+            notifications,
+            conversations,
+            std::time::Duration::from_millis(latency),
+        )
+        .await;
+        let _ = std::fs::remove_dir_all(&dir);
+        match result {
+            Ok(f) => println!(
+                "{}\t{} ms\t{}\t{:.0}\t{:.0} ms\t{:.0} ms\t{} MiB",
+                f.notifications,
+                f.latency.as_millis(),
+                f.concurrency,
+                f.per_second,
+                f.p50.as_secs_f64() * 1000.0,
+                f.p99.as_secs_f64() * 1000.0,
+                f.peak_rss_kib
+                    .map_or("?".to_owned(), |k| (k / 1024).to_string()),
+            ),
+            Err(error) => {
+                eprintln!("nudge bench: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Prints an operator command's result, or its error.
+fn report<T, E: std::fmt::Display>(
+    command: &str,
+    result: Result<T, E>,
+    print: impl FnOnce(T),
+) -> ExitCode {
+    match result {
+        Ok(value) => {
+            print(value);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("nudge {command}: {error}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use super::ApiError;
-use crate::activity::{Activity, Attachment, ADAPTIVE_CARD_CONTENT_TYPE};
+use crate::activity::{kind, Activity, Attachment, ADAPTIVE_CARD_CONTENT_TYPE};
 
 /// Longest text accepted.
 pub const MAX_TEXT_CHARS: usize = 4000;
@@ -22,11 +22,13 @@ pub fn activity(text: Option<String>, card: Option<Value>) -> Result<Option<Acti
     if text.is_none() && card.is_none() {
         return Ok(None);
     }
-    let mut activity = Activity::message(String::new());
-    activity.text = text.map(checked_text).transpose()?;
-    if activity.text.is_some() {
-        activity.text_format = Some("markdown".into());
-    }
+    let text = text.map(checked_text).transpose()?;
+    let mut activity = Activity {
+        kind: Some(kind::MESSAGE.into()),
+        text_format: text.as_ref().map(|_| "markdown".to_owned()),
+        text,
+        ..Activity::default()
+    };
     if let Some(card) = card {
         activity.attachments = Some(vec![Attachment {
             content_type: ADAPTIVE_CARD_CONTENT_TYPE.into(),

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::ids::ConversationKey;
 use crate::store::StoredReference;
 
-use super::paging::{Paging, PageQuery};
+use super::paging::{PageQuery, Paging};
 use super::{ApiError, AppState};
 
 pub async fn list(

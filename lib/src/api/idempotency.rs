@@ -104,7 +104,11 @@ pub async fn idempotent(
                 .await
                 .map_err(|e| ApiError::internal(&*e.into_inner()))?;
             let record = settled(claim, parts.status, &body);
-            store.put_idempotency_record(&record).await.map_err(failed)?;
+            if let Err(error) = store.put_idempotency_record(&record).await {
+                // The call has acted: its answer is still the truth. The key
+                // frees itself when the lease runs out.
+                tracing::error!(%error, key = %record.key, "could not keep an idempotent answer");
+            }
             Ok(Response::from_parts(parts, Body::from(body)))
         }
     }

@@ -101,7 +101,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The whole app every host serves: the activity endpoint, and the webhook
-/// API behind `gate` ([`webhooks`]), with JSON answers for unknown routes
+/// API behind `gate` (`webhooks.rs`), with JSON answers for unknown routes
 /// and methods.
 pub fn app(state: AppState, gate: &WebhookGate) -> Router {
     with_fallbacks(router(state.clone()).merge(webhooks::routes(state, gate)))

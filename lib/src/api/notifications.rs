@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use crate::ids::NotificationId;
 use crate::store::{DeliveryCounts, Page};
 
-use super::paging::{Paging, PageQuery};
+use super::paging::{PageQuery, Paging};
 use super::{ApiError, AppState};
 
 fn not_found(raw: &str) -> ApiError {
@@ -43,7 +43,11 @@ pub async fn status(
         Some(own) => {
             let mut counts = DeliveryCounts::default();
             counts.add(own.status, 1);
-            let items = if after.is_none() { vec![own] } else { Vec::new() };
+            let items = if after.is_none() {
+                vec![own]
+            } else {
+                Vec::new()
+            };
             (counts, Page { items, next: None })
         }
         None => (

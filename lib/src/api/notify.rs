@@ -60,17 +60,12 @@ pub async fn notify(
         Some(target) => Audience::try_from(target)?,
         None => Audience::Subscribers { tag: None },
     };
-    let activity = match content::activity(request.text, request.card)? {
-        Some(activity) => activity,
-        None if legacy => content::activity(Some(DEFAULT_BROADCAST.to_owned()), None)?
-            .unwrap_or_default(),
-        None => {
-            return Err(ApiError::bad_request(
-                "NoContent",
-                "send `text`, `card`, or both",
-            ))
-        }
+    let text = match (request.text, &request.card) {
+        (None, None) if legacy => Some(DEFAULT_BROADCAST.to_owned()),
+        (text, _) => text,
     };
+    let activity = content::activity(text, request.card)?
+        .ok_or_else(|| ApiError::bad_request("NoContent", "send `text`, `card`, or both"))?;
     let now = Timestamp::now();
     if let Some(at) = request.not_before {
         if at.duration_since(now) > MAX_NOT_BEFORE {

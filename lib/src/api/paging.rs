@@ -53,7 +53,10 @@ impl Paging {
     {
         self.after
             .as_deref()
-            .map(|raw| raw.parse().map_err(|e| invalid_query(format!("after: {e}"))))
+            .map(|raw| {
+                raw.parse()
+                    .map_err(|e| invalid_query(format!("after: {e}")))
+            })
             .transpose()
     }
 }

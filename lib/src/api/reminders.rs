@@ -81,6 +81,9 @@ fn phrase_error(error: PhraseError) -> ApiError {
         PhraseError::MissingText | PhraseError::TextTooLong => {
             ApiError::bad_request("InvalidText", error.to_string())
         }
-        _ => ApiError::bad_request("InvalidWhen", format!("{error}; `when` is one of {WHEN_FORMS}")),
+        _ => ApiError::bad_request(
+            "InvalidWhen",
+            format!("{error}; `when` is one of {WHEN_FORMS}"),
+        ),
     }
 }

@@ -31,8 +31,13 @@ pub enum TargetRequest {
         conversation_id: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
-    User { channel_id: String, user_id: String },
-    Subscribers { tag: Option<String> },
+    User {
+        channel_id: String,
+        user_id: String,
+    },
+    Subscribers {
+        tag: Option<String>,
+    },
 }
 
 /// A target, checked.
@@ -149,7 +154,10 @@ impl Audience {
                 for key in self.user_keys(store).await? {
                     let reference = store.get_reference(&key).await.map_err(store_failed)?;
                     if let Some(reference) = reference.filter(|r| r.active) {
-                        if latest.as_ref().is_none_or(|l| reference.last_seen > l.last_seen) {
+                        if latest
+                            .as_ref()
+                            .is_none_or(|l| reference.last_seen > l.last_seen)
+                        {
                             latest = Some(reference);
                         }
                     }

@@ -76,6 +76,10 @@ impl Environment {
         let store = DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&config),
             aws.table_name.clone(),
+        )
+        .with_delivery_retention(
+            jiff::SignedDuration::try_from(settings.notifier.retention)
+                .unwrap_or(crate::store::dynamodb::RETENTION),
         );
         let mut queue = SqsQueue::new(
             aws_sdk_sqs::Client::new(&config),

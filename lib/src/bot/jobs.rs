@@ -100,9 +100,7 @@ impl Bot {
         {
             Ok(job) => job,
             Err(TransitionError::NotFound) => return Ok(Err(CompletionRefusal::NotFound)),
-            Err(TransitionError::WrongState(job)) => {
-                return Ok(Err(CompletionRefusal::State(job)))
-            }
+            Err(TransitionError::WrongState(job)) => return Ok(Err(CompletionRefusal::State(job))),
             Err(TransitionError::Store(e)) => return Err(e.into()),
         };
         if let Err(e) = self.enqueue(&[completion_notification(&job, result)]).await {

@@ -17,7 +17,7 @@
 use jiff::Timestamp;
 
 use crate::ids::{ConversationKey, ReminderId};
-use crate::schedule::{ReminderRequest, ReminderSpec, Refusal, Zone};
+use crate::schedule::{Refusal, ReminderRequest, ReminderSpec, Zone};
 use crate::store::{Reminder, ReminderStatus};
 use crate::turn::Turn;
 

@@ -36,9 +36,7 @@ impl Notifier {
                     .user_conversations(channel_id, user_id, after.as_ref(), limit)
                     .await?
             }
-            Target::Conversation { .. } | Target::Reference { .. } => {
-                return Ok(Disposition::Done)
-            }
+            Target::Conversation { .. } | Target::Reference { .. } => return Ok(Disposition::Done),
         };
         let mut batch: Vec<Notification> = page
             .items

@@ -12,10 +12,38 @@
 //!
 //! Once in effect: every delivery is claimed in the store with a conditional
 //! write before the send ([`crate::store::Store::begin_delivery`]) and its
-//! outcome recorded after it. A redelivered message finds the record
-//! finished and sends nothing. The window that remains is a crash after the
-//! channel accepted the activity and before the record says so; the Connector
-//! API has no idempotency key to close it.
+//! outcome recorded after it. A redelivered message (a worker crash, a
+//! visibility timeout, a duplicate enqueue) finds the record finished and
+//! sends nothing; one that finds another attempt's live lease goes back on
+//! the queue until the lease has run out.
+//!
+//! **The window of doubt** is exactly this: the worker dies (or loses the
+//! store) after the Connector call left it and before the outcome was
+//! written, and the channel had accepted the activity. The claim then shows
+//! a pending attempt whose lease ran out, and the next attempt sends again.
+//! So at a crash the possible doubles are the sends in flight at that
+//! instant, at most the notifier's concurrency (per Lambda invocation: its
+//! batch concurrency), and each is one extra message. It cannot be closed
+//! from this side: the Connector API takes no idempotency key and offers no
+//! way to read back what a conversation received. It is kept as narrow as
+//! the API allows: the claim is taken immediately before the call (after
+//! every check and the rate-limit slot), the outcome is written
+//! immediately after it, the call has a timeout ([`crate::connector::CALL_TIMEOUT`])
+//! well inside the lease, so a slow call is never taken over while it may
+//! still succeed, and nothing else (no retry, no fan-out) happens between.
+//! An attempt that takes over such a claim writes
+//! [`crate::store::IN_DOUBT`] into the record, so every possible double can
+//! be found afterwards (`nudge deliveries`). `tests/tests/crash.rs` kills
+//! the real binary mid-batch and counts the doubles against the sends in
+//! flight and the records in doubt.
+//!
+//! Rate limits ([`rate`]): each send takes a slot from its
+//! conversation's limit and the bot's, in the store, so the limits hold
+//! across every worker and every Lambda invocation. Retries are the
+//! queue's job: [`policy`] decides, by status code, whether and when.
+//! Dead letters: after `max_attempts` failures worth retrying the message
+//! goes to the dead-letter queue with its last error; a redrive starts its
+//! delivery over.
 
 mod fanout;
 mod limiter;
@@ -71,6 +99,8 @@ pub struct NotifierSettings {
     pub rate_limits: RateLimits,
     /// The first retry's longest backoff ([`policy::backoff`]).
     pub backoff_base: Duration,
+    /// How long a delivery record is kept after its last update.
+    pub retention: Duration,
 }
 
 impl Default for NotifierSettings {
@@ -81,6 +111,7 @@ impl Default for NotifierSettings {
             fanout_page: 100,
             rate_limits: RateLimits::default(),
             backoff_base: policy::BACKOFF_BASE,
+            retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -207,7 +238,7 @@ impl Notifier {
                     .await
             }
         };
-        if let Some(wait) = self.slot(&mut record, key, Timestamp::now()).await? {
+        if let Some(wait) = self.slot(&mut record, key).await? {
             tracing::debug!(conversation = %key, ?wait, "rate limited; back on the queue");
             self.release(&mut record).await?;
             return Ok(Disposition::RetryAfter(wait));
@@ -247,7 +278,9 @@ impl Notifier {
         }
         match policy::classify(error) {
             Verdict::Retry(wait) if record.attempts < self.settings.max_attempts => {
-                let wait = wait.unwrap_or_else(|| policy::backoff(self.settings.backoff_base, record.attempts));
+                let wait = wait.unwrap_or_else(|| {
+                    policy::backoff(self.settings.backoff_base, record.attempts)
+                });
                 tracing::warn!(conversation = %key, %error, attempts = record.attempts, ?wait, "send failed; will retry");
                 record.status = DeliveryStatus::Retrying;
                 record.last_error = Some(error.to_string());

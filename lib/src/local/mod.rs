@@ -10,8 +10,10 @@
 //! flight at a crash comes back when its visibility timeout runs out, and
 //! reminders that fell due while it was down fire on its first tick.
 
+pub mod bench;
 pub mod chat;
 mod notifier_loop;
+pub mod operator;
 mod security;
 mod ticker;
 
@@ -104,6 +106,7 @@ impl LocalHost {
             store.clone(),
             dyn_queue.clone(),
             settings.tick_interval,
+            settings.notifier.retention,
             stopped.clone(),
         ));
         let notifier = tokio::spawn(notifier_loop::run(

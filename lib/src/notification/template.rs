@@ -71,7 +71,11 @@ fn from_template(value: Value) -> Result<Notification, DecodeError> {
     let message: TemplateMessage =
         serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
     reference_key(&message.relates_to).map_err(|e| invalid(e.to_string()))?;
-    let url = message.relates_to.service_url.as_deref().unwrap_or_default();
+    let url = message
+        .relates_to
+        .service_url
+        .as_deref()
+        .unwrap_or_default();
     url.parse::<ServiceUrl>()
         .map_err(|e| invalid(format!("relatesTo.serviceUrl: {e}")))?;
     if message.text.trim().is_empty() {
@@ -125,10 +129,7 @@ mod tests {
         let Target::Reference { reference } = &n.target else {
             panic!("expected a reference target, got {:?}", n.target);
         };
-        assert_eq!(
-            reference_key(reference).unwrap().to_string(),
-            "msteams#c-1"
-        );
+        assert_eq!(reference_key(reference).unwrap().to_string(), "msteams#c-1");
         assert_eq!(n.activity.text.as_deref(), Some("hello"));
         assert_eq!(n.reason, Reason::Webhook);
         assert!(n.id.as_str().starts_with("tpl-"));

@@ -46,7 +46,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The schema, one step per version (`PRAGMA user_version`). Append new
 /// steps; never edit a released one.
-const SCHEMA: &[Migration] = &["
+const SCHEMA: &[Migration] = &[
+    "
     CREATE TABLE IF NOT EXISTS messages (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         id TEXT NOT NULL UNIQUE,
@@ -66,7 +67,9 @@ const SCHEMA: &[Migration] = &["
         receive_count INTEGER NOT NULL,
         dead_at INTEGER NOT NULL
     );
-", dead_letters::MIGRATION];
+",
+    dead_letters::MIGRATION,
+];
 
 /// A [`Queue`] in a SQLite file, with its dead-letter queue beside it.
 pub struct EmbeddedQueue {
@@ -247,11 +250,7 @@ impl Queue for EmbeddedQueue {
         Ok(())
     }
 
-    async fn dead_letter(
-        &self,
-        message: &ReceivedMessage,
-        reason: &str,
-    ) -> Result<(), QueueError> {
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), QueueError> {
         let (receipt, reason) = (message.receipt.clone(), reason.to_owned());
         self.db
             .run(move |conn| dead_letters::bury(conn, &receipt, &reason, now_ms()))

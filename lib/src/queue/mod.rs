@@ -103,8 +103,7 @@ pub trait Queue: Send + Sync {
 
     /// Moves a received message to the dead-letter queue, with the reason
     /// it died, and deletes it here. A stale receipt moves nothing.
-    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str)
-        -> Result<(), QueueError>;
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), QueueError>;
 
     /// Moves up to `max` dead letters, oldest first, back onto the queue,
     /// visible now and with their receive counts reset. Returns how many

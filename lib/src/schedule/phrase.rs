@@ -456,7 +456,10 @@ mod tests {
             Err(PhraseError::NotUnderstood),
             "nothing may follow the time"
         );
-        assert_eq!(parse_parts("in 1 hour", "  "), Err(PhraseError::MissingText));
+        assert_eq!(
+            parse_parts("in 1 hour", "  "),
+            Err(PhraseError::MissingText)
+        );
         assert_eq!(parse_parts("soon", "x"), Err(PhraseError::NotUnderstood));
     }
 

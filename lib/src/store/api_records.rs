@@ -151,7 +151,10 @@ mod tests {
                 IdempotencyClaim::Existing(_)
             )
         };
-        assert_eq!(IdempotencyClaim::decide(None, at(0)), IdempotencyClaim::Claimed);
+        assert_eq!(
+            IdempotencyClaim::decide(None, at(0)),
+            IdempotencyClaim::Claimed
+        );
         assert!(held(record(None, true), 50), "answered");
         assert!(held(record(Some(10), false), 5), "leased");
         assert!(!held(record(Some(10), false), 10), "lease ran out");

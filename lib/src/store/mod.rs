@@ -24,7 +24,7 @@ pub use api_records::{
 };
 pub use records::{
     DeliveryClaim, DeliveryRecord, DeliveryStatus, Job, JobStatus, Page, Reminder, ReminderStatus,
-    StoredReference,
+    StoredReference, IN_DOUBT,
 };
 
 /// A storage failure. Domain outcomes (not found, wrong state) are not
@@ -229,7 +229,7 @@ pub trait Store: Send + Sync {
     // The notifier's rate limits.
 
     /// Takes a send slot from `limited`'s rate limit, no earlier than
-    /// `earliest`, atomically, by the rule of
+    /// `earliest` nor than the moment the adapter decides, atomically, by the rule of
     /// [`crate::delivery::rate::RateState::reserve`], and returns its time.
     /// The state expires once no window can see it.
     async fn reserve_send(
@@ -238,4 +238,14 @@ pub trait Store: Send + Sync {
         windows: &[Window],
         earliest: Timestamp,
     ) -> Result<Timestamp, StoreError>;
+
+    /// Deletes up to `limit` delivery records last updated before
+    /// `updated_before` (the retention has passed); returns how many. A
+    /// store whose records expire by themselves (DynamoDB's TTL) deletes
+    /// nothing here.
+    async fn purge_deliveries(
+        &self,
+        updated_before: Timestamp,
+        limit: usize,
+    ) -> Result<usize, StoreError>;
 }

@@ -31,6 +31,28 @@ pub struct StoredReference {
 }
 
 impl StoredReference {
+    /// An active reference to `key` at `service_url` with nothing else
+    /// known: for what makes conversations without a channel's turn (the
+    /// benchmark, tests).
+    pub fn minimal(key: &ConversationKey, service_url: &str, provenance: Provenance) -> Self {
+        StoredReference {
+            key: key.clone(),
+            reference: ConversationReference {
+                conversation: Some(crate::activity::ConversationAccount {
+                    id: key.conversation_id().into(),
+                    ..Default::default()
+                }),
+                channel_id: Some(key.channel_id().into()),
+                service_url: Some(service_url.into()),
+                ..Default::default()
+            },
+            active: true,
+            inactive_reason: None,
+            last_seen: Timestamp::now(),
+            provenance,
+        }
+    }
+
     pub fn user_id(&self) -> Option<&str> {
         self.reference.user.as_ref().map(|u| u.id.as_str())
     }
@@ -206,6 +228,12 @@ pub struct DeliveryRecord {
     pub dead_lettered: bool,
 }
 
+/// What a delivery record says when an attempt took over from one that
+/// died holding the claim: the window of doubt (see [`crate::delivery`]),
+/// so a possible double can be found afterwards.
+pub const IN_DOUBT: &str = "an earlier attempt ended without recording its outcome \
+     (the worker died mid-send); if the channel had accepted it, this delivery was sent twice";
+
 /// The answer to [`crate::store::Store::begin_delivery`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeliveryClaim {
@@ -258,6 +286,11 @@ impl DeliveryClaim {
             && record.lease_until.is_some_and(|until| until > now);
         if leased {
             return DeliveryClaim::Busy(record);
+        }
+        if record.status == DeliveryStatus::Pending && record.lease_until.is_some() {
+            // The attempt that held the lease neither finished nor gave it
+            // back: it died, possibly after the channel accepted the send.
+            record.last_error = Some(IN_DOUBT.to_owned());
         }
         record.status = DeliveryStatus::Pending;
         record.attempts = record.attempts.saturating_add(1);
@@ -312,12 +345,17 @@ mod tests {
             DeliveryClaim::decide(Some(live.clone()), &id(), None, at(29), at(60)),
             DeliveryClaim::Busy(live.clone())
         );
-        for stale in [pending(1, Some(at(30))), pending(1, None)] {
+        for (stale, in_doubt) in [(pending(1, Some(at(30))), true), (pending(1, None), false)] {
             let DeliveryClaim::Proceed(record) =
                 DeliveryClaim::decide(Some(stale), &id(), None, at(30), at(60))
             else {
                 panic!("an expired lease is taken over");
             };
+            assert_eq!(
+                record.last_error.as_deref() == Some(IN_DOUBT),
+                in_doubt,
+                "a lease that ran out (not one given back) leaves the outcome in doubt"
+            );
             assert_eq!(record.attempts, 2);
             assert_eq!(record.lease_until, Some(at(60)));
             assert_eq!(record.updated_at, at(30));

@@ -11,6 +11,12 @@
 //! | `jobs` | `id`; `rowid` breaks ties of `created_at` | status, created_at | [`Job`] JSON |
 //! | `deliveries` | notification id | status, updated_at | [`DeliveryRecord`] JSON |
 //! | `reminders` | `id` | due time and owner, of pending ones only (partial indexes) | [`Reminder`] JSON |
+//! | `idempotency` | `Idempotency-Key` | expiry | [`IdempotencyRecord`] JSON |
+//! | `accepted` | notification id | — | [`AcceptedNotification`] JSON |
+//!
+//! `deliveries` also keeps a fan-out child's `parent` (indexed), and
+//! `conversations` is indexed by (channel, user, key) over active rows, for
+//! the webhook API (`sqlite/webhook_api.rs`).
 //!
 //! Records are stored whole as JSON so that nothing the channel sent is
 //! lost (unknown reference fields included); the columns beside the body
@@ -89,6 +95,7 @@ const SCHEMA: &[Migration] = &[
 ",
     webhook_api::MIGRATION,
     rate_limits::MIGRATION,
+    retention::MIGRATION,
 ];
 
 /// The `tag` column of a subscription to the general list.
@@ -578,6 +585,17 @@ impl Store for SqliteStore {
             .run(move |conn| rate_limits::reserve(conn, &limited, &windows, earliest))
             .await?)
     }
+
+    async fn purge_deliveries(
+        &self,
+        updated_before: Timestamp,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        Ok(self
+            .db
+            .run(move |conn| retention::purge_deliveries(conn, updated_before, limit))
+            .await?)
+    }
 }
 
 /// The SQL form of a pagination cursor: listings start after it, and every
@@ -689,6 +707,7 @@ fn write_delivery(conn: &Connection, record: &DeliveryRecord) -> Result<(), DbEr
 }
 
 mod rate_limits;
+mod retention;
 mod webhook_api;
 
 #[cfg(test)]

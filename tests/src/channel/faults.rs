@@ -4,7 +4,9 @@
 //! for a send that breaks them).
 //!
 //! A fault is consumed by the next call to its conversation; a call with no
-//! fault left is accepted (after the channel's latency, if one is set). A
+//! fault left is accepted, and answered after the channel's latency, if one
+//! is set (a caller that dies meanwhile leaves a message the channel has and
+//! the caller does not know about: [`Faults::unanswered`] counts those). A
 //! dropped connection ends the call without an answer and the activity is
 //! not recorded: the sender cannot know whether it arrived, which is the
 //! case the notifier must survive.
@@ -68,6 +70,9 @@ pub(super) struct Faults {
     /// conversation.
     teams: Mutex<Option<HashMap<String, Vec<Instant>>>>,
     throttled: AtomicUsize,
+    /// Accepted calls whose answer never went out: the caller hung up (or
+    /// died) while the channel was still answering.
+    unanswered: AtomicUsize,
 }
 
 /// The outcome of the faults for one call.
@@ -92,11 +97,31 @@ impl Faults {
     }
 
     pub(super) fn enforce_teams_limits(&self) {
-        self.teams.lock().expect("lock").get_or_insert_with(HashMap::new);
+        self.teams
+            .lock()
+            .expect("lock")
+            .get_or_insert_with(HashMap::new);
     }
 
     pub(super) fn throttled(&self) -> usize {
         self.throttled.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn unanswered(&self) -> usize {
+        self.unanswered.load(Ordering::SeqCst)
+    }
+
+    /// Waits out the channel's latency before answering an accepted call;
+    /// if the caller goes away meanwhile, the call counts as unanswered:
+    /// accepted by the channel, unknown to the caller.
+    pub(super) async fn answer_after_latency(&self) {
+        let latency = *self.latency.lock().expect("lock");
+        if latency.is_zero() {
+            return;
+        }
+        let pending = Unanswered(&self.unanswered, true);
+        tokio::time::sleep(latency).await;
+        pending.answered();
     }
 
     /// Decides a call to `conversation` that arrived at `arrived`.
@@ -107,15 +132,11 @@ impl Faults {
             .expect("lock")
             .get_mut(conversation)
             .and_then(VecDeque::pop_front);
-        let latency = *self.latency.lock().expect("lock");
         match next {
             Some(Fault::Answer(answer)) => return Verdict::Answer(answer),
             Some(Fault::Drop) => return Verdict::Drop,
             Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
             None => {}
-        }
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
         }
         if self.breaks_teams_limits(conversation, arrived) {
             self.throttled.fetch_add(1, Ordering::SeqCst);
@@ -151,4 +172,22 @@ impl Faults {
 /// so nothing is printed).
 pub(super) fn drop_connection() -> Response {
     std::panic::resume_unwind(Box::new("fake channel: connection dropped"))
+}
+
+/// Counts a call as unanswered unless [`Unanswered::answered`] is called
+/// (the handler's future is dropped when the caller disconnects).
+struct Unanswered<'a>(&'a AtomicUsize, bool);
+
+impl Unanswered<'_> {
+    fn answered(mut self) {
+        self.1 = false;
+    }
+}
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }

@@ -63,6 +63,7 @@ pub async fn run_all(queue: &dyn Queue, setup: QueueSetup) {
     delayed_messages_wait(queue, setup).await;
     change_visibility_reveals_and_hides(queue, setup).await;
     dead_letters_after_max_receives(queue, setup).await;
+    dead_lettered_messages_are_redriven(queue, setup).await;
     long_polling(queue, setup).await;
     oversized_messages_are_refused(queue).await;
 }
@@ -271,6 +272,40 @@ pub async fn dead_letters_after_max_receives(queue: &dyn Queue, setup: QueueSetu
         "a message received max_receive_count ({}) times is dead-lettered, not received again: {ours:?}",
         setup.max_receive_count
     );
+}
+
+/// A message the notifier dead-letters leaves the queue at once; a redrive
+/// brings it back, visible now, with its receive count reset.
+pub async fn dead_lettered_messages_are_redriven(queue: &dyn Queue, setup: QueueSetup) {
+    let batch = Batch::new("redrive");
+    batch.send(queue, &["m"], Duration::ZERO).await;
+    let message = batch
+        .collect_one(queue, setup.short, setup.patience())
+        .await;
+    queue
+        .dead_letter(&message, "gave up after 8 attempts: 503")
+        .await
+        .expect("dead_letter");
+    let got = queue
+        .receive(10, LONG, setup.short * 2)
+        .await
+        .expect("receive");
+    assert!(
+        batch.ours(&got).is_empty(),
+        "a dead-lettered message is not received again"
+    );
+    let moved = queue
+        .redrive_dead_letters(100)
+        .await
+        .expect("redrive_dead_letters");
+    assert!(moved >= 1, "the dead letter was moved back");
+    let back = batch.collect_one(queue, LONG, setup.patience()).await;
+    assert_eq!(back.body, message.body);
+    assert_eq!(
+        back.receive_count, 1,
+        "a redriven message starts counting again"
+    );
+    queue.delete(&back.receipt).await.expect("delete");
 }
 
 /// `receive` with a wait returns as soon as a message arrives, and waits

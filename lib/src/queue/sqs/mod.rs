@@ -166,11 +166,7 @@ impl Queue for SqsQueue {
         }
     }
 
-    async fn dead_letter(
-        &self,
-        message: &ReceivedMessage,
-        reason: &str,
-    ) -> Result<(), QueueError> {
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), QueueError> {
         dead_letters::bury(self, message, reason).await
     }
 

@@ -5,9 +5,9 @@
 //!
 //! Claims follow [`DeliveryClaim::decide`], applied to a consistent read and
 //! written back only if the record is still as read; a claim that loses a
-//! race decides again on what the winner wrote. Records expire
-//! ([`RETENTION`] after their last update, through the table's TTL), long
-//! after any copy of their message could still be on a queue.
+//! race decides again on what the winner wrote. Records expire through the
+//! table's TTL, a retention after their last update ([`RETENTION`] unless
+//! the store is configured otherwise, `NUDGE_DELIVERY_RETENTION_DAYS`).
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -19,7 +19,9 @@ use super::keys::{
 use super::listing::Sharded;
 use super::table::{number, Change, Expect, Query, Range, Table};
 use crate::ids::{ConversationKey, NotificationId};
-use crate::store::{DeliveryClaim, DeliveryCounts, DeliveryRecord, DeliveryStatus, Page, StoreError};
+use crate::store::{
+    DeliveryClaim, DeliveryCounts, DeliveryRecord, DeliveryStatus, Page, StoreError,
+};
 
 /// How long a delivery record outlives its last update: longer than a
 /// message can live on a queue and then on its dead-letter queue (14 days
@@ -28,6 +30,7 @@ pub const RETENTION: SignedDuration = SignedDuration::from_hours(30 * 24);
 
 pub async fn begin(
     table: &Table,
+    retention: SignedDuration,
     id: &NotificationId,
     conversation: Option<&ConversationKey>,
     now: Timestamp,
@@ -39,7 +42,7 @@ pub async fn begin(
             let claim =
                 DeliveryClaim::decide(existing, id, conversation.cloned(), now, lease_until);
             let change = match &claim {
-                DeliveryClaim::Proceed(record) => Some(delivery_change(record)?),
+                DeliveryClaim::Proceed(record) => Some(delivery_change(record, retention)?),
                 DeliveryClaim::Finished(_) | DeliveryClaim::Busy(_) => None,
             };
             Ok((claim, change))
@@ -47,9 +50,13 @@ pub async fn begin(
         .await
 }
 
-pub async fn put(table: &Table, record: &DeliveryRecord) -> Result<(), StoreError> {
+pub async fn put(
+    table: &Table,
+    retention: SignedDuration,
+    record: &DeliveryRecord,
+) -> Result<(), StoreError> {
     let pk = delivery_pk(&record.notification_id);
-    let change = delivery_change(record)?;
+    let change = delivery_change(record, retention)?;
     table
         .write(pk, DELIVERY_SK, &change, &Expect::Anything)
         .await?;
@@ -114,10 +121,13 @@ fn of_parent(parent: &NotificationId, after: Option<&NotificationId>) -> Sharded
 /// The whole item; a fan-out child's also carries its parent's
 /// [`LISTING`] keys, sharded so a large fan-out never writes one hot
 /// index partition.
-fn delivery_change(record: &DeliveryRecord) -> Result<Change, StoreError> {
+fn delivery_change(
+    record: &DeliveryRecord,
+    retention: SignedDuration,
+) -> Result<Change, StoreError> {
     let expires = record
         .updated_at
-        .checked_add(RETENTION)
+        .checked_add(retention)
         .unwrap_or(Timestamp::MAX);
     let id = record.notification_id.as_str();
     let listing = record

@@ -22,7 +22,9 @@
 //!   them ([`listing`]), which keeps the order the [`Store`] promises.
 //! - **Sparse indexes.** Only pending reminders carry the `due` index keys,
 //!   so the tick's query reads due reminders and nothing else: its cost
-//!   grows with what is due, never with what is stored.
+//!   grows with what is due, never with what is stored. Likewise only
+//!   active conversations carry the `user` index keys, so a user target
+//!   reads that user's active conversations and nothing else.
 //! - **Conditional writes, never read-modify-write races.** Every write
 //!   counts a revision; the operations that decide on what they read (job
 //!   transitions, delivery claims, deactivation) write only if the revision
@@ -69,6 +71,8 @@ use table::Table;
 #[derive(Clone)]
 pub struct DynamoStore {
     table: Table,
+    /// How long a delivery record outlives its last update (TTL).
+    delivery_retention: jiff::SignedDuration,
 }
 
 impl DynamoStore {
@@ -77,7 +81,15 @@ impl DynamoStore {
     pub fn new(client: Client, table_name: impl Into<String>) -> Self {
         Self {
             table: Table::new(client, table_name.into()),
+            delivery_retention: RETENTION,
         }
+    }
+
+    /// Delivery records expire this long after their last update (through
+    /// the table's TTL) instead of [`RETENTION`].
+    pub fn with_delivery_retention(mut self, retention: jiff::SignedDuration) -> Self {
+        self.delivery_retention = retention;
+        self
     }
 }
 
@@ -201,11 +213,19 @@ impl Store for DynamoStore {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<DeliveryClaim, StoreError> {
-        deliveries::begin(&self.table, id, conversation, now, lease_until).await
+        deliveries::begin(
+            &self.table,
+            self.delivery_retention,
+            id,
+            conversation,
+            now,
+            lease_until,
+        )
+        .await
     }
 
     async fn put_delivery(&self, record: &DeliveryRecord) -> Result<(), StoreError> {
-        deliveries::put(&self.table, record).await
+        deliveries::put(&self.table, self.delivery_retention, record).await
     }
 
     async fn get_delivery(
@@ -271,5 +291,14 @@ impl Store for DynamoStore {
         earliest: Timestamp,
     ) -> Result<Timestamp, StoreError> {
         rate_limits::reserve(&self.table, limited, windows, earliest).await
+    }
+
+    /// Nothing to do: the table's TTL removes expired records by itself.
+    async fn purge_deliveries(
+        &self,
+        _updated_before: Timestamp,
+        _limit: usize,
+    ) -> Result<usize, StoreError> {
+        Ok(0)
     }
 }

@@ -35,7 +35,9 @@ pub async fn reserve(
     table
         .read_modify_write(&pk, RATE_SK, |item| {
             let mut state: RateState = item.map(decode).transpose()?.unwrap_or_default();
-            let slot = state.reserve(windows, earliest);
+            // Decided now, not when the caller asked: a lost race must not
+            // hand out a slot that is already in the past.
+            let slot = state.reserve(windows, Timestamp::now(), earliest);
             let change = Change::default()
                 .set(BODY, encode(&state)?)
                 .set(EXPIRES_AT, number(state.expires_at(windows).as_second()));

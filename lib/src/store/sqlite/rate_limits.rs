@@ -42,7 +42,9 @@ pub(super) fn reserve(
     let tx = immediate(conn)?;
     let mut state: RateState =
         read_body(&tx, "SELECT body FROM rate_limits WHERE key = ?1", &key)?.unwrap_or_default();
-    let slot = state.reserve(windows, earliest);
+    // Decided now, not when the caller asked: waiting for the lock must
+    // not hand out a slot that is already in the past.
+    let slot = state.reserve(windows, Timestamp::now(), earliest);
     tx.execute(
         "INSERT INTO rate_limits (key, expires_at, body) VALUES (?1, ?2, ?3)
          ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, body = excluded.body",

@@ -11,8 +11,8 @@ use jiff::Timestamp;
 use rusqlite::{params, Connection};
 
 use super::{cursor, parse_key, probe, query_column, read_body};
-use crate::sqlite_db::{decode, encode, immediate, DbError};
 use crate::ids::{ConversationKey, NotificationId};
+use crate::sqlite_db::{decode, encode, immediate, DbError};
 use crate::store::{
     AcceptedNotification, DeliveryCounts, DeliveryRecord, DeliveryStatus, IdempotencyClaim,
     IdempotencyRecord, Page,

@@ -3,8 +3,8 @@
 //! one (the adapter's read-decide-write is atomic).
 //!
 //! Each check limits conversations of its own scope, at explicit times
-//! around the real clock (states expire, so far-off times would be
-//! forgotten by an adapter that sweeps).
+//! just ahead of the real clock: an adapter never gives a slot in the past,
+//! and forgets what lies well before its own present.
 
 use std::time::Duration;
 
@@ -19,8 +19,10 @@ use super::Scope;
 pub async fn rate_limit_slots_fill_windows_in_order(store: &dyn Store) {
     let scope = Scope::new("rate-order");
     let windows = [Window::new(2, 1)];
-    // Slots are kept to the millisecond.
-    let now = Timestamp::from_millisecond(Timestamp::now().as_millisecond()).expect("now");
+    // A little ahead, so the adapter's own clock (slots are never in the
+    // past) does not move it; slots are kept to the millisecond.
+    let ahead = Timestamp::now().as_millisecond() + 10_000;
+    let now = Timestamp::from_millisecond(ahead).expect("a time");
     let one = Limited::Conversation(scope.key(1));
     let mut slots = Vec::new();
     for _ in 0..3 {
@@ -31,7 +33,11 @@ pub async fn rate_limit_slots_fill_windows_in_order(store: &dyn Store) {
                 .expect("reserve_send"),
         );
     }
-    assert_eq!(slots[..2], [now, now], "a window with room gives `earliest`");
+    assert_eq!(
+        slots[..2],
+        [now, now],
+        "a window with room gives `earliest`"
+    );
     let span = jiff::SignedDuration::try_from(Duration::from_secs(1) + SAFETY_MARGIN)
         .expect("a small duration");
     assert_eq!(
@@ -65,13 +71,12 @@ pub async fn concurrent_rate_limit_slots_never_overfill(store: &dyn Store) {
     let windows = [Window::new(3, 1)];
     let limited = Limited::Conversation(scope.key(1));
     let now = Timestamp::now();
-    let mut slots: Vec<Timestamp> = join_all(
-        (0..12).map(|_| store.reserve_send(&limited, &windows, now)),
-    )
-    .await
-    .into_iter()
-    .map(|slot| slot.expect("reserve_send"))
-    .collect();
+    let mut slots: Vec<Timestamp> =
+        join_all((0..12).map(|_| store.reserve_send(&limited, &windows, now)))
+            .await
+            .into_iter()
+            .map(|slot| slot.expect("reserve_send"))
+            .collect();
     slots.sort();
     for (i, slot) in slots.iter().enumerate() {
         let within = slots[i..]

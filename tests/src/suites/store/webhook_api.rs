@@ -104,7 +104,10 @@ pub async fn child_deliveries_are_listed_and_counted_by_parent(store: &dyn Store
     proceeds(claim.expect("begin_delivery"), "a first claim");
     children.push(pending);
     children.sort();
-    for stranger in [parent.clone(), format!("{parent}.x").parse().expect("an id")] {
+    for stranger in [
+        parent.clone(),
+        format!("{parent}.x").parse().expect("an id"),
+    ] {
         let claim = store.begin_delivery(&stranger, None, at(0), at(30)).await;
         proceeds(claim.expect("begin_delivery"), "a first claim");
     }
@@ -116,7 +119,10 @@ pub async fn child_deliveries_are_listed_and_counted_by_parent(store: &dyn Store
             .child_deliveries(&parent, after.as_ref(), 4)
             .await
             .expect("child_deliveries");
-        assert!(page.items.len() <= 4, "a page holds at most `limit` records");
+        assert!(
+            page.items.len() <= 4,
+            "a page holds at most `limit` records"
+        );
         if let Some(next) = &page.next {
             assert_eq!(
                 page.items.last().map(|r| &r.notification_id),

@@ -1,0 +1,458 @@
+//! The delivery suite: the notifier against a faulty channel, on whichever
+//! host runs it (the local host in-process, the Lambda notifier over moto).
+//!
+//! A [`Rig`] is what a check needs from a host: its store and queue and the
+//! fake channel its conversations point at. Each check makes conversations
+//! of its own on that channel, so checks may share a host. The host must
+//! run with [`RIG_ENV`]: four attempts per delivery and 100 ms backoff, so
+//! a check sees a delivery give up in seconds.
+//!
+//! What every check asserts, in the words: for every notification
+//! the channel sees one accepted message or the delivery ends in a recorded
+//! terminal state; nothing is lost and, without a crash, nothing doubled.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use nudge::activity::Activity;
+use nudge::ids::{ConversationKey, NotificationId, ReminderId};
+use nudge::notification::{enqueue, Notification, Reason, Target};
+use nudge::queue::Queue;
+use nudge::schedule::Recurrence;
+use nudge::service_url::Provenance;
+use nudge::store::{
+    DeliveryRecord, DeliveryStatus, Reminder, ReminderStatus, Store, StoredReference,
+};
+use serde_json::json;
+
+use crate::channel::{FakeChannel, Fault, Scripted};
+use crate::suites::unique;
+
+/// The settings a rig's host runs with.
+pub const RIG_ENV: [(&str, &str); 2] =
+    [("NUDGE_MAX_ATTEMPTS", "4"), ("NUDGE_RETRY_BASE_MS", "100")];
+
+/// How long a check waits for an outcome that needs no rate limit.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+pub struct Rig<'a> {
+    pub channel: &'a FakeChannel,
+    /// The service URL conversations name: the channel's own, or an HTTPS
+    /// front for hosts that call only HTTPS.
+    pub service_url: &'a str,
+    pub store: &'a dyn Store,
+    pub queue: &'a dyn Queue,
+}
+
+impl Rig<'_> {
+    /// A conversation of its own on the rig's channel, known to the store.
+    pub async fn conversation(&self, label: &str) -> ConversationKey {
+        let key = ConversationKey::new("test", &unique(label)).expect("a valid key");
+        self.store
+            .save_reference(&StoredReference::minimal(
+                &key,
+                self.service_url,
+                Provenance::Verified,
+            ))
+            .await
+            .expect("save_reference");
+        key
+    }
+
+    /// Enqueues `text` to `key`; returns the notification id.
+    pub async fn notify(&self, key: &ConversationKey, text: &str) -> NotificationId {
+        self.send(Notification::to_conversation(
+            key.clone(),
+            Activity::message(text),
+            Reason::Webhook,
+        ))
+        .await
+    }
+
+    pub async fn send(&self, notification: Notification) -> NotificationId {
+        enqueue(self.queue, std::slice::from_ref(&notification))
+            .await
+            .expect("enqueue");
+        notification.id
+    }
+
+    /// Waits for the final delivery record of `id`.
+    pub async fn outcome(&self, id: &NotificationId, timeout: Duration) -> DeliveryRecord {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let record = self.store.get_delivery(id).await.expect("get_delivery");
+            match record {
+                Some(record) if record.status.is_final() => return record,
+                other => assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no final delivery for {id} within {timeout:?}; last seen {other:?}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Messages the channel accepted in `key`'s conversation.
+    pub fn accepted(&self, key: &ConversationKey) -> usize {
+        self.channel.texts(key.conversation_id()).len()
+    }
+
+    async fn is_active(&self, key: &ConversationKey) -> (bool, Option<String>) {
+        let stored = self
+            .store
+            .get_reference(key)
+            .await
+            .expect("get_reference")
+            .expect("the reference exists");
+        (stored.active, stored.inactive_reason)
+    }
+}
+
+/// 429 (with `Retry-After` in seconds, as an HTTP date, and without), 412,
+/// 503, a dropped connection and a slow answer are retried until the
+/// channel accepts; the message arrives once and the record keeps every
+/// status seen.
+pub async fn transient_failures_are_retried_until_sent(rig: &Rig<'_>) {
+    let first = rig.conversation("transient-a").await;
+    rig.channel.respond_in(
+        first.conversation_id(),
+        [
+            Fault::Answer(Scripted::throttled(Some("1"))),
+            Fault::Answer(Scripted::error(503, "ServiceUnavailable")),
+            Fault::Drop,
+        ],
+    );
+    let second = rig.conversation("transient-b").await;
+    let date = jiff::fmt::rfc2822::DateTimePrinter::new()
+        .timestamp_to_rfc9110_string(&(Timestamp::now() + jiff::SignedDuration::from_secs(2)))
+        .expect("an HTTP date");
+    rig.channel.respond_in(
+        second.conversation_id(),
+        [
+            Fault::Answer(Scripted::throttled(Some(&date))),
+            Fault::Answer(Scripted::error(412, "PreconditionFailed")),
+            Fault::Slow(Duration::from_millis(1500)),
+        ],
+    );
+    let third = rig.conversation("transient-c").await;
+    rig.channel.respond_in(
+        third.conversation_id(),
+        [
+            Fault::Answer(Scripted::throttled(None)),
+            Fault::Answer(Scripted::error(502, "BadGateway")),
+        ],
+    );
+    let ids = [
+        rig.notify(&first, "after 429, 503 and a drop").await,
+        rig.notify(&second, "after a dated 429, 412 and a slow answer")
+            .await,
+        rig.notify(&third, "after 429 without Retry-After and 502")
+            .await,
+    ];
+    let expected: [&[u16]; 3] = [&[429, 503], &[429, 412], &[429, 502]];
+    for ((id, key), codes) in ids.iter().zip([&first, &second, &third]).zip(expected) {
+        let record = rig.outcome(id, PATIENCE).await;
+        assert_eq!(record.status, DeliveryStatus::Sent, "{record:?}");
+        assert_eq!(
+            &record.status_codes[..codes.len()],
+            codes,
+            "every failure is recorded: {record:?}"
+        );
+        assert!(
+            record.activity_id.is_some(),
+            "the channel's activity id is kept"
+        );
+        assert_eq!(rig.accepted(key), 1, "one message in {key}");
+    }
+}
+
+/// 403 blocked / not in roster and 404 conversation-not-found end the
+/// delivery at once and close the conversation; 400, 401, 403 (other),
+/// 413 and 500 end it at once and leave the conversation open. Nothing is
+/// sent to a closed conversation afterwards.
+pub async fn terminal_errors_are_final(rig: &Rig<'_>) {
+    let writes_blocked = Scripted {
+        status: 403,
+        body: json!({"errorCode": 209, "message": "{\"subCode\":\"MessageWritesBlocked\"}"}),
+        headers: Vec::new(),
+    };
+    let cases = [
+        (
+            "blocked",
+            Scripted::error(403, "ConversationBlockedByUser"),
+            DeliveryStatus::Blocked,
+            false,
+        ),
+        (
+            "writes-blocked",
+            writes_blocked,
+            DeliveryStatus::Blocked,
+            false,
+        ),
+        (
+            "roster",
+            Scripted::error(403, "BotNotInConversationRoster"),
+            DeliveryStatus::Blocked,
+            false,
+        ),
+        (
+            "gone",
+            Scripted::error(404, "ConversationNotFound"),
+            DeliveryStatus::Failed,
+            false,
+        ),
+        (
+            "bad",
+            Scripted::error(400, "BadArgument"),
+            DeliveryStatus::Failed,
+            true,
+        ),
+        (
+            "unregistered",
+            Scripted::error(401, "BotNotRegistered"),
+            DeliveryStatus::Failed,
+            true,
+        ),
+        (
+            "disabled",
+            Scripted::error(403, "BotDisabledByAdmin"),
+            DeliveryStatus::Failed,
+            true,
+        ),
+        (
+            "too-big",
+            Scripted::error(413, "MessageSizeTooBig"),
+            DeliveryStatus::Failed,
+            true,
+        ),
+        (
+            "server",
+            Scripted::error(500, "ServiceError"),
+            DeliveryStatus::Failed,
+            true,
+        ),
+    ];
+    let mut pending = Vec::new();
+    for (label, answer, status, stays_active) in cases {
+        let key = rig.conversation(label).await;
+        let code = answer.status;
+        rig.channel
+            .respond_in(key.conversation_id(), [Fault::Answer(answer)]);
+        let id = rig.notify(&key, label).await;
+        pending.push((label, key, id, code, status, stays_active));
+    }
+    for (label, key, id, code, status, stays_active) in &pending {
+        let record = rig.outcome(id, PATIENCE).await;
+        assert_eq!(record.status, *status, "{label}: {record:?}");
+        assert_eq!(record.attempts, 1, "{label}: no retry");
+        assert_eq!(record.status_codes, [*code], "{label}");
+        assert!(record.last_error.is_some(), "{label}: the reason is kept");
+        assert_eq!(rig.accepted(key), 0, "{label}: nothing reached the chat");
+        let (active, reason) = rig.is_active(key).await;
+        assert_eq!(
+            active, *stays_active,
+            "{label}: conversation open? {reason:?}"
+        );
+    }
+    // A closed conversation gets nothing more until the user writes again.
+    let (_, blocked, ..) = &pending[0];
+    let again = rig.notify(blocked, "to a blocked user").await;
+    let record = rig.outcome(&again, PATIENCE).await;
+    assert_eq!(record.status, DeliveryStatus::Blocked);
+    assert!(
+        record.status_codes.is_empty(),
+        "no call was made: {record:?}"
+    );
+    assert_eq!(rig.accepted(blocked), 0);
+}
+
+/// A delivery that keeps failing is given up after the configured attempts
+/// and dead-lettered with its last error; a redrive brings it back, and it
+/// is delivered once the channel recovers.
+pub async fn exhausted_retries_dead_letter_and_redrive(rig: &Rig<'_>) {
+    let key = rig.conversation("dead").await;
+    rig.channel.respond_in(
+        key.conversation_id(),
+        (0..4).map(|_| Fault::Answer(Scripted::error(503, "ServiceUnavailable"))),
+    );
+    let id = rig.notify(&key, "eventually").await;
+    let record = rig.outcome(&id, PATIENCE).await;
+    assert_eq!(record.status, DeliveryStatus::Failed, "{record:?}");
+    assert!(record.dead_lettered, "{record:?}");
+    assert_eq!(
+        (record.attempts, record.status_codes.as_slice()),
+        (4, &[503; 4][..])
+    );
+    let reason = record.last_error.unwrap_or_default();
+    assert!(
+        reason.contains("gave up after 4 attempts") && reason.contains("503"),
+        "{reason}"
+    );
+    assert_eq!(rig.accepted(&key), 0);
+
+    let moved = rig.queue.redrive_dead_letters(1000).await.expect("redrive");
+    assert!(moved >= 1, "the dead letter was redriven");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while rig.accepted(&key) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the redriven message arrives"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let record = rig.outcome(&id, PATIENCE).await;
+    assert_eq!(record.status, DeliveryStatus::Sent, "{record:?}");
+    assert!(!record.dead_lettered);
+    assert_eq!(
+        record.status_codes.len(),
+        5,
+        "the history is kept: {record:?}"
+    );
+}
+
+/// The same notification enqueued several times reaches the chat once.
+pub async fn duplicates_are_sent_once(rig: &Rig<'_>) {
+    let key = rig.conversation("dupes").await;
+    let notification =
+        Notification::to_conversation(key.clone(), Activity::message("once"), Reason::Webhook);
+    let copies = vec![notification.clone(); 5];
+    enqueue(rig.queue, &copies).await.expect("enqueue");
+    let record = rig.outcome(&notification.id, PATIENCE).await;
+    assert_eq!(record.status, DeliveryStatus::Sent);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(rig.accepted(&key), 1, "five copies, one message");
+}
+
+/// A reminder cancelled after its occurrence was enqueued is not sent.
+pub async fn a_cancelled_reminder_is_not_sent(rig: &Rig<'_>) {
+    let key = rig.conversation("cancelled").await;
+    let reminder = Reminder {
+        id: ReminderId::generate(),
+        owner: key.clone(),
+        text: "stretch".into(),
+        recurrence: Recurrence::Once,
+        time_zone: "UTC".into(),
+        next_due: Timestamp::now(),
+        status: ReminderStatus::Cancelled,
+        created_at: Timestamp::now(),
+        fired: 0,
+        last_fired_at: None,
+    };
+    rig.store
+        .insert_reminder(&reminder)
+        .await
+        .expect("insert_reminder");
+    let id = rig
+        .send(Notification {
+            id: NotificationId::generate(),
+            target: Target::Conversation { key: key.clone() },
+            activity: Activity::message("Reminder: stretch"),
+            reason: Reason::Reminder {
+                reminder_id: reminder.id.clone(),
+            },
+            not_before: None,
+        })
+        .await;
+    let record = rig.outcome(&id, PATIENCE).await;
+    assert_eq!(record.status, DeliveryStatus::Failed);
+    assert!(
+        record
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("cancelled"),
+        "{record:?}"
+    );
+    assert_eq!(rig.accepted(&key), 0);
+}
+
+/// 100 messages to one conversation, on a channel that enforces the Teams
+/// limits: all arrive, in about 43 s, and the channel never throttles.
+pub async fn a_burst_to_one_conversation_keeps_the_teams_limits(rig: &Rig<'_>) {
+    rig.channel.enforce_teams_limits();
+    let key = rig.conversation("burst").await;
+    let notifications: Vec<Notification> = (0..100)
+        .map(|n| {
+            Notification::to_conversation(
+                key.clone(),
+                Activity::message(format!("burst {n}")),
+                Reason::Webhook,
+            )
+        })
+        .collect();
+    let started = tokio::time::Instant::now();
+    enqueue(rig.queue, &notifications).await.expect("enqueue");
+    wait_for_messages(
+        rig,
+        std::slice::from_ref(&key),
+        100,
+        Duration::from_secs(120),
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(rig.channel.throttled(), 0, "no 429 from the channel");
+    assert!(
+        took >= Duration::from_secs(30),
+        "the limits were kept: {took:?}"
+    );
+    eprintln!("a burst of 100 to one conversation took {took:?}");
+}
+
+/// A broadcast to 1,000 conversations, on a channel that enforces the
+/// Teams limits: every conversation gets it once, with no 429.
+pub async fn a_broadcast_to_a_thousand_keeps_the_limits(rig: &Rig<'_>) {
+    rig.channel.enforce_teams_limits();
+    let tag = unique("broadcast");
+    let mut keys = Vec::new();
+    for n in 0..1000 {
+        let key = rig.conversation(&format!("b{n}")).await;
+        rig.store
+            .subscribe(&key, Some(&tag), Timestamp::now())
+            .await
+            .expect("subscribe");
+        keys.push(key);
+    }
+    let started = tokio::time::Instant::now();
+    rig.send(Notification {
+        id: NotificationId::generate(),
+        target: Target::Subscribers {
+            tag: Some(tag),
+            after: None,
+        },
+        activity: Activity::message("to everyone"),
+        reason: Reason::Broadcast,
+        not_before: None,
+    })
+    .await;
+    wait_for_messages(rig, &keys, 1000, Duration::from_secs(180)).await;
+    let took = started.elapsed();
+    assert_eq!(rig.channel.throttled(), 0, "no 429 from the channel");
+    eprintln!("a broadcast to 1000 conversations took {took:?}");
+}
+
+async fn wait_for_messages(
+    rig: &Rig<'_>,
+    keys: &[ConversationKey],
+    total: usize,
+    timeout: Duration,
+) {
+    let ours: std::collections::HashSet<&str> = keys.iter().map(|k| k.conversation_id()).collect();
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let got = rig
+            .channel
+            .received()
+            .iter()
+            .filter(|r| r.is_proactive() && ours.contains(r.conversation_id.as_str()))
+            .count();
+        if got >= total {
+            assert_eq!(got, total, "nothing doubled");
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{got} of {total} messages within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

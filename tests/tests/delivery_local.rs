@@ -1,0 +1,60 @@
+//! The delivery suite ([`nudge_tests::delivery`]) on the local host: the
+//! embedded store and queue, the notifier loop, a fake channel with faults.
+//! One host per test, so the checks run in parallel and a slow rate-limit
+//! check does not hold up the others.
+
+use nudge::local::LocalHost;
+use nudge_tests::channel::FakeChannel;
+use nudge_tests::delivery::{self, Rig, RIG_ENV};
+use nudge_tests::host::{settings_with, start_in_process, DataDir};
+
+struct Local {
+    channel: FakeChannel,
+    host: LocalHost,
+    _data: DataDir,
+}
+
+impl Local {
+    async fn start(name: &str) -> Local {
+        let data = DataDir::new(name);
+        let env: Vec<(&str, String)> = RIG_ENV.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        let settings = settings_with(data.path(), &env);
+        let host = start_in_process(&settings).await;
+        Local {
+            channel: FakeChannel::start().await,
+            host,
+            _data: data,
+        }
+    }
+
+    fn rig(&self) -> Rig<'_> {
+        Rig {
+            channel: &self.channel,
+            service_url: self.channel.service_url(),
+            store: self.host.store().as_ref(),
+            queue: self.host.queue(),
+        }
+    }
+}
+
+macro_rules! local_suite {
+    ($($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let local = Local::start(stringify!($check)).await;
+                delivery::$check(&local.rig()).await;
+            }
+        )*
+    };
+}
+
+local_suite!(
+    transient_failures_are_retried_until_sent,
+    terminal_errors_are_final,
+    exhausted_retries_dead_letter_and_redrive,
+    duplicates_are_sent_once,
+    a_cancelled_reminder_is_not_sent,
+    a_burst_to_one_conversation_keeps_the_teams_limits,
+    a_broadcast_to_a_thousand_keeps_the_limits,
+);
