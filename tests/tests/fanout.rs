@@ -12,39 +12,28 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use jiff::Timestamp;
-use nudge::activity::{ChannelAccount, ConversationAccount, ConversationReference};
+use nudge::activity::ChannelAccount;
 use nudge::ids::ConversationKey;
+use nudge::service_url::Provenance;
 use nudge::store::{Store, StoreError, StoredReference};
 use nudge_tests::api::ApiHarness;
 use serde_json::json;
 
 const AUDIENCE: usize = 10_000;
 
+/// A reference as a user writing to the bot would leave it: the minimal one,
+/// with the user and the bot named.
 fn reference(key: &ConversationKey, service_url: &str) -> StoredReference {
-    StoredReference {
-        key: key.clone(),
-        reference: ConversationReference {
-            user: Some(ChannelAccount {
-                id: format!("user-{}", key.conversation_id()),
-                ..Default::default()
-            }),
-            bot: Some(ChannelAccount {
-                id: "bot-nudge".into(),
-                ..Default::default()
-            }),
-            conversation: Some(ConversationAccount {
-                id: key.conversation_id().into(),
-                ..Default::default()
-            }),
-            channel_id: Some(key.channel_id().into()),
-            service_url: Some(service_url.into()),
-            ..Default::default()
-        },
-        active: true,
-        inactive_reason: None,
-        last_seen: Timestamp::now(),
-        provenance: Default::default(),
-    }
+    let mut stored = StoredReference::minimal(key, service_url, Provenance::default());
+    stored.reference.user = Some(ChannelAccount {
+        id: format!("user-{}", key.conversation_id()),
+        ..Default::default()
+    });
+    stored.reference.bot = Some(ChannelAccount {
+        id: "bot-nudge".into(),
+        ..Default::default()
+    });
+    stored
 }
 
 /// Stores `AUDIENCE` subscribed conversations.
