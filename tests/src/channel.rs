@@ -118,6 +118,14 @@ impl FakeChannel {
             .collect()
     }
 
+    /// How many messages in `conversation_id` contain `needle`.
+    pub fn count_containing(&self, conversation_id: &str, needle: &str) -> usize {
+        self.texts(conversation_id)
+            .iter()
+            .filter(|t| t.contains(needle))
+            .count()
+    }
+
     /// Waits until an activity matching `matches` has arrived, and returns
     /// it; panics with what did arrive after `timeout`.
     pub async fn wait_for(

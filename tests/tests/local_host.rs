@@ -72,13 +72,7 @@ async fn a_job_started_in_one_conversation_completes_from_another() {
     s.channel
         .wait_for_text("beta", &format!("Job {job} is already complete."), WAIT)
         .await;
-    let completions = s
-        .channel
-        .texts("alpha")
-        .iter()
-        .filter(|t| t.contains("is complete."))
-        .count();
-    assert_eq!(completions, 1);
+    assert_eq!(s.channel.count_containing("alpha", "is complete."), 1);
     s.host.stop().await;
 }
 
@@ -119,13 +113,7 @@ async fn a_timed_job_completes_by_itself_once() {
         .wait_for_text("timed", "already complete", WAIT)
         .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let completions = s
-        .channel
-        .texts("timed")
-        .iter()
-        .filter(|t| t.contains("is complete."))
-        .count();
-    assert_eq!(completions, 1);
+    assert_eq!(s.channel.count_containing("timed", "is complete."), 1);
     s.host.stop().await;
 }
 

@@ -9,10 +9,6 @@ use nudge_tests::host::{DataDir, HostProcess};
 
 const WAIT: Duration = Duration::from_secs(15);
 
-fn count(texts: &[String], needle: &str) -> usize {
-    texts.iter().filter(|t| t.contains(needle)).count()
-}
-
 #[tokio::test]
 async fn pending_notifications_survive_a_restart_and_arrive_once() {
     let data = DataDir::new("restart");
@@ -31,7 +27,10 @@ async fn pending_notifications_survive_a_restart_and_arrive_once() {
     let job = started.text().split_whitespace().nth(3).unwrap().to_owned();
     // Stop before the subscription notice (3 s) and the job (4 s) are due.
     host.stop().await;
-    assert_eq!(count(&channel.texts("keep"), "You have been notified."), 0);
+    assert_eq!(
+        channel.count_containing("keep", "You have been notified."),
+        0
+    );
 
     let host = HostProcess::start(data.path()).await;
     let client = BotClient::new(host.base_url(), channel.service_url());
@@ -49,9 +48,21 @@ async fn pending_notifications_survive_a_restart_and_arrive_once() {
     channel.wait_for_text("keep", "— complete", WAIT).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let texts = channel.texts("keep");
-    assert_eq!(count(&texts, "is complete."), 1, "{texts:#?}");
-    assert_eq!(count(&texts, "You have been notified."), 1, "{texts:#?}");
-    assert_eq!(count(&texts, "proactive hello"), 1, "{texts:#?}");
+    assert_eq!(
+        channel.count_containing("keep", "is complete."),
+        1,
+        "{texts:#?}"
+    );
+    assert_eq!(
+        channel.count_containing("keep", "You have been notified."),
+        1,
+        "{texts:#?}"
+    );
+    assert_eq!(
+        channel.count_containing("keep", "proactive hello"),
+        1,
+        "{texts:#?}"
+    );
     host.stop().await;
 }
 
@@ -73,6 +84,6 @@ async fn a_crashed_host_delivers_what_was_pending_after_it_comes_back() {
         .wait_for_text("crash", &format!("Job {job} is complete."), WAIT)
         .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(count(&channel.texts("crash"), "is complete."), 1);
+    assert_eq!(channel.count_containing("crash", "is complete."), 1);
     host.stop().await;
 }
