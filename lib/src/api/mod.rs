@@ -35,6 +35,7 @@ pub use webhook_auth::WebhookGate;
 
 use crate::auth::InboundAuth;
 use crate::bot::Bot;
+use crate::config::Settings;
 use crate::connector::ConnectorClient;
 use crate::queue::Queue;
 use crate::service_url::Provenance;
@@ -74,6 +75,29 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state both hosts serve: the bot on `store` and `queue` (in the
+    /// configured default time zone), the Connector client, the inbound
+    /// check and the request limits, all from `settings` but the parts the
+    /// host builds itself.
+    pub fn new(
+        settings: &Settings,
+        store: Arc<dyn Store>,
+        queue: Arc<dyn Queue>,
+        connector: ConnectorClient,
+        inbound: Arc<dyn InboundAuth>,
+    ) -> AppState {
+        let bot = Bot::new(store.clone(), queue.clone())
+            .with_default_zone(settings.default_time_zone.clone());
+        AppState {
+            bot: Arc::new(bot),
+            store,
+            queue,
+            connector,
+            inbound,
+            limits: settings.limits.clone(),
+        }
+    }
+
     async fn authenticate_headers(
         &self,
         headers: &HeaderMap,

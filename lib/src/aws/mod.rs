@@ -33,7 +33,6 @@ pub use trigger::Trigger;
 
 use crate::api::{self, webhook_auth::WebhookGate, AppState};
 use crate::auth::{BotFrameworkAuth, SetupError, WebhookPolicy};
-use crate::bot::Bot;
 use crate::config::{AppType, ConfigError, Settings};
 use crate::connector::{token, ConnectorClient, TrustPolicy};
 use crate::delivery::Notifier;
@@ -130,17 +129,13 @@ pub async fn messages_app() -> Result<axum::Router, StartError> {
         WebhookPolicy::required(&env.settings.webhooks)?,
         env.settings.limits.max_webhook_bytes,
     );
-    let state = AppState {
-        bot: Arc::new(
-            Bot::new(env.store.clone(), env.queue.clone())
-                .with_default_zone(env.settings.default_time_zone.clone()),
-        ),
-        store: env.store,
-        queue: env.queue,
+    let state = AppState::new(
+        &env.settings,
+        env.store,
+        env.queue,
         connector,
-        inbound: Arc::new(inbound),
-        limits: env.settings.limits.clone(),
-    };
+        Arc::new(inbound),
+    );
     Ok(api::app(state, &webhooks))
 }
 

@@ -26,7 +26,6 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState};
 use crate::auth::SetupError;
-use crate::bot::Bot;
 use crate::config::Settings;
 use crate::connector::ConnectorClient;
 use crate::delivery::Notifier;
@@ -75,17 +74,13 @@ impl LocalHost {
             security.trust,
         );
         let dyn_queue: Arc<dyn Queue> = queue.clone();
-        let state = AppState {
-            bot: Arc::new(
-                Bot::new(store.clone(), dyn_queue.clone())
-                    .with_default_zone(settings.default_time_zone.clone()),
-            ),
-            store: store.clone(),
-            queue: dyn_queue.clone(),
-            connector: connector.clone(),
-            inbound: security.inbound,
-            limits: settings.limits.clone(),
-        };
+        let state = AppState::new(
+            settings,
+            store.clone(),
+            dyn_queue.clone(),
+            connector.clone(),
+            security.inbound,
+        );
         let app = api::app(state, &security.webhooks);
         let listeners = bind(settings).await?;
         let addr = listeners[0]
