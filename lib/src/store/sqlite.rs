@@ -18,6 +18,11 @@
 //! `conversations` is indexed by (channel, user, key) over active rows, for
 //! the webhook API (`sqlite/webhook_api.rs`).
 //!
+//! Counts (`count_subscribers`, `count_child_deliveries`) are `COUNT`
+//! queries over these indexes rather than counters kept beside them: a
+//! local index walk is cheap at the embedded host's scale, and a query
+//! cannot drift from the rows it counts.
+//!
 //! Records are stored whole as JSON so that nothing the channel sent is
 //! lost (unknown reference fields included); the columns beside the body
 //! exist only to be queried. Times in columns are epoch milliseconds.

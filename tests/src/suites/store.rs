@@ -13,7 +13,8 @@
 //! Times are passed in explicitly (`now`, `lease_until`, `at`), so nothing
 //! here sleeps. The reminder checks live in [`reminders`], which explains
 //! how they share a store despite `due_reminders` answering for all of it;
-//! the webhook API's methods are checked in [`webhook_api`].
+//! the webhook API's methods are checked in [`webhook_api`], and every
+//! count after every kind of change in [`counts`].
 
 use jiff::{SignedDuration, Timestamp};
 use nudge::activity::{ChannelAccount, ConversationAccount, ConversationReference};
@@ -26,10 +27,12 @@ use serde_json::json;
 
 use super::unique;
 
+mod counts;
 mod rate_limits;
 mod reminders;
 mod webhook_api;
 
+pub use counts::*;
 pub use rate_limits::*;
 pub use reminders::*;
 pub use webhook_api::*;
@@ -42,6 +45,8 @@ pub async fn run_all(store: &dyn Store) {
     subscribe_and_unsubscribe(store).await;
     subscribers_list_by_tag_and_overall_by_page(store).await;
     subscriber_counts(store).await;
+    subscriber_counts_follow_each_change(store).await;
+    concurrent_subscription_changes_keep_counts_exact(store).await;
     refreshing_a_reference_keeps_its_subscriptions(store).await;
     jobs_insert_get_and_list(store).await;
     job_transitions(store).await;
@@ -54,6 +59,8 @@ pub async fn run_all(store: &dyn Store) {
     concurrent_reminder_advances_let_one_win(store).await;
     user_conversations_are_the_active_ones_naming_the_user(store).await;
     child_deliveries_are_listed_and_counted_by_parent(store).await;
+    child_delivery_counts_follow_each_status_change(store).await;
+    concurrent_child_deliveries_are_counted_once(store).await;
     idempotency_keys_are_claimed_once(store).await;
     accepted_notifications_round_trip(store).await;
     rate_limit_slots_fill_windows_in_order(store).await;

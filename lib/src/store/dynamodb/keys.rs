@@ -25,6 +25,8 @@ pub const DUE: &str = "due";
 /// Epoch seconds after which DynamoDB may delete the item (the table's TTL
 /// attribute).
 pub const EXPIRES_AT: &str = "expires_at";
+/// A subscription counter's count ([`super::counters`]).
+pub const COUNT: &str = "n";
 
 /// An index of the table: its name and key attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +91,11 @@ pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 pub const ACCEPTED_SK: &str = "ACCEPTED";
 /// Sort keys of a conversation's subscriptions start with this.
 pub const SUBSCRIPTION_PREFIX: &str = "SUB#";
+/// The sort key of a conversation's count of its own subscriptions (which
+/// does not start with [`SUBSCRIPTION_PREFIX`]).
+pub const SUBSCRIPTION_COUNT_SK: &str = "SUBCOUNT";
+/// The sort key of every counter shard ([`super::counters`]).
+pub const COUNTER_SK: &str = "COUNT";
 
 /// Separates a conversation key from a tag in [`SUBSCRIBED`]'s sort key. It
 /// is a control character, which ids never contain, and sorts below every
@@ -170,6 +177,21 @@ pub const DUE_REMINDERS: &str = "DUE#";
 /// [`LISTING`] partition prefix of one tag's subscribers; the shard follows.
 pub fn tag_partition(tag: &str) -> String {
     format!("TAG#{tag}#")
+}
+
+/// Counter partition prefix of one tag's subscribers; the shard follows.
+pub fn tag_count_partition(tag: &str) -> String {
+    format!("COUNT#TAG#{tag}#")
+}
+
+/// Counter partition prefix of the conversations subscribed to anything;
+/// the shard follows.
+pub const SUBSCRIBED_COUNT: &str = "COUNT#SUBSCRIBED#";
+
+/// Counter partition prefix of one fan-out's child deliveries by status;
+/// the shard follows.
+pub fn children_count_partition(parent: &NotificationId) -> String {
+    format!("COUNT#KIDS#{parent}#")
 }
 
 /// [`LISTING`] partition of one conversation's pending reminders.

@@ -4,9 +4,12 @@
 //! | --- | --- | --- | --- |
 //! | conversation reference | `CONV#{channelId}#{conversationId}` | `REF` | `listing`: `REFS#{shard}` → key; while active: `user`: `USER#{channelId}#{userId}` → key |
 //! | subscription | `CONV#{key}` | `SUB#{tag}` (`SUB#`: the general list) | `listing`: `TAG#{tag}#{shard}` → key; `subscribed`: `SUBS#{shard}` → key, tag |
+//! | a conversation's subscription count | `CONV#{key}` | `SUBCOUNT` | — |
+//! | subscriber counter (sharded) | `COUNT#TAG#{tag}#{shard}`, `COUNT#SUBSCRIBED#{shard}` | `COUNT` | — |
 //! | job | `JOB#{id}` | `JOB` | `listing`: `JOBS#{shard}` → created, id |
 //! | reminder | `REMINDER#{id}` | `REMINDER` | while pending: `due`: `DUE#{shard}` → due, id; `listing`: `OWNER#{key}` → due, id |
 //! | delivery | `DELIVERY#{notificationId}` | `DELIVERY` | a fan-out child's: `listing`: `KIDS#{parent}#{shard}` → id (TTL `expires_at`) |
+//! | a fan-out's delivery counter (sharded) | `COUNT#KIDS#{parent}#{shard}` | `COUNT` | — (TTL `expires_at`) |
 //! | idempotency key | `IDEMPOTENCY#{key}` | `IDEMPOTENCY` | — (TTL `expires_at`) |
 //! | accepted notification | `NOTIFICATION#{id}` | `ACCEPTED` | — (TTL `expires_at`) |
 //! | rate-limit state | `RATE#conversation#{key}`, `RATE#bot` | `RATE` | — (TTL `expires_at`) |
@@ -31,6 +34,11 @@
 //!   is still the one they read, and decide again when it is not. Inserts
 //!   require the item to be absent; a reminder advances only while it is
 //!   pending at the due time the caller saw.
+//! - **Counted, never counted up.** The webhook API's counts (a tag's
+//!   subscribers, a fan-out's deliveries by status) are counter items kept
+//!   in the same transaction as the writes they count ([`counters`]), so
+//!   answering them reads a fixed number of items, however large the
+//!   audience.
 //! - **Records are JSON in `body`**, as in the embedded store; the other
 //!   attributes are keys and conditions.
 //!
@@ -39,6 +47,7 @@
 //! by DynamoDB and reported as a backend error. Channel ids are far shorter.
 
 mod codec;
+mod counters;
 mod deliveries;
 mod jobs;
 pub mod keys;
@@ -49,6 +58,7 @@ mod reminders;
 mod schema;
 mod subscriptions;
 mod table;
+mod transaction;
 mod webhook_api;
 
 use async_trait::async_trait;
@@ -149,7 +159,7 @@ impl Store for DynamoStore {
     }
 
     async fn count_subscribers(&self, tag: Option<&str>) -> Result<u64, StoreError> {
-        subscriptions::count(&self.table, tag).await
+        subscriptions::count_of(&self.table, tag).await
     }
 
     async fn insert_job(&self, job: &Job) -> Result<(), StoreError> {

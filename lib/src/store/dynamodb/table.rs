@@ -8,13 +8,18 @@
 //! optimistic loop on top of it (read, decide, write if unchanged, else
 //! read again), which is how rules that need the current record (claiming a
 //! delivery, moving a job) run "inside" a conditional write.
+//!
+//! Writes that must move more than one item at once (a record and the
+//! counters that tally it) go through [`super::transaction`], which builds
+//! its steps from the same [`Change`]s and [`Expect`]ations and retries
+//! through the same loop ([`Table::racing`]).
 
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_sdk_dynamodb::Client;
 use rand::RngExt;
 
@@ -23,9 +28,10 @@ use crate::store::StoreError;
 
 pub type Item = HashMap<String, AttributeValue>;
 
-/// How often [`Table::read_modify_write`] reads again after losing a race
-/// before it gives up. Each lost race means another writer succeeded, so
-/// this bounds waiting on a hot item, not correctness.
+/// How often [`Table::racing`] (and [`Table::read_modify_write`]) tries
+/// again after losing a race before it gives up. Each lost race means
+/// another writer succeeded, so this bounds waiting on a hot item, not
+/// correctness.
 const MAX_RACES: u32 = 20;
 
 /// What a write expects to find.
@@ -35,16 +41,31 @@ pub enum Expect {
     Anything,
     /// No item with this key.
     Absent,
+    /// Some item with this key, whatever it holds.
+    Present,
     /// The item at exactly this revision (as read).
     Revision(u64),
     /// An item whose attributes have these values.
     Values(Vec<(&'static str, AttributeValue)>),
 }
 
-/// The attributes one write sets and removes.
+impl Expect {
+    /// What a write that decided on `current` (as read; `None`: there was no
+    /// item) must find: the item unchanged since.
+    pub fn unchanged(current: Option<&Item>) -> Result<Expect, StoreError> {
+        Ok(match current {
+            None => Expect::Absent,
+            Some(item) => Expect::Revision(revision(item)?),
+        })
+    }
+}
+
+/// The attributes one write sets, adds to and removes.
 #[derive(Debug, Clone, Default)]
 pub struct Change {
     pub set: Vec<(&'static str, AttributeValue)>,
+    /// Numbers added to (an absent attribute counts as 0): counters.
+    pub add: Vec<(&'static str, i64)>,
     pub remove: Vec<&'static str>,
 }
 
@@ -65,6 +86,58 @@ impl Change {
     pub fn remove(mut self, name: &'static str) -> Self {
         self.remove.push(name);
         self
+    }
+
+    /// Adds `n` (which may be negative) to the number `name`.
+    pub fn add(mut self, name: &'static str, n: i64) -> Self {
+        self.add.push((name, n));
+        self
+    }
+}
+
+/// One write's expressions: what it changes and what it expects.
+pub(super) struct Update {
+    pub expression: Expression,
+    pub update: String,
+    pub condition: Option<String>,
+}
+
+impl Update {
+    /// The `UpdateItem` that applies `change`, counts a revision, and
+    /// happens only if the item is as `expect`ed.
+    pub fn new(change: &Change, expect: &Expect) -> Update {
+        let mut expression = Expression::default();
+        let sets: Vec<String> = change
+            .set
+            .iter()
+            .map(|(name, value)| expression.compare(name, "=", value.clone()))
+            .collect();
+        let removes: Vec<String> = change.remove.iter().map(|n| expression.name(n)).collect();
+        let mut adds = vec![format!(
+            "{} {}",
+            expression.name(REV),
+            expression.value(number(1))
+        )];
+        for (name, n) in &change.add {
+            adds.push(format!(
+                "{} {}",
+                expression.name(name),
+                expression.value(number(n))
+            ));
+        }
+        let mut update = format!("ADD {}", adds.join(", "));
+        if !sets.is_empty() {
+            update.push_str(&format!(" SET {}", sets.join(", ")));
+        }
+        if !removes.is_empty() {
+            update.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        let condition = expression.condition(expect);
+        Update {
+            expression,
+            update,
+            condition,
+        }
     }
 }
 
@@ -98,8 +171,8 @@ impl Query {
 /// One table, and the client that reaches it.
 #[derive(Clone)]
 pub struct Table {
-    client: Client,
-    name: String,
+    pub(super) client: Client,
+    pub(super) name: String,
 }
 
 impl Table {
@@ -132,41 +205,11 @@ impl Table {
         change: &Change,
         expect: &Expect,
     ) -> Result<bool, StoreError> {
-        let mut expression = Expression::default();
-        let sets: Vec<String> = change
-            .set
-            .iter()
-            .map(|(name, value)| expression.compare(name, "=", value.clone()))
-            .collect();
-        let removes: Vec<String> = change.remove.iter().map(|n| expression.name(n)).collect();
-        let mut update = format!(
-            "ADD {} {}",
-            expression.name(REV),
-            expression.value(number(1))
-        );
-        if !sets.is_empty() {
-            update.push_str(&format!(" SET {}", sets.join(", ")));
-        }
-        if !removes.is_empty() {
-            update.push_str(&format!(" REMOVE {}", removes.join(", ")));
-        }
-        let condition = match expect {
-            Expect::Anything => None,
-            Expect::Absent => Some(format!("attribute_not_exists({})", expression.name(PK))),
-            Expect::Revision(0) => Some(format!(
-                "attribute_exists({}) AND attribute_not_exists({})",
-                expression.name(PK),
-                expression.name(REV)
-            )),
-            Expect::Revision(rev) => Some(expression.compare(REV, "=", number(*rev))),
-            Expect::Values(values) => Some(
-                values
-                    .iter()
-                    .map(|(name, value)| expression.compare(name, "=", value.clone()))
-                    .collect::<Vec<_>>()
-                    .join(" AND "),
-            ),
-        };
+        let Update {
+            expression,
+            update,
+            condition,
+        } = Update::new(change, expect);
         let result = self
             .client
             .update_item()
@@ -207,35 +250,86 @@ impl Table {
             let Some(change) = change else {
                 return Ok(answer);
             };
-            let expect = match &current {
-                None => Expect::Absent,
-                Some(item) => Expect::Revision(revision(item)?),
-            };
+            let expect = Expect::unchanged(current.as_ref())?;
             if self.write(pk.to_owned(), sk, &change, &expect).await? {
                 return Ok(answer);
             }
-            // Another writer got there first: let it finish, then look again.
-            let jitter = rand::rng().random_range(0..=10 * u64::from(race + 1));
-            tokio::time::sleep(Duration::from_millis(jitter)).await;
+            lost_race(race).await;
         }
-        Err(StoreError::Backend(format!(
-            "gave up on {pk} after losing {MAX_RACES} races with other writers"
-        )))
+        Err(gave_up(pk))
     }
 
-    /// Deletes an item; returns whether there was one.
-    pub async fn delete(&self, pk: String, sk: &str) -> Result<bool, StoreError> {
-        let output = self
-            .client
-            .delete_item()
-            .table_name(&self.name)
-            .key(PK, AttributeValue::S(pk))
-            .key(SK, AttributeValue::S(sk.to_owned()))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(backend)?;
-        Ok(output.attributes.is_some_and(|old| !old.is_empty()))
+    /// Runs `attempt` until it has an answer: `None` means it lost a race
+    /// (another writer changed what it read), so it waits a jittered moment
+    /// for the winner to finish and tries again, at most [`MAX_RACES`]
+    /// times. `what` names the contended item in the error.
+    pub async fn racing<T, F>(
+        &self,
+        what: &str,
+        mut attempt: impl FnMut() -> F,
+    ) -> Result<T, StoreError>
+    where
+        F: std::future::Future<Output = Result<Option<T>, StoreError>>,
+    {
+        for race in 0..MAX_RACES {
+            if let Some(answer) = attempt().await? {
+                return Ok(answer);
+            }
+            lost_race(race).await;
+        }
+        Err(gave_up(what))
+    }
+
+    /// Reads a few items by key in one request, strongly consistent: those
+    /// that exist, in no particular order. At most 100 keys.
+    pub async fn get_many(&self, keys: &[(String, &str)]) -> Result<Vec<Item>, StoreError> {
+        let keys: Vec<Item> = keys
+            .iter()
+            .map(|(pk, sk)| {
+                Item::from([
+                    (PK.to_owned(), AttributeValue::S(pk.clone())),
+                    (SK.to_owned(), AttributeValue::S((*sk).to_owned())),
+                ])
+            })
+            .collect();
+        let mut wanted = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?,
+        );
+        let mut items = Vec::new();
+        for race in 0..MAX_RACES {
+            let Some(request) = wanted.take() else {
+                return Ok(items);
+            };
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.name, request)
+                .send()
+                .await
+                .map_err(backend)?;
+            items.extend(
+                output
+                    .responses
+                    .and_then(|mut tables| tables.remove(&self.name))
+                    .unwrap_or_default(),
+            );
+            wanted = output
+                .unprocessed_keys
+                .and_then(|mut tables| tables.remove(&self.name))
+                .filter(|rest| !rest.keys.is_empty());
+            if wanted.is_some() {
+                // DynamoDB was busy: back off before asking for the rest.
+                lost_race(race).await;
+            }
+        }
+        Err(StoreError::Backend(format!(
+            "DynamoDB left keys of {} unread {MAX_RACES} times",
+            self.name
+        )))
     }
 
     /// Starts reading a query page by page.
@@ -246,19 +340,6 @@ impl Table {
             start: None,
             done: false,
         }
-    }
-
-    /// Counts the items a query matches, reading every page.
-    pub async fn count(&self, query: Query) -> Result<u64, StoreError> {
-        let mut pages = self.pages(query);
-        let mut total = 0u64;
-        while !pages.done {
-            let output = pages.request().select(Select::Count).send().await;
-            let output = output.map_err(backend)?;
-            total += u64::try_from(output.count).unwrap_or_default();
-            pages.advance(output.last_evaluated_key);
-        }
-        Ok(total)
     }
 }
 
@@ -320,11 +401,24 @@ impl Pages<'_> {
     }
 }
 
+/// Waits a jittered moment after losing race number `race` (from 0), so
+/// the writer that won can finish before the loser looks again.
+async fn lost_race(race: u32) {
+    let jitter = rand::rng().random_range(0..=10 * u64::from(race + 1));
+    tokio::time::sleep(Duration::from_millis(jitter)).await;
+}
+
+fn gave_up(what: &str) -> StoreError {
+    StoreError::Backend(format!(
+        "gave up on {what} after losing {MAX_RACES} races with other writers"
+    ))
+}
+
 /// Placeholders for an expression's attribute names and values.
 #[derive(Default)]
-struct Expression {
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
+pub(super) struct Expression {
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
 }
 
 impl Expression {
@@ -343,6 +437,29 @@ impl Expression {
     /// `#name {operator} :value`.
     fn compare(&mut self, name: &str, operator: &str, value: AttributeValue) -> String {
         format!("{} {operator} {}", self.name(name), self.value(value))
+    }
+
+    /// The condition that holds when an item is as `expect`ed; `None`
+    /// when anything will do.
+    pub fn condition(&mut self, expect: &Expect) -> Option<String> {
+        match expect {
+            Expect::Anything => None,
+            Expect::Absent => Some(format!("attribute_not_exists({})", self.name(PK))),
+            Expect::Present => Some(format!("attribute_exists({})", self.name(PK))),
+            Expect::Revision(0) => Some(format!(
+                "attribute_exists({}) AND attribute_not_exists({})",
+                self.name(PK),
+                self.name(REV)
+            )),
+            Expect::Revision(rev) => Some(self.compare(REV, "=", number(*rev))),
+            Expect::Values(values) => Some(
+                values
+                    .iter()
+                    .map(|(name, value)| self.compare(name, "=", value.clone()))
+                    .collect::<Vec<_>>()
+                    .join(" AND "),
+            ),
+        }
     }
 }
 
@@ -370,4 +487,51 @@ where
     R: Debug,
 {
     StoreError::Backend(DisplayErrorContext(&error).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_update_counts_a_revision_adds_sets_and_removes_under_its_condition() {
+        let change = Change::default()
+            .set("body", AttributeValue::S("{}".into()))
+            .add("sent", 1)
+            .add("pending", -1)
+            .remove("lease");
+        let Update {
+            expression,
+            update,
+            condition,
+        } = Update::new(&change, &Expect::Revision(7));
+        assert_eq!(
+            update,
+            "ADD #rev :v1, #sent :v2, #pending :v3 SET #body = :v0 REMOVE #lease"
+        );
+        assert_eq!(condition.as_deref(), Some("#rev = :v4"));
+        assert_eq!(expression.values[":v3"], number(-1));
+        assert_eq!(expression.values[":v4"], number(7));
+        assert_eq!(expression.names.len(), 5);
+    }
+
+    #[test]
+    fn conditions_say_what_a_write_expects() {
+        let condition = |expect| Expression::default().condition(&expect);
+        assert_eq!(condition(Expect::Anything), None);
+        assert_eq!(
+            condition(Expect::Absent).as_deref(),
+            Some("attribute_not_exists(#pk)")
+        );
+        assert_eq!(
+            condition(Expect::Present).as_deref(),
+            Some("attribute_exists(#pk)")
+        );
+        let read = Item::from([(REV.to_owned(), number(3))]);
+        assert!(matches!(
+            Expect::unchanged(Some(&read)),
+            Ok(Expect::Revision(3))
+        ));
+        assert!(matches!(Expect::unchanged(None), Ok(Expect::Absent)));
+    }
 }

@@ -3,7 +3,12 @@
 //!
 //! Each answers from an index (`conversations_by_user_key`,
 //! `deliveries_by_parent`) or a primary key, so its cost follows the size of
-//! the answer, not of the store. Expired idempotency keys are deleted when
+//! the answer, not of the store. A fan-out's counts are a `COUNT` over
+//! `deliveries_by_parent`, so they cost a walk of that fan-out's index
+//! entries: local and cheap for the one developer the embedded host
+//! serves, and always exactly right, so no counters are kept here (the
+//! DynamoDB store keeps them, where a count read item by item over the
+//! network would grow with the audience). Expired idempotency keys are deleted when
 //! a key is claimed, through an index on the expiry, so the table holds
 //! about a retention period's worth of keys.
 
