@@ -5,7 +5,12 @@
 //! The event source deletes every record the response does not name, so a
 //! record is named only when the notifier says it should come back
 //! ([`Disposition::RetryAfter`]); then its visibility is set to the wait the
-//! notifier asked for, which is when SQS offers it again. A record that can
+//! notifier asked for, which is when SQS offers it again. SQS takes whole
+//! seconds and rounds up; a wait for a rate-limit slot already comes in
+//! whole seconds, rounded down, because the notifier asks the queue for
+//! its resolution and waits out the last fraction of a second itself
+//! (`delivery::limiter`), so the record is back just before its slot,
+//! not up to a second after it. A record that can
 //! never succeed (unreadable, for an unknown conversation, refused for good
 //! by the channel) is `Done` with its failure recorded, and not named: SQS
 //! would only hand it back to fail again until it dead-letters. A record

@@ -8,7 +8,11 @@
 //! failed `max_attempts` times: to the dead-letter queue with its last
 //! error; a redrive brings it back and its delivery starts over). It
 //! never sleeps to wait out a channel: waiting is the queue's job, so the
-//! same code works in a local loop and in a Lambda invocation.
+//! same code works in a local loop and in a Lambda invocation. The one
+//! wait it does in place is for a rate-limit slot closer than the queue
+//! can express (under one [`Queue::delay_resolution`] step: at most a
+//! second on SQS); longer waits for a slot are asked of the queue in whole
+//! steps (`delivery/limiter.rs` says why).
 //!
 //! Once in effect: every delivery is claimed in the store with a conditional
 //! write before the send ([`crate::store::Store::begin_delivery`]) and its
@@ -71,7 +75,10 @@ use rate::RateLimits;
 pub enum Disposition {
     /// Delete it.
     Done,
-    /// Keep it; make it visible again after this long.
+    /// Keep it; make it visible again after this long. A wait for a
+    /// rate-limit slot is a whole number of the queue's
+    /// [`Queue::delay_resolution`] steps, so the queue shows the message
+    /// again in time for it.
     RetryAfter(Duration),
     /// Move it to the dead-letter queue, with this reason: it failed as
     /// many times as it may.
@@ -121,6 +128,8 @@ pub struct Notifier {
     queue: Arc<dyn Queue>,
     connector: ConnectorClient,
     settings: NotifierSettings,
+    /// This process's reservations take turns per limit (`limiter`).
+    turns: limiter::Turns,
 }
 
 impl Notifier {
@@ -135,6 +144,7 @@ impl Notifier {
             queue,
             connector,
             settings,
+            turns: limiter::Turns::default(),
         }
     }
 

@@ -29,7 +29,8 @@
 //! invocations alike. The notifier asks the conversation first and then the
 //! bot, for a slot no earlier than the conversation's; when the bot's slot
 //! is later, the conversation's log holds a slightly earlier time than the
-//! send, which the margin absorbs.
+//! send, which the margin absorbs (and when it is much later, the
+//! conversation is asked again from there: `delivery::limiter`).
 
 use std::fmt;
 use std::time::Duration;

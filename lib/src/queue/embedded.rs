@@ -250,6 +250,11 @@ impl Queue for EmbeddedQueue {
         Ok(())
     }
 
+    /// Visibility is kept in epoch milliseconds.
+    fn delay_resolution(&self) -> Duration {
+        Duration::from_millis(1)
+    }
+
     async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), QueueError> {
         let (receipt, reason) = (message.receipt.clone(), reason.to_owned());
         self.db

@@ -4,7 +4,8 @@
 //! cloud, and the notifier code must be the same everywhere:
 //! - at-least-once: a received message stays on the queue, invisible for the
 //!   visibility timeout, until it is deleted; then it comes back;
-//! - delayed messages (`delay`, up to [`MAX_DELAY`]);
+//! - delayed messages (`delay`, up to [`MAX_DELAY`]), in whole steps of
+//!   the adapter's [`Queue::delay_resolution`] (SQS: seconds);
 //! - a receive count per message, and a dead-letter queue that takes a
 //!   message once it has been received `max_receive_count` times, or when
 //!   the notifier gives up on it ([`Queue::dead_letter`], with the reason);
@@ -99,7 +100,18 @@ pub trait Queue: Send + Sync {
 
     /// Makes a received message visible again after `timeout` (zero: now).
     /// A stale receipt is not an error, as for [`Queue::delete`].
+    /// The adapter rounds `timeout` up to whole [`Queue::delay_resolution`]
+    /// steps.
     async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError>;
+
+    /// The finest step in which this queue delays a message or sets its
+    /// visibility (SQS: a second; the embedded queue: a millisecond). A
+    /// duration between steps is rounded up: the queue never shows a
+    /// message earlier than asked, but may show it up to a step later.
+    /// The notifier asks for whole steps when it must meet a time closely
+    /// (a rate-limit slot, [`crate::delivery`]) and waits out the rest
+    /// itself.
+    fn delay_resolution(&self) -> Duration;
 
     /// Moves a received message to the dead-letter queue, with the reason
     /// it died, and deletes it here. A stale receipt moves nothing.

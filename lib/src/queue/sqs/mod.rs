@@ -4,8 +4,10 @@
 //! - **Sending** goes out as `SendMessageBatch` calls of at most ten
 //!   messages and 256 KiB each ([`send`]); entries SQS fails for its own
 //!   reasons are sent again, entries it refuses as malformed are an error.
-//! - **Delays** are `DelaySeconds`, rounded up to whole seconds and capped at
-//!   [`MAX_DELAY`](super::MAX_DELAY); later work goes through the reminder path.
+//! - **Delays** are `DelaySeconds`, and visibility timeouts
+//!   `VisibilityTimeout`, rounded up to whole seconds (the adapter's
+//!   [`Queue::delay_resolution`]) and capped at [`MAX_DELAY`](super::MAX_DELAY)
+//!   and [`MAX_VISIBILITY`]; later work goes through the reminder path.
 //! - **Receiving** long-polls (`WaitTimeSeconds`, at most 20 s a call, so a
 //!   longer wait is several calls) and reads the receive count and send time
 //!   from the system attributes.
@@ -43,6 +45,9 @@ pub const ORIGIN_ATTRIBUTE: &str = "origin";
 
 /// The longest one `ReceiveMessage` call may wait (SQS's limit).
 const MAX_WAIT: Duration = Duration::from_secs(20);
+
+/// SQS's delays and visibility timeouts are whole seconds ([`seconds`]).
+const RESOLUTION: Duration = Duration::from_secs(1);
 
 /// A [`Queue`] on one SQS queue.
 #[derive(Clone)]
@@ -164,6 +169,11 @@ impl Queue for SqsQueue {
             }
             other => other.map(drop).map_err(backend),
         }
+    }
+
+    /// SQS takes `DelaySeconds` and `VisibilityTimeout` in whole seconds.
+    fn delay_resolution(&self) -> Duration {
+        RESOLUTION
     }
 
     async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), QueueError> {
