@@ -25,7 +25,7 @@ pub struct LambdaFunction {
     invoke_url: String,
     http: reqwest::Client,
     _emulator: Child,
-    _function: Child,
+    function: Child,
 }
 
 impl LambdaFunction {
@@ -80,8 +80,14 @@ impl LambdaFunction {
             ),
             http: reqwest::Client::new(),
             _emulator: emulator,
-            _function: function,
+            function,
         }
+    }
+
+    /// The id of the function's process (not the emulator's), to kill it
+    /// as a crash would ([`crate::event_source::EventSource::kill`]).
+    pub fn function_pid(&self) -> Option<u32> {
+        self.function.id()
     }
 
     /// Invokes the function with `event` and returns its response.

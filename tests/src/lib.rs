@@ -2,7 +2,8 @@
 //!
 //! [`suites`] holds the behavioural contract of the two ports as reusable
 //! checks; the files under `tests/` run them against each adapter.
-//! [`channel`] is a fake Bot Connector channel, [`client`] talks to nudge as
+//! [`channel`] is a fake Bot Connector channel (and [`crash`] the check of
+//! a notifier killed mid-batch against it), [`client`] talks to nudge as
 //! a channel does, and [`host`] starts nudge in-process or as its binary.
 //! [`moto`] reaches the emulated AWS services the AWS adapters are tested on;
 //! [`lambda`] runs the Lambda function binaries under a Runtime API
@@ -18,8 +19,10 @@ pub mod api;
 pub mod api_spec;
 pub mod channel;
 pub mod client;
+pub mod crash;
 pub mod delivery;
 pub mod entra;
+pub mod event_source;
 pub mod events;
 pub mod host;
 pub mod lambda;

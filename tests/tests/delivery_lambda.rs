@@ -1,43 +1,68 @@
 //! The delivery suite ([`nudge_tests::delivery`]) on the Lambda notifier:
 //! the real `notifier` binary under the Lambda runtime emulator, DynamoDB
-//! and SQS on moto, and a stand-in for the SQS event source that receives
-//! batches, invokes the function and deletes what it did not name for
-//! retry, as Lambda's does. One stack per check, so they run in parallel.
+//! and SQS on moto, and a stand-in for the SQS event source
+//! ([`EventSource`]) that receives batches, invokes the function and
+//! deletes what it did not name for retry, as Lambda's does. One stack per
+//! check, so they run in parallel.
 //!
-//! The rate-limit checks run on the local host only: they take a minute
-//! each and exercise the same `delivery` code and store rule, which the
-//! store suite checks on DynamoDB.
+//! Each stack runs [`INSTANCES`] notifier instances at once, each its own
+//! process with its own poller, as Lambda does under load (up to the
+//! mapping's `MaximumConcurrency` in `template.yaml`): the rate limits are
+//! shared between them only through the table, and the rate-limit checks
+//! prove that they hold across processes. The crash check
+//! ([`nudge_tests::crash`]) kills one instance mid-batch and starts a
+//! replacement, as the local host's `crash.rs` kills and restarts the
+//! local notifier.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use nudge::notification::enqueue;
 use nudge::queue::sqs::SqsQueue;
 use nudge::store::dynamodb::DynamoStore;
 use nudge_tests::channel::FakeChannel;
+use nudge_tests::crash::{self, AtTheKill};
 use nudge_tests::delivery::{self, Rig, RIG_ENV};
 use nudge_tests::entra::FakeEntra;
-use nudge_tests::events;
+use nudge_tests::event_source::EventSource;
 use nudge_tests::lambda::LambdaFunction;
 use nudge_tests::moto::{self, TestQueue};
 use nudge_tests::suites::unique;
 use nudge_tests::tls::{ca_file, TlsFront};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const APP_ID: &str = "00000000-0000-0000-0000-00000000d311";
+
+/// Notifier instances per stack.
+const INSTANCES: usize = 3;
+
+/// How a stack differs from the suite's.
+struct Setup<'a> {
+    /// The visibility timeout the event source receives with: how long
+    /// the records of a batch whose invocation died stay hidden.
+    visibility: Duration,
+    /// Environment on top of the suite's ([`RIG_ENV`]).
+    env: &'a [(&'static str, &'a str)],
+}
+
+const SUITE: Setup<'static> = Setup {
+    visibility: Duration::from_secs(60),
+    env: &[],
+};
 
 struct LambdaRig {
     channel: FakeChannel,
     front: TlsFront,
     store: DynamoStore,
     queue: SqsQueue,
-    stop: Arc<AtomicBool>,
+    events: EventSource,
+    /// The notifier's environment, for replacement instances.
+    env: Vec<(&'static str, String)>,
     _entra: FakeEntra,
 }
 
 impl LambdaRig {
-    async fn start() -> LambdaRig {
+    async fn start(setup: Setup<'_>) -> LambdaRig {
         let config = moto::sdk_config().await;
         let table = moto::new_table(&config).await;
         let queue = TestQueue::create(&config, 10).await;
@@ -49,7 +74,7 @@ impl LambdaRig {
             .parse()
             .expect("a socket address");
         let front = TlsFront::start(address).await;
-        let mut env: Vec<(&str, String)> = moto::function_env();
+        let mut env: Vec<(&'static str, String)> = moto::function_env();
         env.extend([
             ("NUDGE_TABLE_NAME", table.clone()),
             ("NUDGE_QUEUE_URL", queue.url.clone()),
@@ -64,21 +89,20 @@ impl LambdaRig {
             ("NUDGE_LOG", "info,nudge=debug".to_owned()),
         ]);
         env.extend(RIG_ENV.iter().map(|(k, v)| (*k, (*v).to_owned())));
-        let notifier = LambdaFunction::start("notifier", &env).await;
-        let stop = Arc::new(AtomicBool::new(false));
-        tokio::spawn(event_source(
-            config.clone(),
-            queue.url.clone(),
-            queue.arn.clone(),
-            notifier,
-            stop.clone(),
-        ));
+        env.extend(setup.env.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let instances = futures::future::join_all(
+            (0..INSTANCES).map(|_| LambdaFunction::start("notifier", &env)),
+        )
+        .await;
+        let events =
+            EventSource::start(&config, &queue.url, &queue.arn, instances, setup.visibility);
         LambdaRig {
             channel,
             front,
             store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table),
             queue: queue.adapter(&config),
-            stop,
+            events,
+            env,
             _entra: entra,
         }
     }
@@ -91,65 +115,6 @@ impl LambdaRig {
             queue: &self.queue,
         }
     }
-}
-
-impl Drop for LambdaRig {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-}
-
-/// Lambda's SQS event source, played: receive a batch, invoke, delete
-/// every record the partial batch response does not name.
-async fn event_source(
-    config: SdkConfig,
-    url: String,
-    arn: String,
-    notifier: LambdaFunction,
-    stop: Arc<AtomicBool>,
-) {
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    while !stop.load(Ordering::SeqCst) {
-        let received = sqs
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .visibility_timeout(60)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .map(|r| r.messages.unwrap_or_default())
-            .unwrap_or_default();
-        if received.is_empty() {
-            continue;
-        }
-        let response = notifier.invoke(&events::sqs_event(&received, &arn)).await;
-        let retried = retried(&response);
-        for message in &received {
-            if !retried.contains(&message.message_id.clone().unwrap_or_default()) {
-                let _ = sqs
-                    .delete_message()
-                    .queue_url(&url)
-                    .receipt_handle(message.receipt_handle.clone().unwrap_or_default())
-                    .send()
-                    .await;
-            }
-        }
-    }
-}
-
-fn retried(response: &Value) -> Vec<String> {
-    response["batchItemFailures"]
-        .as_array()
-        .map(|failures| {
-            failures
-                .iter()
-                .map(|f| f["itemIdentifier"].as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 async fn create_secret(config: &SdkConfig) -> String {
@@ -169,7 +134,7 @@ macro_rules! lambda_suite {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {
-                let stack = LambdaRig::start().await;
+                let stack = LambdaRig::start(SUITE).await;
                 delivery::$check(&stack.rig()).await;
             }
         )*
@@ -182,4 +147,90 @@ lambda_suite!(
     exhausted_retries_dead_letter_and_redrive,
     duplicates_are_sent_once,
     a_cancelled_reminder_is_not_sent,
+    a_burst_to_one_conversation_keeps_the_teams_limits,
+    a_broadcast_to_a_thousand_keeps_the_limits,
 );
+
+/// Notifications in the crash check, and the concurrency of each instance.
+const CRASH_NOTIFICATIONS: usize = 120;
+const CRASH_CONCURRENCY: usize = 8;
+/// The channel's answer time in the crash check: slower than on the local
+/// host ([`crash::LATENCY`]), so that half of it into an invocation (after
+/// the claims, on moto's one-at-a-time DynamoDB) the first sends of the
+/// batch are surely in flight.
+const CRASH_LATENCY: Duration = Duration::from_secs(1);
+
+/// One of the instances is SIGKILLed in the middle of a batch, sends in
+/// flight, and a replacement starts; the killed invocation's records come
+/// back when the event source's (short) visibility timeout runs out and
+/// its claims when their lease does. Nothing is lost, and the only doubles
+/// are sends the killed instance had in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notifier_instance_killed_mid_batch_loses_nothing_and_doubles_only_what_was_in_flight() {
+    let concurrency = CRASH_CONCURRENCY.to_string();
+    let stack = LambdaRig::start(Setup {
+        // Short, so the killed batch's records are soon back.
+        visibility: Duration::from_secs(5),
+        env: &[
+            ("NUDGE_NOTIFIER_CONCURRENCY", &concurrency),
+            ("NUDGE_CONVERSATION_RATE_LIMITS", "off"),
+            ("NUDGE_BOT_RATE_LIMIT", "0"),
+            // An attempt cut short by the crash holds its claim this long:
+            // short, but well over a send (a second here) and its writes
+            // on a busy moto, so no live attempt is taken over.
+            ("NUDGE_DELIVERY_LEASE_SECONDS", "4"),
+        ],
+    })
+    .await;
+    stack.channel.set_latency(CRASH_LATENCY);
+    let notifications = crash::notifications(
+        &stack.store,
+        stack.front.url(),
+        &unique("kill"),
+        CRASH_NOTIFICATIONS,
+    )
+    .await;
+    let started = tokio::time::Instant::now();
+    enqueue(&stack.queue, &notifications)
+        .await
+        .expect("enqueue");
+
+    // Kill one instance once about a third has gone out, mid-batch.
+    crash::wait_until(
+        &stack.channel,
+        CRASH_NOTIFICATIONS / 3,
+        Duration::from_secs(60),
+    )
+    .await;
+    stack.events.kill(0, CRASH_LATENCY / 2).await;
+    let at_the_kill = AtTheKill::count(&stack.channel).await;
+    assert!(
+        at_the_kill.in_flight > 0,
+        "the kill caught the instance with sends in flight: {at_the_kill:?}"
+    );
+    stack
+        .events
+        .add(LambdaFunction::start("notifier", &stack.env).await);
+
+    crash::wait_until(
+        &stack.channel,
+        CRASH_NOTIFICATIONS,
+        Duration::from_secs(120),
+    )
+    .await;
+    eprintln!(
+        "crash report (Lambda): every notification arrived {:?} after the enqueue",
+        started.elapsed()
+    );
+    // Anything still to come (a double) would come within a lease or two.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    crash::check(
+        &format!("Lambda notifier, one of {INSTANCES} instances killed"),
+        &stack.channel,
+        &stack.store,
+        &notifications,
+        at_the_kill,
+        CRASH_CONCURRENCY,
+    )
+    .await;
+}
