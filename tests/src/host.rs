@@ -137,13 +137,16 @@ pub fn base_url(host: &LocalHost) -> String {
     format!("http://127.0.0.1:{}", host.addr().port())
 }
 
-/// Where cargo put the workspace's binaries (next to this test's `deps`).
+/// Where cargo put the workspace's binaries: next to this test's `deps`,
+/// or, for a binary of this package (the benchmark), next to it.
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile directory");
+    let parent = exe.parent().expect("the executable's directory");
+    let dir = if parent.file_name().is_some_and(|n| n == "deps") {
+        parent.parent().expect("target profile directory")
+    } else {
+        parent
+    };
     let path = dir.join(name);
     assert!(
         path.exists(),

@@ -8,6 +8,10 @@
 //! Reported: deliveries per second (first enqueue to last arrival), the
 //! time from enqueue to arrival at the 50th and 99th percentile, and the
 //! process's peak resident memory (`VmHWM`, which includes the sink).
+//!
+//! The [`Sink`] and the helpers below it are public for the benchmark of
+//! the Lambda notifier binary (`tests/src/bin/bench_lambda.rs`), which
+//! measures the same things against the same sink.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -43,6 +47,46 @@ pub struct Figures {
 /// Arrival times at the sink, by notification number.
 type Arrivals = Arc<Mutex<Vec<(usize, Instant)>>>;
 
+/// A stand-in channel: accepts every `POST
+/// /v3/conversations/{id}/activities` with 200 after `latency`, and notes
+/// when each arrived, by the number the activity's text carries.
+pub struct Sink {
+    addr: SocketAddr,
+    arrivals: Arrivals,
+}
+
+impl Sink {
+    /// Serves the sink on a free loopback port.
+    pub async fn start(latency: Duration) -> std::io::Result<Sink> {
+        let arrivals: Arrivals = Arc::default();
+        let app = Router::new()
+            .route("/v3/conversations/{conversation}/activities", post(accept))
+            .with_state((arrivals.clone(), latency));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Sink { addr, arrivals })
+    }
+
+    /// Where it listens (plain HTTP).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// How many sends have arrived, duplicates included.
+    pub fn received(&self) -> usize {
+        self.arrivals.lock().map(|a| a.len()).unwrap_or(0)
+    }
+
+    /// Every arrival so far: the activity's number (`usize::MAX` for a
+    /// text that is none) and when it arrived, in arrival order.
+    pub fn arrivals(&self) -> Vec<(usize, Instant)> {
+        self.arrivals.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+}
+
 /// Runs one measurement: `notifications` spread over `conversations`, the
 /// sink answering after `latency`.
 pub async fn run(
@@ -52,14 +96,15 @@ pub async fn run(
     conversations: usize,
     latency: Duration,
 ) -> Result<Figures, StartError> {
-    let arrivals: Arrivals = Arc::default();
-    let sink = start_sink(arrivals.clone(), latency).await?;
+    let sink = Sink::start(latency)
+        .await
+        .map_err(|source| StartError::Bind { port: 0, source })?;
     settings.port = 0;
     settings.data_dir = data_dir.to_owned();
     settings.notifier.rate_limits = RateLimits::off();
     let host = LocalHost::start(&settings).await?;
     let store = host.store().clone();
-    let service_url = format!("http://{sink}");
+    let service_url = format!("http://{}", sink.addr());
     let mut keys = Vec::with_capacity(conversations);
     for n in 0..conversations.max(1) {
         let key = ConversationKey::new("bench", &format!("c{n}"))
@@ -87,17 +132,14 @@ pub async fn run(
         enqueue(host.queue(), chunk).await?;
     }
     let enqueued = Instant::now();
-    while arrivals.lock().map(|a| a.len()).unwrap_or(0) < notifications {
+    while sink.received() < notifications {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut delays: Vec<Duration> = arrivals
-        .lock()
-        .map(|a| {
-            a.iter()
-                .map(|(_, at)| at.saturating_duration_since(started))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut delays: Vec<Duration> = sink
+        .arrivals()
+        .iter()
+        .map(|(_, at)| at.saturating_duration_since(started))
+        .collect();
     delays.sort();
     let last = delays.last().copied().unwrap_or_default();
     let figures = Figures {
@@ -107,41 +149,31 @@ pub async fn run(
         per_second: notifications as f64 / last.as_secs_f64().max(f64::EPSILON),
         p50: percentile(&delays, 50),
         p99: percentile(&delays, 99),
-        peak_rss_kib: peak_rss_kib(),
+        peak_rss_kib: peak_rss_kib(None),
     };
     tracing::info!(enqueue = ?enqueued.duration_since(started), "bench run done");
     host.stop().await;
     Ok(figures)
 }
 
-fn percentile(sorted: &[Duration], p: usize) -> Duration {
+/// The `p`th percentile of durations sorted ascending (zero for none).
+pub fn percentile(sorted: &[Duration], p: usize) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
     sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
 }
 
-/// This process's peak resident set (Linux), in KiB.
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+/// The peak resident set (Linux's `VmHWM`), in KiB, of process `pid`, or
+/// of this process for `None`.
+pub fn peak_rss_kib(pid: Option<u32>) -> Option<u64> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/status"),
+        None => "/proc/self/status".to_owned(),
+    };
+    let status = std::fs::read_to_string(path).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-async fn start_sink(arrivals: Arrivals, latency: Duration) -> Result<SocketAddr, StartError> {
-    let app = Router::new()
-        .route("/v3/conversations/{conversation}/activities", post(accept))
-        .with_state((arrivals, latency));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|source| StartError::Bind { port: 0, source })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| StartError::Bind { port: 0, source })?;
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(addr)
 }
 
 async fn accept(
