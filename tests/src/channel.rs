@@ -204,8 +204,8 @@ impl FakeChannel {
         self.inner.faults.set_latency(latency);
     }
 
-    /// From now on, answers 429 to a send that breaks a Teams
-    /// per-conversation limit, as Teams does.
+    /// From now on, answers 429 to a send that breaks a Teams limit (per
+    /// conversation, or 50 a second for the app), as Teams does.
     pub fn enforce_teams_limits(&self) {
         self.inner.faults.enforce_teams_limits();
     }
@@ -219,6 +219,19 @@ impl FakeChannel {
     /// away during the latency (see [`FakeChannel::set_latency`]).
     pub fn unanswered(&self) -> usize {
         self.inner.faults.unanswered()
+    }
+
+    /// How many accepted calls are being answered now: sends in flight,
+    /// from the caller's side (see [`FakeChannel::set_latency`]).
+    pub fn in_flight(&self) -> usize {
+        self.inner.faults.answering()
+    }
+
+    /// Waits until at least `n` sends are in flight.
+    pub async fn until_in_flight(&self, n: usize) {
+        while self.in_flight() < n {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Fault injection for the fake channel: answers scripted per
 //! conversation, slow answers, dropped connections, and a mode that
-//! enforces the Teams per-conversation rate limits the way Teams does (429
-//! for a send that breaks them).
+//! enforces the Teams rate limits the way Teams does (429 for a send that
+//! breaks them): per conversation, and per app ([`TEAMS_APP`]).
 //!
 //! A fault is consumed by the next call to its conversation; a call with no
 //! fault left is accepted, and answered after the channel's latency, if one
@@ -62,17 +62,23 @@ const TEAMS: [(usize, Duration); 4] = [
     (1800, Duration::from_secs(3600)),
 ];
 
+/// The Teams limit per app (per tenant; the fake channel is one tenant):
+/// 50 requests in any second.
+const TEAMS_APP: (usize, Duration) = (50, Duration::from_secs(1));
+
 #[derive(Default)]
 pub(super) struct Faults {
     scripts: Mutex<HashMap<String, VecDeque<Fault>>>,
     latency: Mutex<Duration>,
     /// `Some` while the Teams limits are enforced: accepted sends per
-    /// conversation.
-    teams: Mutex<Option<HashMap<String, Vec<Instant>>>>,
+    /// conversation, and of the whole app in the last [`TEAMS_APP`] window.
+    teams: Mutex<Option<Accepted>>,
     throttled: AtomicUsize,
     /// Accepted calls whose answer never went out: the caller hung up (or
     /// died) while the channel was still answering.
     unanswered: AtomicUsize,
+    /// Accepted calls being answered now (waiting out the latency).
+    answering: AtomicUsize,
 }
 
 /// The outcome of the faults for one call.
@@ -100,7 +106,7 @@ impl Faults {
         self.teams
             .lock()
             .expect("lock")
-            .get_or_insert_with(HashMap::new);
+            .get_or_insert_with(Accepted::default);
     }
 
     pub(super) fn throttled(&self) -> usize {
@@ -109,6 +115,10 @@ impl Faults {
 
     pub(super) fn unanswered(&self) -> usize {
         self.unanswered.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn answering(&self) -> usize {
+        self.answering.load(Ordering::SeqCst)
     }
 
     /// Waits out the channel's latency before answering an accepted call;
@@ -120,6 +130,7 @@ impl Faults {
             return;
         }
         let pending = Unanswered(&self.unanswered, true);
+        let _answering = Answering::start(&self.answering);
         tokio::time::sleep(latency).await;
         pending.answered();
     }
@@ -145,26 +156,42 @@ impl Faults {
         Verdict::Accept
     }
 
-    /// Whether a send arriving at `arrived` breaks a Teams window; if not,
-    /// it is counted.
+    /// Whether a send arriving at `arrived` breaks a Teams window, the
+    /// conversation's or the app's; if not, it is counted.
     fn breaks_teams_limits(&self, conversation: &str, arrived: Instant) -> bool {
         let mut teams = self.teams.lock().expect("lock");
-        let Some(sends) = teams.as_mut() else {
+        let Some(accepted) = teams.as_mut() else {
             return false;
         };
-        let sends = sends.entry(conversation.to_owned()).or_default();
-        let broken = TEAMS.iter().any(|&(limit, window)| {
-            sends
-                .iter()
-                .filter(|&&t| arrived.saturating_duration_since(t) < window)
-                .count()
-                >= limit
-        });
+        let (app_limit, app_window) = TEAMS_APP;
+        accepted
+            .app
+            .retain(|&t| arrived.saturating_duration_since(t) < app_window);
+        let sends = accepted
+            .conversations
+            .entry(conversation.to_owned())
+            .or_default();
+        let broken = accepted.app.len() >= app_limit
+            || TEAMS.iter().any(|&(limit, window)| {
+                sends
+                    .iter()
+                    .filter(|&&t| arrived.saturating_duration_since(t) < window)
+                    .count()
+                    >= limit
+            });
         if !broken {
             sends.push(arrived);
+            accepted.app.push(arrived);
         }
         broken
     }
+}
+
+/// The sends a channel enforcing the Teams limits has accepted.
+#[derive(Default)]
+pub(super) struct Accepted {
+    conversations: HashMap<String, Vec<Instant>>,
+    app: Vec<Instant>,
 }
 
 /// Ends the connection without an answer: the handler's task unwinds and
@@ -189,5 +216,21 @@ impl Drop for Unanswered<'_> {
         if self.1 {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
+    }
+}
+
+/// Counts a call as being answered for as long as it lives.
+struct Answering<'a>(&'a AtomicUsize);
+
+impl<'a> Answering<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Answering(count)
+    }
+}
+
+impl Drop for Answering<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
