@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
@@ -104,12 +104,12 @@ impl EventSource {
     }
 
     /// Kills instance `index` mid-batch, as a crash would: waits for it to
-    /// begin its next invocation, lets that run for `into`, then SIGKILLs
-    /// its function process at once (`into` must be shorter than a batch
-    /// takes). Its loop ends there, deleting nothing: the records of that
-    /// batch come back when the visibility timeout runs out. Returns once
-    /// the process has been sent the signal.
-    pub async fn kill(&self, index: usize, into: Duration) {
+    /// begin its next invocation, then for `moment` (say, until the channel
+    /// has sends in flight), then SIGKILLs its function process at once.
+    /// Its loop ends there, deleting nothing: the records of that batch
+    /// come back when the visibility timeout runs out. Returns once the
+    /// process has been sent the signal.
+    pub async fn kill(&self, index: usize, moment: impl std::future::Future<Output = ()>) {
         const PATIENCE: Duration = Duration::from_secs(30);
         let invocations = self.instances.lock().expect("lock")[index]
             .invocations
@@ -123,7 +123,11 @@ impl EventSource {
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        tokio::time::sleep(into).await;
+        tokio::time::timeout(PATIENCE, moment)
+            .await
+            .unwrap_or_else(|_| {
+                panic!("the moment to kill instance {index} did not come within {PATIENCE:?}")
+            });
         let kill = self.instances.lock().expect("lock")[index]
             .kill
             .take()
@@ -193,21 +197,39 @@ async fn batches(polling: &Loop, instance: &LambdaFunction) {
             continue;
         }
         polling.invocations.fetch_add(1, Ordering::SeqCst);
-        let response = instance
-            .invoke(&events::sqs_event(&received, &polling.arn))
-            .await;
-        let retried = retried(&response);
-        for message in &received {
-            if !retried.contains(&message.message_id.clone().unwrap_or_default()) {
-                let _ = polling
-                    .sqs
-                    .delete_message()
-                    .queue_url(&polling.url)
-                    .receipt_handle(message.receipt_handle.clone().unwrap_or_default())
-                    .send()
-                    .await;
-            }
+        let event = events::sqs_event(&received, &polling.arn);
+        match instance.try_invoke(&event).await {
+            Ok(response) => delete_done(polling, &received, &retried(&response)).await,
+            // As Lambda does: the whole batch comes back once its visibility
+            // timeout runs out.
+            Err(problem) => eprintln!("[event source] {problem}; the batch will come back"),
         }
+    }
+}
+
+/// Deletes every received message the response did not name for retry, in
+/// batches of ten as Lambda's event source does.
+async fn delete_done(polling: &Loop, received: &[Message], retried: &[String]) {
+    let done: Vec<DeleteMessageBatchRequestEntry> = received
+        .iter()
+        .filter(|m| !retried.contains(&m.message_id.clone().unwrap_or_default()))
+        .enumerate()
+        .filter_map(|(n, m)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(n.to_string())
+                .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
+                .build()
+                .ok()
+        })
+        .collect();
+    for chunk in done.chunks(10) {
+        let _ = polling
+            .sqs
+            .delete_message_batch()
+            .queue_url(&polling.url)
+            .set_entries(Some(chunk.to_vec()))
+            .send()
+            .await;
     }
 }
 

@@ -92,6 +92,16 @@ impl LambdaFunction {
 
     /// Invokes the function with `event` and returns its response.
     pub async fn invoke(&self, event: &Value) -> Value {
+        self.try_invoke(event)
+            .await
+            .unwrap_or_else(|problem| panic!("{problem}"))
+    }
+
+    /// Invokes the function with `event`: its response, or what went wrong
+    /// (no answer within a minute, an error status, a body that is not
+    /// JSON), as Lambda's event source sees a failed invocation.
+    pub async fn try_invoke(&self, event: &Value) -> Result<Value, String> {
+        let name = &self.name;
         let response = self
             .http
             .post(&self.invoke_url)
@@ -99,16 +109,14 @@ impl LambdaFunction {
             .timeout(Duration::from_secs(60))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("invoking {}: {e}", self.name));
+            .map_err(|e| format!("invoking {name}: {e}"))?;
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
-        assert!(
-            status.is_success(),
-            "invoking {} answered {status}: {body}",
-            self.name
-        );
+        if !status.is_success() {
+            return Err(format!("invoking {name} answered {status}: {body}"));
+        }
         serde_json::from_str(&body)
-            .unwrap_or_else(|e| panic!("{} answered with no JSON ({e}): {body:?}", self.name))
+            .map_err(|e| format!("{name} answered with no JSON ({e}): {body:?}"))
     }
 }
 

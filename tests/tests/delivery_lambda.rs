@@ -10,8 +10,8 @@
 //! mapping's `MaximumConcurrency` in `template.yaml`): the rate limits are
 //! shared between them only through the table, and the rate-limit checks
 //! prove that they hold across processes. The crash check
-//! ([`nudge_tests::crash`]) kills one instance mid-batch and starts a
-//! replacement, as the local host's `crash.rs` kills and restarts the
+//! ([`nudge_tests::crash`]) kills an instance mid-batch and starts others
+//! in its place, as the local host's `crash.rs` kills and restarts the
 //! local notifier.
 
 use std::time::Duration;
@@ -38,6 +38,8 @@ const INSTANCES: usize = 3;
 
 /// How a stack differs from the suite's.
 struct Setup<'a> {
+    /// Notifier instances it starts with.
+    instances: usize,
     /// The visibility timeout the event source receives with: how long
     /// the records of a batch whose invocation died stay hidden.
     visibility: Duration,
@@ -46,6 +48,7 @@ struct Setup<'a> {
 }
 
 const SUITE: Setup<'static> = Setup {
+    instances: INSTANCES,
     visibility: Duration::from_secs(60),
     env: &[],
 };
@@ -91,7 +94,7 @@ impl LambdaRig {
         env.extend(RIG_ENV.iter().map(|(k, v)| (*k, (*v).to_owned())));
         env.extend(setup.env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         let instances = futures::future::join_all(
-            (0..INSTANCES).map(|_| LambdaFunction::start("notifier", &env)),
+            (0..setup.instances).map(|_| LambdaFunction::start("notifier", &env)),
         )
         .await;
         let events =
@@ -154,21 +157,23 @@ lambda_suite!(
 /// Notifications in the crash check, and the concurrency of each instance.
 const CRASH_NOTIFICATIONS: usize = 120;
 const CRASH_CONCURRENCY: usize = 8;
-/// The channel's answer time in the crash check: slower than on the local
-/// host ([`crash::LATENCY`]), so that half of it into an invocation (after
-/// the claims, on moto's one-at-a-time DynamoDB) the first sends of the
-/// batch are surely in flight.
+/// The channel's answer time in the crash check: long enough that a send
+/// is surely still in flight a moment after the channel has it.
 const CRASH_LATENCY: Duration = Duration::from_secs(1);
 
-/// One of the instances is SIGKILLed in the middle of a batch, sends in
-/// flight, and a replacement starts; the killed invocation's records come
-/// back when the event source's (short) visibility timeout runs out and
-/// its claims when their lease does. Nothing is lost, and the only doubles
-/// are sends the killed instance had in flight.
+/// A notifier instance is SIGKILLed in the middle of a batch, sends in
+/// flight, and [`INSTANCES`] start in its place (a replacement, and Lambda
+/// scaling out); the killed invocation's records come back when the event
+/// source's (short) visibility timeout runs out and its claims when their
+/// lease does. Nothing is lost, and the only doubles are sends the killed
+/// instance had in flight. It runs alone until the kill, so the sends in
+/// flight at that moment are all its own: the kill waits for the channel
+/// to have some, whatever the machine's load, rather than for a time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notifier_instance_killed_mid_batch_loses_nothing_and_doubles_only_what_was_in_flight() {
     let concurrency = CRASH_CONCURRENCY.to_string();
     let stack = LambdaRig::start(Setup {
+        instances: 1,
         // Short, so the killed batch's records are soon back.
         visibility: Duration::from_secs(5),
         env: &[
@@ -195,22 +200,31 @@ async fn a_notifier_instance_killed_mid_batch_loses_nothing_and_doubles_only_wha
         .await
         .expect("enqueue");
 
-    // Kill one instance once about a third has gone out, mid-batch.
+    // Kill the instance once about a third has gone out, mid-batch: in its
+    // next invocation, a moment after its first sends reach the channel.
     crash::wait_until(
         &stack.channel,
         CRASH_NOTIFICATIONS / 3,
         Duration::from_secs(60),
     )
     .await;
-    stack.events.kill(0, CRASH_LATENCY / 2).await;
+    let moment = async {
+        stack.channel.until_in_flight(1).await;
+        tokio::time::sleep(CRASH_LATENCY / 5).await;
+    };
+    stack.events.kill(0, moment).await;
     let at_the_kill = AtTheKill::count(&stack.channel).await;
     assert!(
         at_the_kill.in_flight > 0,
         "the kill caught the instance with sends in flight: {at_the_kill:?}"
     );
-    stack
-        .events
-        .add(LambdaFunction::start("notifier", &stack.env).await);
+    for instance in futures::future::join_all(
+        (0..INSTANCES).map(|_| LambdaFunction::start("notifier", &stack.env)),
+    )
+    .await
+    {
+        stack.events.add(instance);
+    }
 
     crash::wait_until(
         &stack.channel,
@@ -225,7 +239,7 @@ async fn a_notifier_instance_killed_mid_batch_loses_nothing_and_doubles_only_wha
     // Anything still to come (a double) would come within a lease or two.
     tokio::time::sleep(Duration::from_secs(5)).await;
     crash::check(
-        &format!("Lambda notifier, one of {INSTANCES} instances killed"),
+        "Lambda notifier, an instance killed mid-batch",
         &stack.channel,
         &stack.store,
         &notifications,
