@@ -7,7 +7,9 @@
 //! a channel does, and [`host`] starts nudge in-process or as its binary.
 //! [`moto`] reaches the emulated AWS services the AWS adapters are tested on;
 //! [`lambda`] runs the Lambda function binaries under a Runtime API
-//! emulator, [`events`] builds the events AWS sends them, and [`tls`] puts
+//! emulator (with the environment [`stack_env`] gives them, fed by
+//! [`event_source`] where SQS would), [`events`] builds the events AWS
+//! sends them, and [`tls`] puts
 //! HTTPS in front of a fake server for hosts that call only HTTPS.
 //! [`api`] calls the webhook API signed, checking every answer against
 //! `openapi.yaml` ([`api_spec`]).
@@ -30,5 +32,6 @@ pub mod moto;
 pub mod openid;
 pub mod secured;
 pub mod server;
+pub mod stack_env;
 pub mod suites;
 pub mod tls;

@@ -137,3 +137,17 @@ async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str, redrive: Option<Str
         .queue_url
         .expect("a created queue has a URL")
 }
+
+/// Creates a Secrets Manager secret holding `value` (the JSON object a
+/// deployment's secret holds) under a unique name; returns its ARN.
+pub async fn create_secret(config: &SdkConfig, value: serde_json::Value) -> String {
+    aws_sdk_secretsmanager::Client::new(config)
+        .create_secret()
+        .name(unique("secret"))
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .expect("create the secret on moto")
+        .arn
+        .expect("a secret has an ARN")
+}

@@ -29,8 +29,9 @@ use nudge_tests::lambda::LambdaFunction;
 use nudge_tests::moto::{self, TestQueue};
 use nudge_tests::openid::{channel_bearer, OpenIdServer, APP_ID};
 use nudge_tests::secured::APP_PASSWORD;
+use nudge_tests::stack_env::stack_env;
 use nudge_tests::suites::unique;
-use nudge_tests::tls::{ca_file, TlsFront};
+use nudge_tests::tls::TlsFront;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -57,24 +58,16 @@ impl Stack {
         let config = moto::sdk_config().await;
         let table = moto::new_table(&config).await;
         let queue = TestQueue::create(&config, 5).await;
-        let secret = create_secret(&config).await;
         let openid = OpenIdServer::start().await;
         let entra = FakeEntra::start().await;
         let channel = FakeChannel::start().await;
         let front = TlsFront::start(address_of(channel.service_url())).await;
-        let mut env: Vec<(&str, String)> = moto::function_env();
-        env.extend([
-            ("NUDGE_TABLE_NAME", table.clone()),
-            ("NUDGE_QUEUE_URL", queue.url.clone()),
-            ("NUDGE_SECRET_ARN", secret),
-            ("MicrosoftAppId", APP_ID.to_owned()),
-            (
-                "ToChannelFromBotLoginUrl",
-                entra.login_url("botframework.com"),
-            ),
-            ("SSL_CERT_FILE", ca_file().display().to_string()),
-            ("NUDGE_LOG", "info,nudge=debug".to_owned()),
-        ]);
+        let secret = json!({
+            "MicrosoftAppPassword": APP_PASSWORD,
+            "NUDGE_WEBHOOK_SECRETS": WEBHOOK_SECRET,
+        });
+        let mut env = stack_env(&config, &table, &queue, &entra, APP_ID, secret).await;
+        env.push(("NUDGE_LOG", "info,nudge=debug".to_owned()));
         env.extend(openid.env());
         let messages = LambdaFunction::start("messages", &env).await;
         let notifier = LambdaFunction::start("notifier", &env).await;
@@ -403,22 +396,4 @@ fn address_of(url: &str) -> std::net::SocketAddr {
         .trim_end_matches('/')
         .parse()
         .expect("a socket address")
-}
-
-/// The deployment's secret, as `template.yaml` makes it, with the app's
-/// password added as the README says.
-async fn create_secret(config: &SdkConfig) -> String {
-    let value = json!({
-        "MicrosoftAppPassword": APP_PASSWORD,
-        "NUDGE_WEBHOOK_SECRETS": WEBHOOK_SECRET,
-    });
-    aws_sdk_secretsmanager::Client::new(config)
-        .create_secret()
-        .name(unique("secret"))
-        .secret_string(value.to_string())
-        .send()
-        .await
-        .expect("create the secret on moto")
-        .arn
-        .expect("a secret has an ARN")
 }

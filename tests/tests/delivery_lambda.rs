@@ -16,7 +16,6 @@
 
 use std::time::Duration;
 
-use aws_config::SdkConfig;
 use nudge::notification::enqueue;
 use nudge::queue::sqs::SqsQueue;
 use nudge::store::dynamodb::DynamoStore;
@@ -27,8 +26,9 @@ use nudge_tests::entra::FakeEntra;
 use nudge_tests::event_source::EventSource;
 use nudge_tests::lambda::LambdaFunction;
 use nudge_tests::moto::{self, TestQueue};
+use nudge_tests::stack_env::stack_env;
 use nudge_tests::suites::unique;
-use nudge_tests::tls::{ca_file, TlsFront};
+use nudge_tests::tls::TlsFront;
 use serde_json::json;
 
 const APP_ID: &str = "00000000-0000-0000-0000-00000000d311";
@@ -77,20 +77,16 @@ impl LambdaRig {
             .parse()
             .expect("a socket address");
         let front = TlsFront::start(address).await;
-        let mut env: Vec<(&'static str, String)> = moto::function_env();
-        env.extend([
-            ("NUDGE_TABLE_NAME", table.clone()),
-            ("NUDGE_QUEUE_URL", queue.url.clone()),
-            ("NUDGE_DEAD_LETTER_QUEUE_URL", queue.dead_letter_url.clone()),
-            ("NUDGE_SECRET_ARN", create_secret(&config).await),
-            ("MicrosoftAppId", APP_ID.to_owned()),
-            (
-                "ToChannelFromBotLoginUrl",
-                entra.login_url("botframework.com"),
-            ),
-            ("SSL_CERT_FILE", ca_file().display().to_string()),
-            ("NUDGE_LOG", "info,nudge=debug".to_owned()),
-        ]);
+        let mut env = stack_env(
+            &config,
+            &table,
+            &queue,
+            &entra,
+            APP_ID,
+            json!({"MicrosoftAppPassword": "delivery-suite"}),
+        )
+        .await;
+        env.push(("NUDGE_LOG", "info,nudge=debug".to_owned()));
         env.extend(RIG_ENV.iter().map(|(k, v)| (*k, (*v).to_owned())));
         env.extend(setup.env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         let instances = futures::future::join_all(
@@ -118,18 +114,6 @@ impl LambdaRig {
             queue: &self.queue,
         }
     }
-}
-
-async fn create_secret(config: &SdkConfig) -> String {
-    aws_sdk_secretsmanager::Client::new(config)
-        .create_secret()
-        .name(unique("secret"))
-        .secret_string(json!({"MicrosoftAppPassword": "delivery-suite"}).to_string())
-        .send()
-        .await
-        .expect("create the secret on moto")
-        .arn
-        .expect("the secret's ARN")
 }
 
 macro_rules! lambda_suite {

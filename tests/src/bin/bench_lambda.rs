@@ -37,7 +37,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_config::SdkConfig;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -55,8 +54,9 @@ use nudge_tests::entra::FakeEntra;
 use nudge_tests::event_source::EventSource;
 use nudge_tests::lambda::LambdaFunction;
 use nudge_tests::moto::{self, TestQueue};
-use nudge_tests::suites::unique;
-use nudge_tests::tls::{ca_file, TlsFront};
+use nudge_tests::stack_env::stack_env;
+use nudge_tests::tls::TlsFront;
+use serde_json::json;
 
 const USAGE: &str = "usage: bench_lambda [--notifications N] [--conversations N] \
 [--instances N] [--backlog N] [--latencies MS,MS,...] [--timeout SECONDS]
@@ -276,23 +276,21 @@ async fn run(options: &Options, latency: Duration) -> Figures {
         })
         .await;
 
-    let mut env = moto::function_env();
+    let mut env = stack_env(
+        &config,
+        &table,
+        &queue,
+        &entra,
+        APP_ID,
+        json!({"MicrosoftAppPassword": "bench"}),
+    )
+    .await;
     for (name, value) in &mut env {
         if *name == "AWS_ENDPOINT_URL" {
             *value = proxy.url.clone();
         }
     }
     env.extend([
-        ("NUDGE_TABLE_NAME", table),
-        ("NUDGE_QUEUE_URL", queue.url.clone()),
-        ("NUDGE_DEAD_LETTER_QUEUE_URL", queue.dead_letter_url.clone()),
-        ("NUDGE_SECRET_ARN", create_secret(&config).await),
-        ("MicrosoftAppId", APP_ID.to_owned()),
-        (
-            "ToChannelFromBotLoginUrl",
-            entra.login_url("botframework.com"),
-        ),
-        ("SSL_CERT_FILE", ca_file().display().to_string()),
         ("NUDGE_CONVERSATION_RATE_LIMITS", "off".to_owned()),
         ("NUDGE_BOT_RATE_LIMIT", "0".to_owned()),
         // As template.yaml deploys it.
@@ -438,18 +436,6 @@ async fn run(options: &Options, latency: Duration) -> Figures {
         moto_cpu,
         requests,
     }
-}
-
-async fn create_secret(config: &SdkConfig) -> String {
-    aws_sdk_secretsmanager::Client::new(config)
-        .create_secret()
-        .name(unique("secret"))
-        .secret_string(serde_json::json!({"MicrosoftAppPassword": "bench"}).to_string())
-        .send()
-        .await
-        .expect("create the secret on moto")
-        .arn
-        .expect("the secret's ARN")
 }
 
 /// CPU time (user and system) process `pid` has used, in seconds.
