@@ -177,21 +177,47 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
+    /// Every status, in the order progress reports them.
+    pub const ALL: [DeliveryStatus; 5] = [
+        Self::Pending,
+        Self::Sent,
+        Self::Retrying,
+        Self::Failed,
+        Self::Blocked,
+    ];
+
     /// Whether no further attempt will be made.
     pub fn is_final(self) -> bool {
         matches!(self, Self::Sent | Self::Failed | Self::Blocked)
     }
-}
 
-impl fmt::Display for DeliveryStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+    /// The status's name, as stored and shown (the serde name too).
+    pub fn as_str(self) -> &'static str {
+        match self {
             Self::Pending => "pending",
             Self::Sent => "sent",
             Self::Retrying => "retrying",
             Self::Failed => "failed",
             Self::Blocked => "blocked",
-        })
+        }
+    }
+}
+
+impl fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for DeliveryStatus {
+    type Err = String;
+
+    /// The status [`DeliveryStatus::as_str`] names.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == name)
+            .ok_or_else(|| format!("unknown delivery status {name:?}"))
     }
 }
 
@@ -307,6 +333,18 @@ mod tests {
 
     fn at(second: i64) -> Timestamp {
         Timestamp::from_second(1_700_000_000 + second).unwrap()
+    }
+
+    #[test]
+    fn a_status_name_is_its_serde_name_and_parses_back() {
+        for status in DeliveryStatus::ALL {
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::Value::from(status.as_str())
+            );
+            assert_eq!(status.as_str().parse::<DeliveryStatus>(), Ok(status));
+        }
+        assert!("sending".parse::<DeliveryStatus>().is_err());
     }
 
     fn id() -> NotificationId {

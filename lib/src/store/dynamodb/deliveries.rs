@@ -116,9 +116,9 @@ async fn write(
     let mut tally = Change::default().set(EXPIRES_AT, expires);
     if before != Some(record.status) {
         if let Some(before) = before {
-            tally = tally.add(status_count(before), -1);
+            tally = tally.add(before.as_str(), -1);
         }
-        tally = tally.add(status_count(record.status), 1);
+        tally = tally.add(record.status.as_str(), 1);
     }
     let counter = Counter::new(children_count_partition(&parent)).shard_of(id);
     let mut transaction = table.transaction();
@@ -154,15 +154,9 @@ pub async fn count_children(
     table: &Table,
     parent: &NotificationId,
 ) -> Result<DeliveryCounts, StoreError> {
-    let statuses = [
-        DeliveryStatus::Pending,
-        DeliveryStatus::Sent,
-        DeliveryStatus::Retrying,
-        DeliveryStatus::Failed,
-        DeliveryStatus::Blocked,
-    ];
+    let statuses = DeliveryStatus::ALL;
     let totals = Counter::new(children_count_partition(parent))
-        .read(table, statuses.map(status_count))
+        .read(table, statuses.map(DeliveryStatus::as_str))
         .await?;
     let mut counts = DeliveryCounts::default();
     for (status, n) in statuses.into_iter().zip(totals) {
@@ -171,22 +165,9 @@ pub async fn count_children(
     Ok(counts)
 }
 
-/// The counter attribute of the children in `status`.
-fn status_count(status: DeliveryStatus) -> &'static str {
-    match status {
-        DeliveryStatus::Pending => "pending",
-        DeliveryStatus::Sent => "sent",
-        DeliveryStatus::Retrying => "retrying",
-        DeliveryStatus::Failed => "failed",
-        DeliveryStatus::Blocked => "blocked",
-    }
-}
-
 /// The status a stored record is in.
 fn status_of(item: &Item) -> Result<DeliveryStatus, StoreError> {
-    let status = string(item, STATUS)?;
-    serde_json::from_value(serde_json::Value::from(status))
-        .map_err(|e| StoreError::Corrupt(format!("delivery status {status:?}: {e}")))
+    string(item, STATUS)?.parse().map_err(StoreError::Corrupt)
 }
 
 fn of_parent(parent: &NotificationId, after: Option<&NotificationId>) -> Sharded {

@@ -104,8 +104,7 @@ pub(super) fn count_child_deliveries(
     let mut counts = DeliveryCounts::default();
     for row in rows {
         let (status, n) = row?;
-        let status: DeliveryStatus = serde_json::from_value(serde_json::Value::String(status))
-            .map_err(|e| DbError::Corrupt(format!("delivery status: {e}")))?;
+        let status: DeliveryStatus = status.parse().map_err(DbError::Corrupt)?;
         counts.add(status, u64::try_from(n).unwrap_or_default());
     }
     Ok(counts)
