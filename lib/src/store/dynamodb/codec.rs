@@ -38,6 +38,20 @@ pub fn string<'i>(item: &'i Item, name: &str) -> Result<&'i str, StoreError> {
     }
 }
 
+/// A number attribute that counts something: 0 when absent (nothing
+/// counted yet).
+pub fn count<T: std::str::FromStr + Default>(item: &Item, name: &str) -> Result<T, StoreError> {
+    match item.get(name) {
+        None => Ok(T::default()),
+        Some(AttributeValue::N(n)) => n
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("attribute {name} is {n:?}, not a count"))),
+        Some(other) => Err(StoreError::Corrupt(format!(
+            "attribute {name} is not a number: {other:?}"
+        ))),
+    }
+}
+
 pub fn text(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }

@@ -23,10 +23,9 @@
 //! backfilled, and a total that would go below zero through them reads as
 //! zero.
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
+use super::codec::count;
 use super::keys::{sharded, shards, COUNTER_SK, SHARDS};
-use super::table::{Item, Table};
+use super::table::Table;
 use crate::store::StoreError;
 
 /// One sharded counter, by the partition prefix its shards share.
@@ -57,22 +56,9 @@ impl Counter {
         let mut totals = [0i64; N];
         for item in table.get_many(&keys).await? {
             for (total, name) in totals.iter_mut().zip(names) {
-                *total = total.saturating_add(number(&item, name)?);
+                *total = total.saturating_add(count::<i64>(&item, name)?);
             }
         }
         Ok(totals.map(|total| u64::try_from(total).unwrap_or(0)))
-    }
-}
-
-/// A number attribute; an absent one is 0.
-pub fn number(item: &Item, name: &str) -> Result<i64, StoreError> {
-    match item.get(name) {
-        None => Ok(0),
-        Some(AttributeValue::N(n)) => n
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("counter {name} is {n:?}"))),
-        Some(other) => Err(StoreError::Corrupt(format!(
-            "counter {name} is not a number: {other:?}"
-        ))),
     }
 }

@@ -25,8 +25,8 @@
 
 use jiff::Timestamp;
 
-use super::codec::{conversation_key, string, text};
-use super::counters::{self, Counter};
+use super::codec::{conversation_key, count, string, text};
+use super::counters::Counter;
 use super::keys::{
     conversation_pk, key_of_subscribed_sk, sharded, shards, subscribed_after, subscribed_sk,
     subscription_sk, tag_count_partition, tag_name, tag_partition, COUNT, COUNTER_SK, LISTING, SK,
@@ -142,7 +142,7 @@ async fn own_count(table: &Table, key: &ConversationKey) -> Result<(i64, Expect)
         .await?;
     let held = item
         .as_ref()
-        .map_or(Ok(0), |item| counters::number(item, COUNT))?;
+        .map_or(Ok(0), |item| count::<i64>(item, COUNT))?;
     Ok((held, Expect::unchanged(item.as_ref())?))
 }
 

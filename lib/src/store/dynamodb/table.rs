@@ -23,6 +23,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_sdk_dynamodb::Client;
 use rand::RngExt;
 
+use super::codec::count;
 use super::keys::{Index, PK, REV, SK};
 use crate::store::StoreError;
 
@@ -469,15 +470,7 @@ pub fn number(n: impl ToString) -> AttributeValue {
 
 /// An item's revision: 0 for an item written before revisions existed.
 fn revision(item: &Item) -> Result<u64, StoreError> {
-    match item.get(REV) {
-        None => Ok(0),
-        Some(AttributeValue::N(n)) => n
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("revision {n:?} is not a count"))),
-        Some(other) => Err(StoreError::Corrupt(format!(
-            "revision is not a number: {other:?}"
-        ))),
-    }
+    count(item, REV)
 }
 
 /// A failed call, as a backend error with the service's code and message.
