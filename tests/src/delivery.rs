@@ -29,6 +29,24 @@ use serde_json::json;
 use crate::channel::{FakeChannel, Fault, Scripted};
 use crate::suites::unique;
 
+/// Invokes `$host!` with the name of every check in the suite, so each
+/// host's test file runs all of them and a check added here runs on both
+/// hosts (`tests/tests/delivery_local.rs`, `tests/tests/delivery_lambda.rs`).
+#[macro_export]
+macro_rules! delivery_checks {
+    ($host:ident) => {
+        $host!(
+            transient_failures_are_retried_until_sent,
+            terminal_errors_are_final,
+            exhausted_retries_dead_letter_and_redrive,
+            duplicates_are_sent_once,
+            a_cancelled_reminder_is_not_sent,
+            a_burst_to_one_conversation_keeps_the_teams_limits,
+            a_broadcast_to_a_thousand_keeps_the_limits,
+        );
+    };
+}
+
 /// The settings a rig's host runs with.
 pub const RIG_ENV: [(&str, &str); 2] =
     [("NUDGE_MAX_ATTEMPTS", "4"), ("NUDGE_RETRY_BASE_MS", "100")];

@@ -49,12 +49,4 @@ macro_rules! local_suite {
     };
 }
 
-local_suite!(
-    transient_failures_are_retried_until_sent,
-    terminal_errors_are_final,
-    exhausted_retries_dead_letter_and_redrive,
-    duplicates_are_sent_once,
-    a_cancelled_reminder_is_not_sent,
-    a_burst_to_one_conversation_keeps_the_teams_limits,
-    a_broadcast_to_a_thousand_keeps_the_limits,
-);
+nudge_tests::delivery_checks!(local_suite);
