@@ -12,9 +12,12 @@ use std::time::Duration;
 
 use crate::api::Limits;
 use crate::auth::{InboundSettings, WebhookSettings};
+use crate::bot::{Caps, JobScope};
 use crate::connector::{MsiEndpoint, TrustSettings};
 use crate::delivery::NotifierSettings;
+use crate::local::server::ServerSettings;
 use crate::schedule::Zone;
+use crate::secret::Secret;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration {variable}: {problem}")]
@@ -36,7 +39,8 @@ pub enum AppType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppIdentity {
     pub app_id: String,
-    pub password: Option<String>,
+    /// The client secret (`MicrosoftAppPassword`): never printed.
+    pub password: Option<Secret>,
     pub app_type: AppType,
     pub tenant_id: Option<String>,
     /// Entra ID authority for outbound tokens; `/oauth2/v2.0/token` is added.
@@ -82,6 +86,12 @@ pub struct Settings {
     pub default_time_zone: Zone,
     /// How often the local host's reminder tick runs.
     pub tick_interval: Duration,
+    /// Who may see and complete a job from chat.
+    pub job_scope: JobScope,
+    /// How much a conversation or user may hold at once.
+    pub caps: Caps,
+    /// The local host's HTTP server bounds.
+    pub server: ServerSettings,
 }
 
 /// Reads a variable; empty counts as absent.
@@ -231,6 +241,9 @@ impl Settings {
                 |n| (1..=3600).contains(n),
                 "a number of seconds from 1 to 3600",
             )?),
+            job_scope: JobScope::from_env(env)?,
+            caps: Caps::from_env(env)?,
+            server: ServerSettings::from_env(env)?,
         })
     }
 
@@ -295,7 +308,7 @@ fn app_identity(env: &dyn Env) -> Result<Option<AppIdentity>, ConfigError> {
     };
     Ok(Some(AppIdentity {
         app_id,
-        password: env.get("MicrosoftAppPassword"),
+        password: env.get("MicrosoftAppPassword").map(Secret::new),
         app_type,
         tenant_id,
         login_url: login_url(env, &authority)?,
@@ -351,7 +364,12 @@ mod tests {
             ("MicrosoftAppTenantId", "t1"),
         ])
         .unwrap();
+        assert!(
+            !format!("{s:?}").contains("\"pw\""),
+            "the app password never prints"
+        );
         let app = s.app.unwrap();
+        assert_eq!(app.password, Some(Secret::new("pw")));
         assert_eq!(
             app.token_url(),
             "https://login.microsoftonline.com/t1/oauth2/v2.0/token"

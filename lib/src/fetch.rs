@@ -5,6 +5,22 @@
 
 use bytes::{Bytes, BytesMut};
 
+/// The start of every HTTP client nudge builds: no redirects followed.
+///
+/// Every client of nudge carries something that must reach only the host
+/// it was meant for: an activity and the bot's token (Connector calls), the
+/// client secret (token endpoints), the answer it trusts (OpenID metadata,
+/// key sets, managed identity). reqwest follows up to ten redirects by
+/// default, so a 307 from an allowed host would carry the request, body
+/// and all, to any other host, past the trust policy. A redirect is
+/// answered as what it is: a 3xx status, which every caller treats as a
+/// failure.
+pub(crate) fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("nudge/", env!("CARGO_PKG_VERSION")))
+}
+
 /// Reads a response body, refusing it past `limit` bytes.
 pub(crate) async fn read_bounded(
     mut response: reqwest::Response,

@@ -40,7 +40,22 @@ pub fn check_opaque_id(what: &'static str, value: &str) -> Result<(), IdError> {
     if value.chars().any(char::is_control) {
         return Err(IdError::ControlCharacter(what));
     }
+    if is_dot_segment(value) {
+        return Err(IdError::Malformed {
+            what,
+            why: "`.` and `..` are not ids".into(),
+        });
+    }
     Ok(())
+}
+
+/// Whether `value` is `.` or `..`: ids become path segments of Connector
+/// URLs, where these two mean "here" and "up" (`conversation.id` `..` would
+/// turn `{serviceUrl}/v3/conversations/../activities` into
+/// `{serviceUrl}/v3/activities`). Percent-encoding cannot help: URL parsers
+/// treat `%2e` as a dot too. Any other id made of dots is a plain segment.
+pub fn is_dot_segment(value: &str) -> bool {
+    value == "." || value == ".."
 }
 
 /// Identifies one stored conversation: the channel and the channel's own
@@ -215,6 +230,13 @@ pub struct IdempotencyKey(String);
 impl IdempotencyKey {
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The key as kept for one caller: `{credential}/{key}`. A key names a
+    /// call of one sender; another sender's same key is another call, and
+    /// must neither replay the first one's answer nor be blocked by it.
+    pub fn scoped(&self, credential: &str) -> IdempotencyKey {
+        IdempotencyKey(format!("{credential}/{}", self.0))
     }
 }
 

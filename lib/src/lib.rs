@@ -37,6 +37,7 @@ pub mod local;
 pub mod notification;
 pub mod queue;
 pub mod schedule;
+pub mod secret;
 pub mod service_url;
 mod sqlite_db;
 pub mod store;

@@ -47,6 +47,34 @@ pub(crate) enum DbError {
     Failed(String),
 }
 
+/// Creates the database file (and its directory) readable by this user
+/// only, or makes an existing file so: it holds conversation references,
+/// service URLs and message texts. New directories are `0700`, the file
+/// `0600`; SQLite gives its `-wal` and `-shm` files the database file's
+/// mode. An existing directory is left as it is (it may be shared on
+/// purpose); the files in it are still private.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let mut dir = std::fs::DirBuilder::new();
+        dir.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+        dir.create(parent)?;
+    }
+    let mut file = std::fs::OpenOptions::new();
+    file.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    let file = file.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    drop(file);
+    Ok(())
+}
+
 /// One step of a schema, run once, in order. Steps are written with
 /// `IF NOT EXISTS` as well, so a half-recorded step is safe to run again.
 pub(crate) type Migration = &'static str;
@@ -60,10 +88,8 @@ impl Db {
     /// Opens (creating it and its parent directories if needed) the file at
     /// `path` and brings its schema up to date.
     pub(crate) fn open(path: &Path, schema: &[Migration]) -> Result<Self, DbError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| DbError::Failed(format!("cannot create {}: {e}", parent.display())))?;
-        }
+        private_file(path)
+            .map_err(|e| DbError::Failed(format!("cannot create {}: {e}", path.display())))?;
         let conn = Connection::open(path)?;
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
         Self::prepare(conn, schema)

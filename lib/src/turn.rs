@@ -62,6 +62,18 @@ impl Turn {
         Turn { provenance, ..self }
     }
 
+    /// The conversation's tenant ([`Activity::tenant_id`]).
+    pub fn tenant(&self) -> Option<&str> {
+        self.activity.tenant_id()
+    }
+
+    /// The user who sent the activity, as `{channelId}#{userId}`, when it
+    /// names one: what per-user caps count by.
+    pub fn user(&self) -> Option<String> {
+        let from = self.activity.from.as_ref().filter(|a| !a.id.is_empty())?;
+        Some(format!("{}#{}", self.key.channel_id(), from.id))
+    }
+
     /// Whether `account_id` is the bot itself (the turn's recipient).
     pub fn is_bot(&self, account_id: &str) -> bool {
         self.activity

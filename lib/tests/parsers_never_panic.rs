@@ -413,7 +413,8 @@ proptest! {
             ..WebhookSettings::default()
         }).expect("credentials");
         let presented = Presented {
-            target: "POST /api/notify",
+            method: "POST",
+            target: "/api/notify",
             authorization: authorization.as_deref(),
             timestamp: timestamp.as_deref(),
             signature: signature.as_deref(),

@@ -6,9 +6,7 @@
 
 use std::time::Duration;
 
-use nudge::auth::webhook::signature::{
-    sign, target as signature_target, SIGNATURE_HEADER, TIMESTAMP_HEADER,
-};
+use nudge::auth::webhook::signature::{sign, Signed, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use nudge::config::Settings;
 use nudge::local::LocalHost;
 use reqwest::Method;
@@ -79,8 +77,15 @@ impl ApiClient {
         headers: &[(&str, String)],
     ) -> Answer {
         let timestamp = jiff::Timestamp::now().as_second().to_string();
-        let target = signature_target(method.as_str(), path);
-        let signature = sign(self.secret.as_bytes(), &timestamp, &target, body.as_bytes());
+        let signature = sign(
+            self.secret.as_bytes(),
+            &Signed {
+                timestamp: &timestamp,
+                method: method.as_str(),
+                target: path,
+                body: body.as_bytes(),
+            },
+        );
         let mut request = self
             .http
             .request(method.clone(), format!("{}{path}", self.base_url))

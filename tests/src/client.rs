@@ -104,9 +104,21 @@ impl BotClient {
         body: impl Into<reqwest::Body>,
         headers: &[(&str, String)],
     ) -> (u16, Value) {
+        self.send_with("POST", path, body, headers).await
+    }
+
+    /// Any method, a JSON body and these headers.
+    pub async fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        headers: &[(&str, String)],
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
         let mut request = self
             .http
-            .post(format!("{}{path}", self.base_url))
+            .request(method, format!("{}{path}", self.base_url))
             .header("content-type", "application/json")
             .body(body);
         for (name, value) in headers {

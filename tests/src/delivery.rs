@@ -356,6 +356,7 @@ pub async fn a_cancelled_reminder_is_not_sent(rig: &Rig<'_>) {
         created_at: Timestamp::now(),
         fired: 0,
         last_fired_at: None,
+        created_by: None,
     };
     rig.store
         .insert_reminder(&reminder)

@@ -64,10 +64,11 @@ pub fn settings_with(data_dir: &Path, env: &[(&str, String)]) -> Settings {
 pub struct TestEnv<'a>(pub &'a [(&'a str, String)]);
 
 impl Env for TestEnv<'_> {
+    /// The last value given for `name`, so a later entry overrides.
     fn get(&self, name: &str) -> Option<String> {
         self.0
             .iter()
-            .find(|(k, _)| *k == name)
+            .rfind(|(k, _)| *k == name)
             .map(|(_, v)| v.clone())
             .filter(|v| !v.trim().is_empty())
     }

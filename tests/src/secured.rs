@@ -14,6 +14,8 @@ use crate::openid::{OpenIdServer, APP_ID};
 
 /// The app's client secret in the tests.
 pub const APP_PASSWORD: &str = "test-client-secret";
+/// The webhook secret of a host with an app id.
+pub const WEBHOOK_SECRET: &str = "secured-webhook-secret-0123456789";
 
 pub struct SecuredHarness {
     pub openid: OpenIdServer,
@@ -39,6 +41,8 @@ impl SecuredHarness {
                 "ToChannelFromBotLoginUrl",
                 entra.login_url("botframework.com"),
             ),
+            // With an app id the host refuses to start with open webhooks.
+            ("NUDGE_WEBHOOK_SECRETS", WEBHOOK_SECRET.to_owned()),
         ]);
         env.extend(extra.iter().cloned());
         let mut settings = settings_with(data.path(), &env);

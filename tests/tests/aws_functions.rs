@@ -15,7 +15,7 @@ use aws_config::SdkConfig;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use jiff::Timestamp;
 use nudge::activity::Activity;
-use nudge::auth::webhook::signature::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use nudge::auth::webhook::signature::{sign, Signed, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use nudge::ids::ConversationKey;
 use nudge::notification::{Notification, Reason};
 use nudge::queue::{OutgoingMessage, Queue};
@@ -238,9 +238,12 @@ async fn the_messages_function_answers_as_the_local_host_does() {
             SIGNATURE_HEADER,
             sign(
                 WEBHOOK_SECRET.as_bytes(),
-                &timestamp,
-                "POST /api/notify",
-                broadcast.as_bytes(),
+                &Signed {
+                    timestamp: &timestamp,
+                    method: "POST",
+                    target: "/api/notify",
+                    body: broadcast.as_bytes(),
+                },
             ),
         ),
     ];
@@ -249,6 +252,14 @@ async fn the_messages_function_answers_as_the_local_host_does() {
         .await;
     assert_eq!(status, 202, "a signed broadcast is accepted: {body}");
     assert_eq!(body["recipients"], 0, "{body}");
+    let (status, body) = stack
+        .request("POST", "/api/notify", &signed, &broadcast)
+        .await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (409, "SignatureReplayed"),
+        "the replay cache in DynamoDB refuses the same signed request: {body}"
+    );
 }
 
 #[tokio::test]

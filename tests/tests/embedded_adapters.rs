@@ -84,6 +84,9 @@ store_suite!(
     accepted_notifications_round_trip,
     rate_limit_slots_fill_windows_in_order,
     concurrent_rate_limit_slots_never_overfill,
+    caps_count_live_records,
+    parked_reminders_resume_once,
+    signatures_are_remembered_once,
 );
 
 queue_suite!(
@@ -129,6 +132,9 @@ async fn the_store_keeps_everything_across_reopening() {
         status: JobStatus::Running,
         created_at: Timestamp::now(),
         completed_at: None,
+        tenant: None,
+        log: "tenant:".into(),
+        created_by: None,
     };
     let id = NotificationId::generate();
     let delivery = {

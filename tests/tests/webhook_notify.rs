@@ -9,7 +9,7 @@ use nudge::activity::ADAPTIVE_CARD_CONTENT_TYPE;
 use nudge::api::idempotency;
 use nudge::ids::ConversationKey;
 use nudge::store::IdempotencyRecord;
-use nudge_tests::api::{ApiHarness, WAIT};
+use nudge_tests::api::{ApiHarness, SECRET, WAIT};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -319,14 +319,22 @@ async fn a_retry_with_the_same_idempotency_key_gets_the_first_answer() {
     let refused_again = s.api.post_once("/api/notify", &missing, "retry-2").await;
     assert_eq!((refused_again.status, refused_again.replayed), (404, true));
 
-    let bad = s.api.post_once("/api/notify", &body, "has space").await;
+    // (Each call below differs from the ones before: an identical signed
+    // request within the same second would be a replay.)
+    let bad_body = notify(json!({"kind": "conversation", "key": key}), "bad key");
+    let bad = s.api.post_once("/api/notify", &bad_body, "has space").await;
     assert_eq!((bad.status, bad.code()), (400, "InvalidIdempotencyKey"));
 
     // A call still holding its key: the retry is told to wait.
-    let bytes = body.to_string();
+    let held_body = notify(json!({"kind": "conversation", "key": key}), "held");
+    let bytes = held_body.to_string();
     let now = jiff::Timestamp::now();
+    let credential = nudge::auth::webhook::credential_id("secret", SECRET.as_bytes());
     let held = IdempotencyRecord {
-        key: "held".parse().unwrap(),
+        key: "held"
+            .parse::<nudge::ids::IdempotencyKey>()
+            .unwrap()
+            .scoped(&credential),
         fingerprint: idempotency::fingerprint(&Method::POST, "/api/notify", bytes.as_bytes()),
         created_at: now,
         expires_at: now + jiff::SignedDuration::from_hours(1),
@@ -334,7 +342,7 @@ async fn a_retry_with_the_same_idempotency_key_gets_the_first_answer() {
         response: None,
     };
     s.host.store().put_idempotency_record(&held).await.unwrap();
-    let busy = s.api.post_once("/api/notify", &body, "held").await;
+    let busy = s.api.post_once("/api/notify", &held_body, "held").await;
     assert_eq!((busy.status, busy.code()), (409, "IdempotencyKeyInUse"));
 
     settle().await;

@@ -179,6 +179,22 @@ impl Activity {
             .is_some_and(|k| k.eq_ignore_ascii_case(kind))
     }
 
+    /// The conversation's tenant: `conversation.tenantId`, else Teams'
+    /// `channelData.tenant.id`. Channels without tenants send neither.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.conversation
+            .as_ref()
+            .and_then(|c| c.tenant_id.as_deref())
+            .or_else(|| {
+                self.channel_data
+                    .as_ref()?
+                    .get("tenant")?
+                    .get("id")?
+                    .as_str()
+            })
+            .filter(|t| !t.is_empty())
+    }
+
     /// `timestamp` parsed as an instant, when present and well-formed.
     pub fn timestamp_parsed(&self) -> Option<jiff::Timestamp> {
         self.timestamp.as_deref()?.parse().ok()

@@ -8,15 +8,38 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 
-/// Reads the whole body, refusing it with 413 past `limit` bytes.
+/// Reads the whole body, refusing it with 413 past `limit` bytes, and with
+/// 408 when it did not arrive in time (the local host's body deadline) or
+/// broke off.
 pub async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PayloadTooLarge",
-            format!("the body is larger than {limit} bytes"),
-        )
+    to_bytes(body, limit).await.map_err(|error| {
+        if is_length_limit(&error) {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PayloadTooLarge",
+                format!("the body is larger than {limit} bytes"),
+            )
+        } else {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "RequestTimeout",
+                "the body did not arrive in time",
+            )
+        }
     })
+}
+
+/// Whether reading stopped at the size limit (anything else: the body
+/// timed out or the connection broke).
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// Parses JSON into `T`; the error names the line and column and the

@@ -45,7 +45,7 @@ impl ApiError {
 
     /// A failure on our side: logged in full, answered without detail.
     pub fn internal(error: &dyn std::error::Error) -> Self {
-        tracing::error!(%error, "request failed");
+        tracing::error!(error = %crate::telemetry::untrusted(&error), "request failed");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalError",

@@ -15,8 +15,11 @@
 //! - **same call still running**: 409 `IdempotencyKeyInUse`, retry later.
 //!   A call that dies holding a key (a crash) frees it after [`LEASE`].
 //!
-//! Runs inside the webhook gate: only authenticated calls reach the store.
-//! Calls without the header, and `GET`s, pass straight through.
+//! Runs inside the webhook gate: only authenticated calls reach the store,
+//! and each key is kept per credential ([`Caller::credential`]: one signing
+//! secret, one API key), so one sender's key never answers, or blocks,
+//! another's call. A retry must therefore use the same credential as the
+//! first call. Calls without the header, and `GET`s, pass straight through.
 
 use aws_lc_rs::digest;
 use axum::body::{to_bytes, Body, Bytes};
@@ -28,6 +31,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::body::read_limited;
 use super::{ApiError, AppState};
+use crate::auth::webhook::Caller;
 use crate::ids::IdempotencyKey;
 use crate::store::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
 
@@ -60,6 +64,11 @@ pub async fn idempotent(
                 "Idempotency-Key is 1 to 255 printable ASCII characters without spaces",
             )
         })?;
+    let credential = request
+        .extensions()
+        .get::<Caller>()
+        .map_or("unknown", |caller| caller.credential.as_str());
+    let key = key.scoped(credential);
     let (parts, body) = request.into_parts();
     let bytes = read_limited(body, app.limits.max_webhook_bytes).await?;
     let now = Timestamp::now();

@@ -87,7 +87,7 @@ async fn send_replies(app: &AppState, turn: &Turn, replies: &[Activity]) {
             }
         };
         if let Err(error) = sent {
-            tracing::warn!(conversation = %turn.key, %error, "reply not delivered");
+            tracing::warn!(conversation = %turn.key, error = %crate::telemetry::untrusted(&error), "reply not delivered");
             return;
         }
     }

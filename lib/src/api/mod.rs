@@ -87,7 +87,9 @@ impl AppState {
         inbound: Arc<dyn InboundAuth>,
     ) -> AppState {
         let bot = Bot::new(store.clone(), queue.clone())
-            .with_default_zone(settings.default_time_zone.clone());
+            .with_default_zone(settings.default_time_zone.clone())
+            .with_job_scope(settings.job_scope)
+            .with_caps(settings.caps);
         AppState {
             bot: Arc::new(bot),
             store,
@@ -110,7 +112,7 @@ impl AppState {
             .authenticate(authorization, turn)
             .await
             .map_err(|failure| {
-                tracing::warn!(conversation = %turn.key, %failure, "activity refused");
+                tracing::warn!(conversation = %turn.key, failure = %crate::telemetry::untrusted(&failure), "activity refused");
                 ApiError::from(failure)
             })
     }

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::bot::replies::repetition;
+use crate::bot::ReminderRefusal;
 use crate::schedule::phrase::{parse_parts, PhraseError};
 use crate::schedule::Zone;
 
@@ -56,11 +57,18 @@ pub async fn create(
     let owner = audience.one_conversation(app.store.as_ref()).await?;
     let reminder = app
         .bot
-        .schedule_reminder(owner, reminder, zone.clone())
+        .schedule_reminder(owner, reminder, zone.clone(), None)
         .await
         .map_err(|e| ApiError::internal(&e))?
-        .map_err(|refusal| {
-            ApiError::bad_request("ReminderRefused", format!("the reminder {refusal}"))
+        .map_err(|refusal| match refusal {
+            ReminderRefusal::Spec(refusal) => {
+                ApiError::bad_request("ReminderRefused", format!("the reminder {refusal}"))
+            }
+            ReminderRefusal::Full(full) => ApiError::new(
+                StatusCode::CONFLICT,
+                "ReminderLimitReached",
+                format!("{full}; cancel one first"),
+            ),
         })?;
     Ok((
         StatusCode::CREATED,

@@ -1,17 +1,36 @@
 //! The gate in front of every webhook route: reads the raw body (bounded),
 //! checks the request's signature or API key with the host's
-//! [`WebhookPolicy`], and hands the same bytes on to the handler. The
-//! signature covers the raw bytes, so it must be checked before anything
-//! parses them, and the body is read only once.
+//! [`WebhookPolicy`], refuses a signed request it has accepted before, and
+//! hands the same bytes on to the handler with the [`Caller`] in the
+//! request's extensions. The signature covers the raw bytes, so it must be
+//! checked before anything parses them, and the body is read only once.
+//!
+//! Replays: a signed request is good for the tolerance either side of its
+//! timestamp, so the gate remembers the digest of every signed request that
+//! acts (every method but `GET` and `HEAD`) it accepts for twice that ([`WebhookPolicy::replay_window`]), with a
+//! conditional insert in the store ([`Store::remember_signature`]): a copy
+//! sent again, to this process or to any other instance on the same store,
+//! is a 409 `SignatureReplayed`. The digest covers the timestamp, method,
+//! target and body, so a sender that signs each request anew (a new
+//! timestamp) is never refused. One copy passes: a `POST` resent exactly,
+//! with the same `Idempotency-Key` as the first (a client library's retry
+//! after a lost answer), goes on to the idempotency layer, which answers
+//! with the first call's answer and acts no more. The key is not signed,
+//! so a copy under another key, or none, is still a replay. Reads are not
+//! remembered: a copy of a `GET` reads again and changes nothing, and
+//! clients poll progress (`GET /api/notifications/{id}`) faster than the
+//! timestamp's one-second grain, which would make honest polls replays.
 //!
 //! Routes opt in with [`WebhookGate::protect`]; a refusal is a bare 401
-//! (the reason goes to the log), exactly like a refused activity.
+//! (the reason goes to the log), exactly like a refused activity. `GET`
+//! and `HEAD` carry no body: one that does is a 400 `BodyNotAllowed`.
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
@@ -19,8 +38,9 @@ use jiff::Timestamp;
 
 use super::body::read_limited;
 use super::ApiError;
-use crate::auth::webhook::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use crate::auth::webhook::{Presented, WebhookPolicy};
+use crate::auth::webhook::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::auth::webhook::{Caller, Presented, WebhookPolicy};
+use crate::store::Store;
 
 #[derive(Clone)]
 pub struct WebhookGate {
@@ -37,36 +57,103 @@ impl WebhookGate {
         }
     }
 
-    /// `router` with every route behind the gate.
-    pub fn protect<S: Clone + Send + Sync + 'static>(&self, router: Router<S>) -> Router<S> {
-        router.route_layer(axum::middleware::from_fn_with_state(self.clone(), verify))
+    /// `router` with every route behind the gate; `store` keeps the replay
+    /// cache.
+    pub fn protect<S: Clone + Send + Sync + 'static>(
+        &self,
+        router: Router<S>,
+        store: Arc<dyn Store>,
+    ) -> Router<S> {
+        let state = Gate {
+            gate: self.clone(),
+            store,
+        };
+        router.route_layer(axum::middleware::from_fn_with_state(state, verify))
     }
 }
 
+#[derive(Clone)]
+struct Gate {
+    gate: WebhookGate,
+    store: Arc<dyn Store>,
+}
+
 async fn verify(
-    State(gate): State<WebhookGate>,
+    State(Gate { gate, store }): State<Gate>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let bytes = read_limited(body, gate.max_body).await?;
+    if matches!(parts.method, Method::GET | Method::HEAD) && !bytes.is_empty() {
+        return Err(ApiError::bad_request(
+            "BodyNotAllowed",
+            "a GET or HEAD request carries no body",
+        ));
+    }
     let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let path_and_query = parts
+    let target = parts
         .uri
         .path_and_query()
         .map_or_else(|| parts.uri.path(), |p| p.as_str());
-    let target = signature::target(parts.method.as_str(), path_and_query);
     let presented = Presented {
-        target: &target,
+        method: parts.method.as_str(),
+        target,
         authorization: header(AUTHORIZATION.as_str()),
         timestamp: header(TIMESTAMP_HEADER),
         signature: header(SIGNATURE_HEADER),
     };
-    if let Err(failure) = gate.policy.check(&presented, &bytes, Timestamp::now()) {
-        tracing::warn!(path = parts.uri.path(), %failure, "webhook refused");
-        return Err(failure.into());
+    let now = Timestamp::now();
+    let caller = match gate.policy.check(&presented, &bytes, now) {
+        Ok(caller) => caller,
+        Err(failure) => {
+            tracing::warn!(
+                path = %crate::telemetry::untrusted(&parts.uri.path()),
+                failure = %crate::telemetry::untrusted(&failure),
+                "webhook refused"
+            );
+            return Err(failure.into());
+        }
+    };
+    let reads = matches!(parts.method, Method::GET | Method::HEAD);
+    if let Some(digest) = caller.signed.as_ref().filter(|_| !reads) {
+        let key = match parts.method {
+            Method::POST => header(super::idempotency::HEADER).unwrap_or_default(),
+            _ => "",
+        };
+        refuse_replay(store.as_ref(), &gate.policy, digest, key, now).await?;
     }
+    parts.extensions.insert::<Caller>(caller);
     Ok(next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await)
+}
+
+/// Remembers a signed request's digest; 409 if it was remembered already,
+/// unless both copies carry the same `Idempotency-Key`.
+async fn refuse_replay(
+    store: &dyn Store,
+    policy: &WebhookPolicy,
+    digest: &str,
+    idempotency_key: &str,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let until = now
+        .checked_add(policy.replay_window())
+        .unwrap_or(Timestamp::MAX);
+    let seen = store
+        .remember_signature(digest, idempotency_key, until, now)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    match seen {
+        None => return Ok(()),
+        Some(first_key) if !first_key.is_empty() && first_key == idempotency_key => return Ok(()),
+        Some(_) => {}
+    }
+    tracing::warn!(digest, "replayed webhook refused");
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "SignatureReplayed",
+        "this signed request was accepted before; sign each request anew",
+    ))
 }

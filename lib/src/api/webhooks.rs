@@ -27,5 +27,5 @@ pub fn routes(state: AppState, gate: &WebhookGate) -> Router {
         .route("/api/notifications/{id}", get(notifications::status))
         .route("/api/conversations", get(conversations::list))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotent));
-    gate.protect(routes).with_state(state)
+    gate.protect(routes, state.store.clone()).with_state(state)
 }

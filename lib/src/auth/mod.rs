@@ -85,6 +85,23 @@ pub enum SetupError {
         WebhookSettings::API_KEYS
     )]
     NoWebhookCredentials,
+    /// The local host with an app id, or listening beyond loopback, and no
+    /// webhook credential: someone else could reach the webhook API.
+    #[error(
+        "no webhook credentials: set {secrets} or {keys}. Unsigned webhooks are accepted only \
+         while MicrosoftAppId is unset and the host listens on loopback only; {0}, so the \
+         webhook API (/api/notify, /api/conversations, ...) could be reached by others",
+        secrets = WebhookSettings::SECRETS,
+        keys = WebhookSettings::API_KEYS
+    )]
+    ExposedWebhooks(&'static str),
+    /// The local host asked to listen beyond loopback without an app id.
+    #[error(
+        "NUDGE_BIND={0} without MicrosoftAppId: a host that others can reach must authenticate \
+         the Bot Connector; set MicrosoftAppId (and MicrosoftAppPassword), or listen on \
+         127.0.0.1"
+    )]
+    ExposedWithoutAppId(std::net::IpAddr),
     #[error(transparent)]
     Config(#[from] ConfigError),
 }

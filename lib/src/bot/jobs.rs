@@ -1,23 +1,79 @@
 //! Jobs: `run`, `show`, `done`, and the `jobComplete` event.
 //!
 //! A job belongs to the conversation that started it. Completion is asked
-//! for from anywhere (`done` in another conversation, an event, a timer),
-//! moves the job to `completing` with a conditional write, and leaves as one
-//! notification with a fixed id per job, so two requests to complete it end
-//! in one "is complete" message. The notifier marks it `complete` and tells
-//! the owner.
+//! for from another conversation (`done`, an event: the job service of the
+//! sample), a timer or the webhook API, moves the job to `completing` with
+//! a conditional write, and leaves as one notification with a fixed id per
+//! job, so two requests to complete it end in one "is complete" message.
+//! The notifier marks it `complete` and tells the owner.
+//!
+//! From chat, jobs are seen (`show`) and completed (`done`, the event) only
+//! within a [`JobScope`]: by default the owner's tenant (conversations
+//! without one, like the Emulator's, share one scope), never across
+//! tenants, so one organisation neither reads another's job log nor pushes
+//! messages into its chats; `NUDGE_JOB_SCOPE=conversation` narrows it to
+//! the job's own conversation. A job outside the scope is answered as
+//! unknown. The webhook API, authenticated as the job service, is not
+//! scoped.
 
 use std::time::Duration;
 
 use jiff::Timestamp;
 
 use crate::activity::Activity;
+use crate::config::{ConfigError, Env};
 use crate::ids::JobId;
 use crate::notification::{Notification, Reason, Target};
 use crate::store::{Job, JobStatus, TransitionError};
 use crate::turn::Turn;
 
+use super::caps::{self, Capped};
 use super::{insert_fresh, replies, Bot, BotError};
+
+/// Who may see and complete a job from chat (`NUDGE_JOB_SCOPE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JobScope {
+    /// Conversations of the owner's tenant (the default).
+    #[default]
+    Tenant,
+    /// The owner conversation only.
+    Conversation,
+}
+
+impl JobScope {
+    pub const VARIABLE: &'static str = "NUDGE_JOB_SCOPE";
+
+    pub fn from_env(env: &dyn Env) -> Result<JobScope, ConfigError> {
+        match env
+            .get(Self::VARIABLE)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("tenant") => Ok(JobScope::Tenant),
+            Some("conversation") => Ok(JobScope::Conversation),
+            Some(other) => Err(ConfigError {
+                variable: Self::VARIABLE,
+                problem: format!("`{other}` is neither `tenant` nor `conversation`"),
+            }),
+        }
+    }
+
+    /// The job log a turn sees, and that a job started in it is listed in.
+    pub fn log(self, turn: &Turn) -> String {
+        match self {
+            JobScope::Tenant => format!("tenant:{}", turn.tenant().unwrap_or_default()),
+            JobScope::Conversation => format!("conversation:{}", turn.key),
+        }
+    }
+
+    /// Whether a turn may complete `job`.
+    pub fn admits(self, job: &Job, turn: &Turn) -> bool {
+        match self {
+            JobScope::Tenant => job.tenant.as_deref() == turn.tenant(),
+            JobScope::Conversation => job.owner == turn.key,
+        }
+    }
+}
 
 impl Bot {
     pub(super) async fn run_job(
@@ -25,6 +81,18 @@ impl Bot {
         turn: &Turn,
         seconds: Option<u32>,
     ) -> Result<Vec<Activity>, BotError> {
+        let user = turn.user();
+        let full = caps::check(
+            self.store.as_ref(),
+            &self.caps,
+            Capped::Jobs,
+            &turn.key,
+            user.as_deref(),
+        )
+        .await?;
+        if let Some(full) = full {
+            return Ok(vec![Activity::message(replies::cap_reached(&full))]);
+        }
         let job = self.create_job(turn).await?;
         if let Some(seconds) = seconds {
             let completion = completion_notification(&job, None)
@@ -40,24 +108,52 @@ impl Bot {
 
     async fn create_job(&self, turn: &Turn) -> Result<Job, BotError> {
         let store = &self.store;
+        let log = self.job_scope.log(turn);
+        let (tenant, created_by) = (turn.tenant().map(str::to_owned), turn.user());
         let make = || Job {
             id: JobId::generate(),
             owner: turn.key.clone(),
             status: JobStatus::Running,
             created_at: Timestamp::now(),
             completed_at: None,
+            tenant: tenant.clone(),
+            log: log.clone(),
+            created_by: created_by.clone(),
         };
         Ok(insert_fresh(make, |job| async move { store.insert_job(&job).await }).await?)
     }
 
-    pub(super) async fn show_jobs(&self) -> Result<String, BotError> {
-        let jobs = self.store.list_jobs(replies::JOB_LOG_LIMIT + 1).await?;
+    /// `show`: the job log of the turn's scope.
+    pub(super) async fn show_jobs(&self, turn: &Turn) -> Result<String, BotError> {
+        let log = self.job_scope.log(turn);
+        let jobs = self
+            .store
+            .list_jobs(&log, replies::JOB_LOG_LIMIT + 1)
+            .await?;
         Ok(replies::job_log(&jobs))
     }
 
+    /// Completion asked for from chat: only a job the turn's scope admits
+    /// (any other is answered as unknown).
+    async fn complete_from_chat(
+        &self,
+        turn: &Turn,
+        id: &JobId,
+    ) -> Result<Result<Job, CompletionRefusal>, BotError> {
+        let admitted = self
+            .store
+            .get_job(id)
+            .await?
+            .is_some_and(|job| self.job_scope.admits(&job, turn));
+        if !admitted {
+            return Ok(Err(CompletionRefusal::NotFound));
+        }
+        self.request_completion(id, None).await
+    }
+
     /// `done <id>`: the reply says what happened.
-    pub(super) async fn complete_job(&self, id: &JobId) -> Result<String, BotError> {
-        match self.request_completion(id, None).await? {
+    pub(super) async fn complete_job(&self, turn: &Turn, id: &JobId) -> Result<String, BotError> {
+        match self.complete_from_chat(turn, id).await? {
             Ok(_) => Ok(replies::completing(id)),
             Err(CompletionRefusal::NotFound) => Ok(replies::no_such_job(id)),
             Err(CompletionRefusal::State(job)) => Ok(replies::not_completable(&job)),
@@ -73,10 +169,10 @@ impl Bot {
             None => String::new(),
         };
         let Ok(id) = raw.parse::<JobId>() else {
-            tracing::warn!(value = %raw, "jobComplete event without a valid job id; ignored");
+            tracing::warn!(value = %crate::telemetry::untrusted(&raw), "jobComplete event without a valid job id; ignored");
             return Ok(());
         };
-        if let Err(refusal) = self.request_completion(&id, None).await? {
+        if let Err(refusal) = self.complete_from_chat(turn, &id).await? {
             tracing::info!(job = %id, ?refusal, "jobComplete event refused");
         }
         Ok(())

@@ -10,10 +10,13 @@
 //! Every activity that reaches the bot from a conversation refreshes that
 //! conversation's stored reference, so the bot can always speak there later.
 
+pub mod caps;
 pub mod command;
 mod jobs;
 
-pub use jobs::CompletionRefusal;
+pub use caps::{CapReached, Caps};
+pub use jobs::{CompletionRefusal, JobScope};
+pub use reminders::ReminderRefusal;
 mod reminders;
 pub mod replies;
 mod subscriptions;
@@ -46,21 +49,43 @@ const JOB_COMPLETE_EVENTS: [&str; 2] = ["jobComplete", "jobCompleted"];
 /// giving up (collisions are one in 31^8 per pair; this is only a guard).
 const ID_ATTEMPTS: usize = 5;
 
+/// Parked reminders one returning conversation resumes in one turn.
+const RESUME_AT_ONCE: usize = 200;
+
 pub struct Bot {
     store: Arc<dyn Store>,
     queue: Arc<dyn Queue>,
     /// The time zone of users whose channel sends no `localTimezone`.
     default_zone: Zone,
+    /// Who may see and complete a job from chat.
+    job_scope: JobScope,
+    /// How much a conversation or user may hold at once.
+    caps: Caps,
 }
 
 impl Bot {
-    /// A bot whose users are in UTC unless their channel says otherwise.
+    /// A bot whose users are in UTC unless their channel says otherwise,
+    /// with jobs scoped to their tenant and the default caps.
     pub fn new(store: Arc<dyn Store>, queue: Arc<dyn Queue>) -> Self {
         Bot {
             store,
             queue,
             default_zone: Zone::utc(),
+            job_scope: JobScope::default(),
+            caps: Caps::default(),
         }
+    }
+
+    /// Sets who may see and complete a job from chat.
+    pub fn with_job_scope(mut self, scope: JobScope) -> Self {
+        self.job_scope = scope;
+        self
+    }
+
+    /// Sets how much a conversation or user may hold at once.
+    pub fn with_caps(mut self, caps: Caps) -> Self {
+        self.caps = caps;
+        self
     }
 
     /// Sets the time zone of users whose channel sends no `localTimezone`.
@@ -108,8 +133,8 @@ impl Bot {
         let reply = |text: String| vec![Activity::message(text)];
         Ok(match command {
             Command::Run { seconds } => self.run_job(turn, seconds).await?,
-            Command::ShowJobs => reply(self.show_jobs().await?),
-            Command::Done(id) => reply(self.complete_job(&id).await?),
+            Command::ShowJobs => reply(self.show_jobs(turn).await?),
+            Command::Done(id) => reply(self.complete_job(turn, &id).await?),
             Command::Subscribe { tag } => reply(self.subscribe(turn, tag.as_deref()).await?),
             Command::Unsubscribe { tag } => reply(self.unsubscribe(turn, tag.as_deref()).await?),
             Command::Remind(request) => reply(self.remind(turn, request).await?),
@@ -120,18 +145,38 @@ impl Bot {
         })
     }
 
-    /// Stores or refreshes the turn's conversation reference, active again.
+    /// Stores or refreshes the turn's conversation reference, active again;
+    /// a conversation that was closed to the bot (blocked, uninstalled)
+    /// gets its parked reminders back.
     async fn remember(&self, turn: &Turn) -> Result<(), StoreError> {
+        let was_inactive = self
+            .store
+            .get_reference(&turn.key)
+            .await?
+            .is_some_and(|stored| !stored.active);
+        let mut reference = turn.activity.conversation_reference();
+        if let (Some(conversation), Some(tenant)) = (reference.conversation.as_mut(), turn.tenant())
+        {
+            // Teams may name the tenant only in channelData: keep it where
+            // the reference's readers (job scope, rate limits) look.
+            conversation
+                .tenant_id
+                .get_or_insert_with(|| tenant.to_owned());
+        }
         self.store
             .save_reference(&StoredReference {
                 key: turn.key.clone(),
-                reference: turn.activity.conversation_reference(),
+                reference,
                 active: true,
                 inactive_reason: None,
                 last_seen: Timestamp::now(),
                 provenance: turn.provenance,
             })
-            .await
+            .await?;
+        if was_inactive {
+            self.resume_reminders(&turn.key).await?;
+        }
+        Ok(())
     }
 
     async fn conversation_update(&self, turn: &Turn) -> Result<Vec<Activity>, BotError> {

@@ -18,10 +18,20 @@ use jiff::Timestamp;
 
 use crate::ids::{ConversationKey, ReminderId};
 use crate::schedule::{Refusal, ReminderRequest, ReminderSpec, Zone};
-use crate::store::{Reminder, ReminderStatus};
+use crate::store::{Reminder, ReminderStatus, StoreError};
 use crate::turn::Turn;
 
-use super::{insert_fresh, replies, Bot, BotError};
+use super::caps::{self, CapReached, Capped};
+use super::{insert_fresh, replies, Bot, BotError, RESUME_AT_ONCE};
+
+/// Why a reminder was not set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReminderRefusal {
+    /// The request itself cannot be a reminder (past, too far, ...).
+    Spec(Refusal),
+    /// The conversation or the user holds as many as they may.
+    Full(CapReached),
+}
 
 /// Reads and conditional writes a cancel makes before giving up.
 const CANCEL_ATTEMPTS: usize = 2;
@@ -44,31 +54,48 @@ impl Bot {
     ) -> Result<String, BotError> {
         let zone = self.zone_for(turn);
         match self
-            .schedule_reminder(turn.key.clone(), request, zone.clone())
+            .schedule_reminder(turn.key.clone(), request, zone.clone(), turn.user())
             .await?
         {
             Ok(reminder) => Ok(replies::reminder_set(&reminder, &zone)),
-            Err(refusal) => Ok(replies::reminder_refused(&refusal, &zone)),
+            Err(ReminderRefusal::Spec(refusal)) => Ok(replies::reminder_refused(&refusal, &zone)),
+            Err(ReminderRefusal::Full(full)) => Ok(replies::cap_reached(&full)),
         }
     }
 
     /// Sets a reminder in `owner`'s conversation for a user in `zone`, by
-    /// the rules of [`ReminderSpec::resolve`]: `remind me` and the webhook
-    /// API both come here. A refused request stores nothing.
+    /// the rules of [`ReminderSpec::resolve`] and within the caps of the
+    /// conversation and of the user who asks (`created_by`,
+    /// `{channelId}#{userId}`; none for the webhook API): `remind me` and
+    /// the webhook API both come here. A refused request stores nothing.
     pub async fn schedule_reminder(
         &self,
         owner: ConversationKey,
         request: ReminderRequest,
         zone: Zone,
-    ) -> Result<Result<Reminder, Refusal>, BotError> {
+        created_by: Option<String>,
+    ) -> Result<Result<Reminder, ReminderRefusal>, BotError> {
         let now = Timestamp::now();
         let spec = match ReminderSpec::resolve(request, zone, now) {
             Ok(spec) => spec,
-            Err(refusal) => return Ok(Err(refusal)),
+            Err(refusal) => return Ok(Err(ReminderRefusal::Spec(refusal))),
         };
+        let full = caps::check(
+            self.store.as_ref(),
+            &self.caps,
+            Capped::Reminders,
+            &owner,
+            created_by.as_deref(),
+        )
+        .await?;
+        if let Some(full) = full {
+            return Ok(Err(ReminderRefusal::Full(full)));
+        }
         let store = &self.store;
-        let make = || {
-            spec.clone()
+        let make = || Reminder {
+            created_by: created_by.clone(),
+            ..spec
+                .clone()
                 .into_reminder(ReminderId::generate(), owner.clone(), now)
         };
         let reminder = insert_fresh(make, |reminder| async move {
@@ -77,6 +104,25 @@ impl Bot {
         .await?;
         tracing::info!(reminder = %reminder.id, owner = %reminder.owner, next_due = %reminder.next_due, "reminder set");
         Ok(Ok(reminder))
+    }
+
+    /// Makes a returning conversation's parked reminders pending again,
+    /// due as they were: the next tick fires the ones that fell due while
+    /// it was closed, once and late, and moves repeating ones on.
+    pub(super) async fn resume_reminders(&self, owner: &ConversationKey) -> Result<(), StoreError> {
+        let parked = self.store.parked_reminders(owner, RESUME_AT_ONCE).await?;
+        let mut resumed = 0;
+        for reminder in parked {
+            let pending = Reminder {
+                status: ReminderStatus::Pending,
+                ..reminder
+            };
+            resumed += usize::from(self.store.resume_reminder(&pending).await?);
+        }
+        if resumed > 0 {
+            tracing::info!(conversation = %owner, resumed, "parked reminders resumed");
+        }
+        Ok(())
     }
 
     /// `reminders`: this conversation's pending ones, soonest first.

@@ -48,6 +48,20 @@ pub fn job_started(id: &JobId, seconds: Option<u32>) -> String {
     }
 }
 
+/// A request that would take a conversation or a user past a cap.
+pub fn cap_reached(full: &super::CapReached) -> String {
+    let what = match full.what {
+        super::caps::Capped::Reminders => {
+            "Cancel one (`reminders` lists them) before setting another."
+        }
+        super::caps::Capped::Jobs => {
+            "Wait for one to complete (or `done <job id>` it) before starting another."
+        }
+        super::caps::Capped::Subscriptions => "Unsubscribe from one before adding another.",
+    };
+    format!("Sorry, not now: {full}. {what}")
+}
+
 pub const JOB_LOG_EMPTY: &str = "The job log is empty.";
 
 /// How many jobs `show` lists at most.

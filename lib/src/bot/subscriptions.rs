@@ -12,6 +12,7 @@ use crate::activity::Activity;
 use crate::notification::{Notification, Reason};
 use crate::turn::Turn;
 
+use super::caps::{self, Capped};
 use super::{replies, Bot, BotError};
 
 /// How long after subscribing the confirmation notice arrives.
@@ -23,6 +24,17 @@ impl Bot {
         turn: &Turn,
         tag: Option<&str>,
     ) -> Result<String, BotError> {
+        let full = caps::check(
+            self.store.as_ref(),
+            &self.caps,
+            Capped::Subscriptions,
+            &turn.key,
+            None,
+        )
+        .await?;
+        if let Some(full) = full {
+            return Ok(replies::cap_reached(&full));
+        }
         let now = Timestamp::now();
         let newly = self.store.subscribe(&turn.key, tag, now).await?;
         if newly {

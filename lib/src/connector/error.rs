@@ -32,6 +32,9 @@ pub enum ConnectorError {
     /// The service URL may not receive this call (see the trust policy).
     #[error("refused to call {0}: not a trusted service URL")]
     Untrusted(String),
+    /// An id that cannot be a path segment (`.`, `..`).
+    #[error("refused to call the channel: {0:?} is not a usable id")]
+    InvalidId(String),
 }
 
 impl ConnectorError {

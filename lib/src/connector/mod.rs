@@ -29,6 +29,7 @@ use serde::Deserialize;
 
 use crate::activity::Activity;
 use crate::fetch::describe;
+use crate::ids::is_dot_segment;
 use crate::service_url::{Provenance, ServiceUrl};
 
 /// What the channel answers when it accepts an activity.
@@ -50,8 +51,15 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-fn segment(id: &str) -> impl std::fmt::Display + '_ {
-    utf8_percent_encode(id, PATH_SEGMENT)
+/// `id` as one path segment. `.` and `..` are refused: no encoding keeps a
+/// URL parser from reading them as "here" and "up" ([`is_dot_segment`]).
+/// Ids are checked where they enter; this keeps a bad one from ever
+/// reaching a URL.
+fn segment(id: &str) -> Result<impl std::fmt::Display + '_, ConnectorError> {
+    if is_dot_segment(id) {
+        return Err(ConnectorError::InvalidId(id.to_owned()));
+    }
+    Ok(utf8_percent_encode(id, PATH_SEGMENT))
 }
 
 /// How long one Connector call may take before it counts as a network
@@ -74,14 +82,17 @@ impl ConnectorClient {
         }
     }
 
-    /// An HTTP client with the timeouts the Connector calls want.
+    /// An HTTP client with the timeouts the Connector calls want, which
+    /// follows no redirects ([`crate::fetch::client_builder`]). Every host
+    /// builds its Connector, token and key clients with it.
     pub fn http_client() -> reqwest::Client {
-        reqwest::Client::builder()
+        crate::fetch::client_builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(CALL_TIMEOUT)
-            .user_agent(concat!("nudge/", env!("CARGO_PKG_VERSION")))
             .build()
-            .unwrap_or_else(|_| reqwest::Client::new())
+            // Only a TLS backend that cannot start fails here, at start-up,
+            // and no call could be made without one.
+            .expect("the HTTP client's TLS backend starts")
     }
 
     /// Sends a new activity to a conversation (a proactive message).
@@ -92,7 +103,7 @@ impl ConnectorClient {
         conversation_id: &str,
         activity: &Activity,
     ) -> Result<ResourceResponse, ConnectorError> {
-        let path = format!("v3/conversations/{}/activities", segment(conversation_id));
+        let path = format!("v3/conversations/{}/activities", segment(conversation_id)?);
         self.post(service_url, provenance, &path, activity).await
     }
 
@@ -107,8 +118,8 @@ impl ConnectorClient {
     ) -> Result<ResourceResponse, ConnectorError> {
         let path = format!(
             "v3/conversations/{}/activities/{}",
-            segment(conversation_id),
-            segment(activity_id)
+            segment(conversation_id)?,
+            segment(activity_id)?
         );
         self.post(service_url, provenance, &path, activity).await
     }
@@ -163,8 +174,16 @@ mod tests {
     fn ids_are_encoded_as_single_path_segments() {
         let id = "19:abc@thread.skype;messageid=1|x/y";
         assert_eq!(
-            segment(id).to_string(),
+            segment(id).unwrap().to_string(),
             "19%3Aabc%40thread.skype%3Bmessageid%3D1%7Cx%2Fy"
         );
+        assert_eq!(segment("...").unwrap().to_string(), "...");
+    }
+
+    #[test]
+    fn dot_segments_never_reach_a_url() {
+        for id in [".", ".."] {
+            assert!(matches!(segment(id), Err(ConnectorError::InvalidId(_))));
+        }
     }
 }

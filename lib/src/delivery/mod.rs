@@ -155,7 +155,7 @@ impl Notifier {
         let notification = match Notification::from_queue_body(&message.body) {
             Ok(n) => n,
             Err(e) => {
-                tracing::error!(message_id = %message.message_id, error = %e, "unreadable notification dropped");
+                tracing::error!(message_id = %message.message_id, error = %crate::telemetry::untrusted(&e), "unreadable notification dropped");
                 return Disposition::Done;
             }
         };
@@ -291,7 +291,7 @@ impl Notifier {
                 let wait = wait.unwrap_or_else(|| {
                     policy::backoff(self.settings.backoff_base, record.attempts)
                 });
-                tracing::warn!(conversation = %key, %error, attempts = record.attempts, ?wait, "send failed; will retry");
+                tracing::warn!(conversation = %key, error = %crate::telemetry::untrusted(&error), attempts = record.attempts, ?wait, "send failed; will retry");
                 record.status = DeliveryStatus::Retrying;
                 record.last_error = Some(error.to_string());
                 record.lease_until = None;
@@ -327,7 +327,7 @@ impl Notifier {
         why: &str,
     ) -> Result<Disposition, DeliveryError> {
         if status != DeliveryStatus::Sent {
-            tracing::warn!(%status, reason = why, "notification not delivered");
+            tracing::warn!(%status, reason = %crate::telemetry::untrusted(&why), "notification not delivered");
             record.last_error = Some(why.to_owned());
         }
         record.status = status;

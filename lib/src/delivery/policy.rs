@@ -46,7 +46,9 @@ pub fn classify(error: &ConnectorError) -> Verdict {
     } = error
     else {
         return match error {
-            ConnectorError::Untrusted(_) => Verdict::Fail(error.to_string()),
+            ConnectorError::Untrusted(_) | ConnectorError::InvalidId(_) => {
+                Verdict::Fail(error.to_string())
+            }
             _ => Verdict::Retry(None),
         };
     };

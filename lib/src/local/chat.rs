@@ -97,7 +97,9 @@ impl Console {
         Console {
             options,
             service_url: format!("http://{addr}"),
-            http: reqwest::Client::new(),
+            http: crate::fetch::client_builder()
+                .build()
+                .expect("the HTTP client's TLS backend starts"),
         }
     }
 
@@ -143,7 +145,7 @@ impl Console {
             Ok(response) => {
                 let status = response.status();
                 let body = response.text().await.unwrap_or_default();
-                println!("\n(the bot answered {status}: {body})");
+                println!("\n(the bot answered {status}: {})", printable(&body));
             }
             Err(error) => println!("\n(could not reach {}: {error})", self.options.bot_url),
         }
@@ -190,8 +192,43 @@ fn show(activity: &Activity, proactive: bool) {
             String::new()
         };
         let tag = if proactive { " (proactive)" } else { "" };
-        format!("nudge{tag}: {text}{extra}")
+        format!("nudge{tag}: {}{extra}", printable(text))
     };
     print!("\r{line}\n> ");
     let _ = std::io::stdout().flush();
+}
+
+/// `text` safe to print on a terminal: what a message says, never what it
+/// could make the terminal do. Control characters (escape sequences that
+/// move the cursor, rewrite the title or the clipboard, clear the screen;
+/// a carriage return that overwrites the line) and the bidirectional
+/// overrides that reorder what is shown are printed as escapes (`\u{1b}`);
+/// line breaks and tabs stay, as message text uses them.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if crate::telemetry::is_unsafe_char(c) && c != '\n' && c != '\t' {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn escape_sequences_are_shown_not_obeyed() {
+        assert_eq!(printable("plain\nline\tok"), "plain\nline\tok");
+        assert_eq!(
+            printable("\u{1b}[2J\u{1b}]0;pwned\u{7}x\ry"),
+            "\\u{1b}[2J\\u{1b}]0;pwned\\u{7}x\\u{d}y"
+        );
+        assert_eq!(printable("\u{9b}31m"), "\\u{9b}31m", "C1 CSI");
+        assert_eq!(printable("a\u{202e}b"), "a\\u{202e}b", "bidi override");
+        assert_eq!(printable("héllo 👋"), "héllo 👋");
+    }
 }

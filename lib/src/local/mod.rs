@@ -11,10 +11,12 @@
 //! reminders that fell due while it was down fire on its first tick.
 
 pub mod bench;
+mod browser_guard;
 pub mod chat;
 mod notifier_loop;
 pub mod operator;
 mod security;
+pub mod server;
 mod ticker;
 
 use std::net::SocketAddr;
@@ -81,7 +83,10 @@ impl LocalHost {
             connector.clone(),
             security.inbound,
         );
-        let app = api::app(state, &security.webhooks);
+        let mut app = api::app(state, &security.webhooks);
+        if security.unauthenticated {
+            app = app.layer(axum::middleware::from_fn(browser_guard::guard));
+        }
         let listeners = bind(settings).await?;
         let addr = listeners[0]
             .local_addr()
@@ -90,7 +95,12 @@ impl LocalHost {
                 source,
             })?;
         let (shutdown, stopped) = watch::channel(false);
-        let server = tokio::spawn(serve_all(listeners, app, stopped.clone()));
+        let server = tokio::spawn(server::serve_all(
+            listeners,
+            app,
+            settings.server,
+            stopped.clone(),
+        ));
         let notifier = Notifier::new(
             store.clone(),
             dyn_queue.clone(),
@@ -169,24 +179,4 @@ async fn bind(settings: &Settings) -> Result<Vec<TcpListener>, StartError> {
         }
     }
     Ok(listeners)
-}
-
-async fn serve_all(listeners: Vec<TcpListener>, app: axum::Router, stopped: watch::Receiver<bool>) {
-    futures::future::join_all(
-        listeners
-            .into_iter()
-            .map(|listener| serve(listener, app.clone(), stopped.clone())),
-    )
-    .await;
-}
-
-async fn serve(listener: TcpListener, app: axum::Router, mut stopped: watch::Receiver<bool>) {
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        })
-        .await;
-    if let Err(error) = result {
-        tracing::error!(%error, "HTTP server failed");
-    }
 }

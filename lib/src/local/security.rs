@@ -3,11 +3,15 @@
 //!
 //! - With `MicrosoftAppId`: activities are validated exactly as on a cloud
 //!   host ([`BotFrameworkAuth`]) and replies carry the app's token.
-//! - Without it: the Emulator case. No inbound check, no outbound token, and
-//!   a warning that this host must not be exposed. Only the local host can
-//!   run like this; cloud hosts refuse to start.
+//! - Without it: the Emulator case. No inbound check, no outbound token, a
+//!   warning, loopback only (a wider `NUDGE_BIND` is refused), and the
+//!   [`super::browser_guard`] in front of every route, since a web page in
+//!   the developer's browser is on this machine too. Only the local host
+//!   can run like this; cloud hosts refuse to start.
 //! - Webhooks: signed (or API-keyed) when a credential is configured; open
-//!   only when none is, with a warning.
+//!   only while there is no app id and the host listens on loopback only
+//!   (with an app id the host is usually behind a dev tunnel), with a
+//!   warning; otherwise the host refuses to start.
 //! - Service URLs: HTTPS to trusted hosts, plus plain HTTP to this machine.
 
 use std::sync::Arc;
@@ -22,9 +26,24 @@ pub(super) struct Security {
     pub inbound: Arc<dyn InboundAuth>,
     pub trust: TrustPolicy,
     pub webhooks: WebhookGate,
+    /// Whether activities are taken without authentication (no app id):
+    /// then the browser guard stands in front of every route.
+    pub unauthenticated: bool,
 }
 
 pub(super) fn security(settings: &Settings) -> Result<Security, SetupError> {
+    let loopback = settings.bind.is_loopback();
+    if settings.app.is_none() && !loopback {
+        return Err(SetupError::ExposedWithoutAppId(settings.bind));
+    }
+    let exposure = match (&settings.app, loopback) {
+        (Some(_), _) => {
+            Some("MicrosoftAppId is set (the host is meant to be reached by a channel)")
+        }
+        (None, false) => Some("the host listens beyond loopback"),
+        (None, true) => None,
+    };
+    let webhooks = WebhookPolicy::local(&settings.webhooks, exposure)?;
     let (tokens, inbound): (Arc<dyn TokenSource>, Arc<dyn InboundAuth>) = match &settings.app {
         None => {
             tracing::warn!(
@@ -51,9 +70,7 @@ pub(super) fn security(settings: &Settings) -> Result<Security, SetupError> {
         tokens,
         inbound,
         trust,
-        webhooks: WebhookGate::new(
-            WebhookPolicy::local(&settings.webhooks),
-            settings.limits.max_webhook_bytes,
-        ),
+        webhooks: WebhookGate::new(webhooks, settings.limits.max_webhook_bytes),
+        unauthenticated: settings.app.is_none(),
     })
 }

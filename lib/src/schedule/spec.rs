@@ -115,6 +115,7 @@ impl ReminderSpec {
             created_at: now,
             fired: 0,
             last_fired_at: None,
+            created_by: None,
         }
     }
 }
@@ -311,6 +312,7 @@ mod tests {
                 created_at: now,
                 fired: 0,
                 last_fired_at: None,
+                created_by: None,
             }
         );
     }

@@ -35,6 +35,10 @@ pub struct TickReport {
     pub lost_races: usize,
     /// Advances that failed; they stay due and are retried next tick.
     pub failed: usize,
+    /// Due reminders of conversations closed to the bot (blocked,
+    /// uninstalled), parked instead of fired until the conversation writes
+    /// again.
+    pub parked: usize,
 }
 
 /// Why a tick stopped early. Whatever it enqueued without advancing is
@@ -64,11 +68,21 @@ pub async fn tick(
             break;
         }
         report.due += page.len();
+        let (page, closed) = split_closed(store, page).await?;
+        for reminder in &closed {
+            let parked = Reminder {
+                status: ReminderStatus::Parked,
+                ..reminder.clone()
+            };
+            if store.advance_reminder(reminder.next_due, &parked).await? {
+                report.parked += 1;
+            }
+        }
         let notifications: Vec<Notification> = page.iter().map(occurrence).collect();
         enqueue(queue, &notifications).await?;
         report.enqueued += notifications.len();
 
-        let before = report.advanced;
+        let before = report.advanced + report.parked;
         for chunk in page.chunks(ADVANCES_AT_ONCE) {
             let outcomes = join_all(chunk.iter().map(|r| advance(store, r, now))).await;
             for (reminder, outcome) in chunk.iter().zip(outcomes) {
@@ -84,7 +98,7 @@ pub async fn tick(
         }
         // A short page was the last one; a page where nothing moved would
         // come back unchanged.
-        if page.len() < PAGE || report.advanced == before {
+        if page.len() + closed.len() < PAGE || report.advanced + report.parked == before {
             break;
         }
     }
@@ -92,6 +106,27 @@ pub async fn tick(
         tracing::info!(?report, "reminders fired");
     }
     Ok(report)
+}
+
+/// Splits due reminders into those whose conversation is open to the bot
+/// and those whose conversation is closed (inactive: blocked, uninstalled,
+/// gone), reading each owner's reference once. A reminder whose reference
+/// is missing is fired: the delivery records why it could not be sent.
+async fn split_closed(
+    store: &dyn Store,
+    page: Vec<Reminder>,
+) -> Result<(Vec<Reminder>, Vec<Reminder>), StoreError> {
+    let mut closed_owners = std::collections::HashMap::new();
+    for reminder in &page {
+        if !closed_owners.contains_key(&reminder.owner) {
+            let reference = store.get_reference(&reminder.owner).await?;
+            let closed = reference.is_some_and(|r| !r.active);
+            closed_owners.insert(reminder.owner.clone(), closed);
+        }
+    }
+    Ok(page
+        .into_iter()
+        .partition(|r| !closed_owners.get(&r.owner).copied().unwrap_or(false)))
 }
 
 /// The notification for the occurrence of `reminder` that is due: its id
@@ -165,6 +200,7 @@ mod tests {
             created_at: ts("2026-11-21T09:00:00Z"),
             fired: 0,
             last_fired_at: None,
+            created_by: None,
         }
     }
 

@@ -23,8 +23,8 @@ pub use api_records::{
     AcceptedNotification, DeliveryCounts, IdempotencyClaim, IdempotencyRecord, StoredResponse,
 };
 pub use records::{
-    DeliveryClaim, DeliveryRecord, DeliveryStatus, Job, JobStatus, Page, Reminder, ReminderStatus,
-    StoredReference, IN_DOUBT,
+    DeliveryClaim, DeliveryRecord, DeliveryStatus, Holder, Job, JobStatus, Page, Reminder,
+    ReminderStatus, StoredReference, IN_DOUBT,
 };
 
 /// A storage failure. Domain outcomes (not found, wrong state) are not
@@ -106,13 +106,26 @@ pub trait Store: Send + Sync {
 
     async fn count_subscribers(&self, tag: Option<&str>) -> Result<u64, StoreError>;
 
+    /// How many subscriptions (the general list and tags) one conversation
+    /// holds.
+    async fn count_subscriptions(&self, key: &ConversationKey) -> Result<u64, StoreError>;
+
     /// Stores a new job; [`StoreError::Conflict`] if the id is taken.
     async fn insert_job(&self, job: &Job) -> Result<(), StoreError>;
 
     async fn get_job(&self, id: &JobId) -> Result<Option<Job>, StoreError>;
 
-    /// The most recent jobs first, at most `limit`.
-    async fn list_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError>;
+    /// The jobs of job log `log` ([`Job::log`]), the most recent first, at
+    /// most `limit`.
+    async fn list_jobs(&self, log: &str, limit: usize) -> Result<Vec<Job>, StoreError>;
+
+    /// How many of the holder's jobs are not complete, counting no further
+    /// than `limit`. Adapters answer from an index of unfinished jobs.
+    async fn count_running_jobs(
+        &self,
+        holder: Holder<'_>,
+        limit: usize,
+    ) -> Result<usize, StoreError>;
 
     /// Moves a job to `to` if its status is one of `from`, atomically. On
     /// `Complete`, sets `completed_at` to `at`.
@@ -135,6 +148,25 @@ pub trait Store: Send + Sync {
         owner: &ConversationKey,
         limit: usize,
     ) -> Result<Vec<Reminder>, StoreError>;
+
+    /// How many of the holder's reminders are pending, counting no further
+    /// than `limit`.
+    async fn count_pending_reminders(
+        &self,
+        holder: Holder<'_>,
+        limit: usize,
+    ) -> Result<usize, StoreError>;
+
+    /// One conversation's parked reminders, at most `limit`.
+    async fn parked_reminders(
+        &self,
+        owner: &ConversationKey,
+        limit: usize,
+    ) -> Result<Vec<Reminder>, StoreError>;
+
+    /// Replaces a reminder with `updated` only if it is still `Parked`,
+    /// atomically; returns whether it was replaced.
+    async fn resume_reminder(&self, updated: &Reminder) -> Result<bool, StoreError>;
 
     /// Pending reminders due at or before `now`, soonest first, at most
     /// `limit`. Adapters answer from an index on the due time: the cost
@@ -216,6 +248,20 @@ pub trait Store: Send + Sync {
     /// Writes an idempotency record whole: the claimed one with its answer,
     /// or released (no answer, no lease).
     async fn put_idempotency_record(&self, record: &IdempotencyRecord) -> Result<(), StoreError>;
+
+    /// Remembers the digest of a signed webhook request the gate accepted,
+    /// and the `Idempotency-Key` it came with (empty: none), until
+    /// `expires_at`, with a conditional insert. Returns `None` the first
+    /// time, and the key it was first remembered with when it was already
+    /// there (the request is a copy). Digests that expired before `now`
+    /// may be dropped.
+    async fn remember_signature(
+        &self,
+        digest: &str,
+        idempotency_key: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError>;
 
     /// Remembers a notification the webhook API accepted (replacing any
     /// record of the same id).

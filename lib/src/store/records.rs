@@ -116,6 +116,26 @@ pub struct Job {
     pub created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<Timestamp>,
+    /// The owner conversation's tenant (`None`: a channel without tenants,
+    /// such as the Emulator's): who may see and complete it from chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The job log it is listed in ([`crate::bot::JobScope::log`]); empty
+    /// for jobs stored before job logs were scoped, which are in none.
+    #[serde(default)]
+    pub log: String,
+    /// Who started it (`{channelId}#{userId}`), when a user did: caps
+    /// count per user too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
+
+/// Whose records a cap counts: one conversation's, or one user's (by
+/// `{channelId}#{userId}`, across conversations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder<'a> {
+    Conversation(&'a ConversationKey),
+    User(&'a str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +147,10 @@ pub enum ReminderStatus {
     Done,
     /// Cancelled before it (next) fired.
     Cancelled,
+    /// Fell due while its conversation was closed to the bot (blocked,
+    /// uninstalled): not fired, and pending again, due as it was, once the
+    /// conversation writes again.
+    Parked,
 }
 
 impl fmt::Display for ReminderStatus {
@@ -135,6 +159,7 @@ impl fmt::Display for ReminderStatus {
             ReminderStatus::Pending => "pending",
             ReminderStatus::Done => "done",
             ReminderStatus::Cancelled => "cancelled",
+            ReminderStatus::Parked => "parked",
         })
     }
 }
@@ -159,6 +184,10 @@ pub struct Reminder {
     pub fired: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_fired_at: Option<Timestamp>,
+    /// Who set it (`{channelId}#{userId}`), when a user did in chat: caps
+    /// count per user too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -40,13 +40,14 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::DeserializeOwned;
 
 use super::{
-    AcceptedNotification, DeliveryClaim, DeliveryCounts, DeliveryRecord, IdempotencyClaim,
+    AcceptedNotification, DeliveryClaim, DeliveryCounts, DeliveryRecord, Holder, IdempotencyClaim,
     IdempotencyRecord, Job, JobStatus, Page, Reminder, Store, StoreError, StoredReference,
     TransitionError,
 };
 use crate::delivery::rate::{Limited, Window};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use crate::sqlite_db::{count, decode, encode, immediate, Db, DbError, Migration};
+use caps::{Live, OwnedHolder};
 
 /// The schema, one step per version (`PRAGMA user_version`). Append new
 /// steps; never edit a released one.
@@ -101,6 +102,8 @@ const SCHEMA: &[Migration] = &[
     webhook_api::MIGRATION,
     rate_limits::MIGRATION,
     retention::MIGRATION,
+    webhook_api::REPLAY_MIGRATION,
+    caps::MIGRATION,
 ];
 
 /// The `tag` column of a subscription to the general list.
@@ -125,6 +128,55 @@ impl SqliteStore {
         Ok(Self {
             db: Db::in_memory(SCHEMA)?,
         })
+    }
+}
+
+impl SqliteStore {
+    /// How many of the holder's rows of one kind are live, up to `limit`.
+    async fn count_live(
+        &self,
+        live: Live,
+        holder: Holder<'_>,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let holder = OwnedHolder::from(holder);
+        Ok(self
+            .db
+            .run(move |conn| caps::count_live(conn, live, &holder, limit))
+            .await?)
+    }
+
+    /// Replaces a reminder with `updated` only if its status is `status`
+    /// (and, with `expected_due`, it is due then): one conditional update.
+    async fn replace_reminder(
+        &self,
+        status: &'static str,
+        expected_due: Option<Timestamp>,
+        updated: &Reminder,
+    ) -> Result<bool, StoreError> {
+        let updated = updated.clone();
+        let changed = self
+            .db
+            .run(move |conn| {
+                let [id, owner, new_status, next_due, body, created_by] = reminder_row(&updated)?;
+                Ok(conn.execute(
+                    "UPDATE reminders SET owner = ?2, status = ?3, next_due = ?4, body = ?5,
+                         created_by = ?6
+                     WHERE id = ?1 AND status = ?7 AND (?8 IS NULL OR next_due = ?8)",
+                    params![
+                        id,
+                        owner,
+                        new_status,
+                        next_due,
+                        body,
+                        created_by,
+                        status,
+                        expected_due.map(Timestamp::as_millisecond)
+                    ],
+                )?)
+            })
+            .await?;
+        Ok(changed > 0)
     }
 }
 
@@ -295,19 +347,38 @@ impl Store for SqliteStore {
         u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count {n}")))
     }
 
+    async fn count_subscriptions(&self, key: &ConversationKey) -> Result<u64, StoreError> {
+        let key = key.to_string();
+        let n: i64 = self
+            .db
+            .run(move |conn| {
+                Ok(conn.query_row(
+                    "SELECT COUNT(*) FROM subscriptions WHERE key = ?1",
+                    [key],
+                    |row| row.get(0),
+                )?)
+            })
+            .await?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count {n}")))
+    }
+
     async fn insert_job(&self, job: &Job) -> Result<(), StoreError> {
         let job = job.clone();
         let inserted = self
             .db
             .run(move |conn| {
                 Ok(conn.execute(
-                    "INSERT INTO jobs (id, status, created_at, body) VALUES (?1, ?2, ?3, ?4)
+                    "INSERT INTO jobs (id, status, created_at, body, owner, log, created_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT (id) DO NOTHING",
                     params![
                         job.id.as_str(),
                         job.status.to_string(),
                         job.created_at.as_millisecond(),
-                        encode(&job)?
+                        encode(&job)?,
+                        job.owner.to_string(),
+                        job.log,
+                        job.created_by,
                     ],
                 )?)
             })
@@ -323,18 +394,20 @@ impl Store for SqliteStore {
         Ok(self.db.run(move |conn| read_job(conn, &id)).await?)
     }
 
-    async fn list_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError> {
+    async fn list_jobs(&self, log: &str, limit: usize) -> Result<Vec<Job>, StoreError> {
+        let log = log.to_owned();
         Ok(self
             .db
-            .run(move |conn| {
-                let bodies: Vec<String> = query_column(
-                    conn,
-                    "SELECT body FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?1",
-                    [count(limit)],
-                )?;
-                bodies.iter().map(|body| decode(body)).collect()
-            })
+            .run(move |conn| caps::list_jobs(conn, &log, limit))
             .await?)
+    }
+
+    async fn count_running_jobs(
+        &self,
+        holder: Holder<'_>,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        self.count_live(Live::UnfinishedJobs, holder, limit).await
     }
 
     async fn transition_job(
@@ -375,8 +448,8 @@ impl Store for SqliteStore {
             .db
             .run(move |conn| {
                 Ok(conn.execute(
-                    "INSERT INTO reminders (id, owner, status, next_due, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO reminders (id, owner, status, next_due, body, created_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
                     reminder_row(&reminder)?,
                 )?)
             })
@@ -404,15 +477,39 @@ impl Store for SqliteStore {
         Ok(self
             .db
             .run(move |conn| {
-                let bodies: Vec<String> = query_column(
+                read_reminders(
                     conn,
                     "SELECT body FROM reminders WHERE owner = ?1 AND status = 'pending'
                      ORDER BY next_due, id LIMIT ?2",
-                    params![owner, count(limit)],
-                )?;
-                bodies.iter().map(|body| decode(body)).collect()
+                    &owner,
+                    limit,
+                )
             })
             .await?)
+    }
+
+    async fn count_pending_reminders(
+        &self,
+        holder: Holder<'_>,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        self.count_live(Live::PendingReminders, holder, limit).await
+    }
+
+    async fn parked_reminders(
+        &self,
+        owner: &ConversationKey,
+        limit: usize,
+    ) -> Result<Vec<Reminder>, StoreError> {
+        let owner = owner.to_string();
+        Ok(self
+            .db
+            .run(move |conn| caps::parked_reminders(conn, &owner, limit))
+            .await?)
+    }
+
+    async fn resume_reminder(&self, updated: &Reminder) -> Result<bool, StoreError> {
+        self.replace_reminder("parked", None, updated).await
     }
 
     async fn due_reminders(
@@ -438,26 +535,8 @@ impl Store for SqliteStore {
         expected_due: Timestamp,
         updated: &Reminder,
     ) -> Result<bool, StoreError> {
-        let updated = updated.clone();
-        let changed = self
-            .db
-            .run(move |conn| {
-                let [id, owner, status, next_due, body] = reminder_row(&updated)?;
-                Ok(conn.execute(
-                    "UPDATE reminders SET owner = ?2, status = ?3, next_due = ?4, body = ?5
-                     WHERE id = ?1 AND status = 'pending' AND next_due = ?6",
-                    params![
-                        id,
-                        owner,
-                        status,
-                        next_due,
-                        body,
-                        expected_due.as_millisecond()
-                    ],
-                )?)
-            })
-            .await?;
-        Ok(changed > 0)
+        self.replace_reminder("pending", Some(expected_due), updated)
+            .await
     }
 
     async fn begin_delivery(
@@ -556,6 +635,20 @@ impl Store for SqliteStore {
         Ok(self
             .db
             .run(move |conn| webhook_api::put_idempotency(conn, &record))
+            .await?)
+    }
+
+    async fn remember_signature(
+        &self,
+        digest: &str,
+        idempotency_key: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        let (digest, key) = (digest.to_owned(), idempotency_key.to_owned());
+        Ok(self
+            .db
+            .run(move |conn| webhook_api::remember_signature(conn, &digest, &key, expires_at, now))
             .await?)
     }
 
@@ -684,7 +777,7 @@ pub(crate) const DUE_REMINDERS: &str = "SELECT body FROM reminders
      WHERE status = 'pending' AND next_due <= ?1 ORDER BY next_due LIMIT ?2";
 
 /// The columns of a reminder row, in table order.
-fn reminder_row(reminder: &Reminder) -> Result<[rusqlite::types::Value; 5], DbError> {
+fn reminder_row(reminder: &Reminder) -> Result<[rusqlite::types::Value; 6], DbError> {
     use rusqlite::types::Value;
     Ok([
         Value::Text(reminder.id.to_string()),
@@ -692,7 +785,20 @@ fn reminder_row(reminder: &Reminder) -> Result<[rusqlite::types::Value; 5], DbEr
         Value::Text(reminder.status.to_string()),
         Value::Integer(reminder.next_due.as_millisecond()),
         Value::Text(encode(reminder)?),
+        reminder.created_by.clone().map_or(Value::Null, Value::Text),
     ])
+}
+
+/// The reminders a query for one owner or holder (`?1`) finds, at most
+/// `limit` (`?2`).
+fn read_reminders(
+    conn: &Connection,
+    query: &str,
+    holder: &str,
+    limit: usize,
+) -> Result<Vec<Reminder>, DbError> {
+    let bodies: Vec<String> = query_column(conn, query, params![holder, count(limit)])?;
+    bodies.iter().map(|body| decode(body)).collect()
 }
 
 fn write_delivery(conn: &Connection, record: &DeliveryRecord) -> Result<(), DbError> {
@@ -711,6 +817,7 @@ fn write_delivery(conn: &Connection, record: &DeliveryRecord) -> Result<(), DbEr
     Ok(())
 }
 
+mod caps;
 mod rate_limits;
 mod retention;
 mod webhook_api;
@@ -741,7 +848,7 @@ mod tests {
             Err(StoreError::Corrupt(_))
         ));
         assert!(matches!(
-            store.list_jobs(10).await,
+            store.list_jobs("", 10).await,
             Err(StoreError::Corrupt(_))
         ));
     }
@@ -761,11 +868,14 @@ mod tests {
                 status: JobStatus::Running,
                 created_at: Timestamp::from_second(1_700_000_000).unwrap(),
                 completed_at: None,
+                tenant: None,
+                log: "tenant:".into(),
+                created_by: None,
             };
             store.insert_job(&job).await.unwrap();
         }
         let listed: Vec<JobId> = store
-            .list_jobs(10)
+            .list_jobs("tenant:", 10)
             .await
             .unwrap()
             .into_iter()

@@ -61,6 +61,9 @@ pub async fn concurrent_transitions_of_one_job_let_exactly_one_succeed(store: &d
         status: JobStatus::Running,
         created_at: Timestamp::now(),
         completed_at: None,
+        tenant: None,
+        log: String::new(),
+        created_by: None,
     };
     store.insert_job(&job).await.expect("insert_job");
     let outcomes = join_all((0..RACERS).map(|_| {

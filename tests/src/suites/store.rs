@@ -27,11 +27,13 @@ use serde_json::json;
 
 use super::unique;
 
+mod caps;
 mod counts;
 mod rate_limits;
 mod reminders;
 mod webhook_api;
 
+pub use caps::*;
 pub use counts::*;
 pub use rate_limits::*;
 pub use reminders::*;
@@ -65,6 +67,9 @@ pub async fn run_all(store: &dyn Store) {
     accepted_notifications_round_trip(store).await;
     rate_limit_slots_fill_windows_in_order(store).await;
     concurrent_rate_limit_slots_never_overfill(store).await;
+    caps_count_live_records(store).await;
+    parked_reminders_resume_once(store).await;
+    signatures_are_remembered_once(store).await;
 }
 
 /// Saving stores the reference whole (unknown channel fields included);
@@ -395,15 +400,28 @@ pub async fn jobs_insert_get_and_list(store: &dyn Store) {
     );
 
     let newest_first: Vec<Job> = jobs.iter().rev().cloned().collect();
+    let log = &jobs[0].log;
     assert_eq!(
-        store.list_jobs(3).await.expect("list_jobs"),
+        store.list_jobs(log, 4).await.expect("list_jobs"),
         newest_first,
         "list_jobs gives the most recent first"
     );
     assert_eq!(
-        store.list_jobs(2).await.expect("list_jobs"),
+        store.list_jobs(log, 2).await.expect("list_jobs"),
         newest_first[..2],
         "list_jobs gives at most `limit`"
+    );
+    let elsewhere = job(&scope.key(3), base);
+    store.insert_job(&elsewhere).await.expect("insert_job");
+    assert_eq!(
+        store.list_jobs(log, 4).await.expect("list_jobs"),
+        newest_first,
+        "another job log's jobs are not listed"
+    );
+    assert_eq!(
+        store.list_jobs(&elsewhere.log, 4).await.expect("list_jobs"),
+        [elsewhere],
+        "each job log lists its own"
     );
 }
 
@@ -710,6 +728,7 @@ fn reference(key: &ConversationKey, user: &str, last_seen: Timestamp) -> StoredR
     }
 }
 
+/// A running job of `owner`, in the job log named after the owner.
 fn job(owner: &ConversationKey, created_at: Timestamp) -> Job {
     Job {
         id: JobId::generate(),
@@ -717,6 +736,9 @@ fn job(owner: &ConversationKey, created_at: Timestamp) -> Job {
         status: JobStatus::Running,
         created_at,
         completed_at: None,
+        tenant: Some(format!("tenant-of-{owner}")),
+        log: format!("log-of-{owner}"),
+        created_by: None,
     }
 }
 

@@ -26,11 +26,35 @@ use super::{AuthFailure, SetupError};
 /// What a webhook request carries to prove itself, read from its headers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Presented<'a> {
-    /// `"{METHOD} {path?query}"` of the request, which a signature covers.
+    /// The request's method and target (path and query, as sent), which a
+    /// signature covers.
+    pub method: &'a str,
     pub target: &'a str,
     pub authorization: Option<&'a str>,
     pub timestamp: Option<&'a str>,
     pub signature: Option<&'a str>,
+}
+
+/// Who a webhook request proved to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Which credential it proved itself with: `secret-{16 hex}` or
+    /// `key-{16 hex}` (a digest of the secret or key, so it names the
+    /// credential without revealing it), or `open` on a host that takes
+    /// unsigned webhooks. Idempotency keys are kept per credential.
+    pub credential: String,
+    /// For a signed request, its [`signature::digest`]: the replay cache
+    /// remembers it for [`WebhookPolicy::replay_window`].
+    pub signed: Option<String>,
+}
+
+impl Caller {
+    fn open() -> Caller {
+        Caller {
+            credential: "open".to_owned(),
+            signed: None,
+        }
+    }
 }
 
 pub enum WebhookPolicy {
@@ -41,27 +65,34 @@ pub enum WebhookPolicy {
 }
 
 pub struct Verifier {
-    secrets: Vec<hmac::Key>,
-    api_keys: Vec<digest::Digest>,
+    secrets: Vec<(hmac::Key, String)>,
+    api_keys: Vec<(digest::Digest, String)>,
     tolerance_secs: i64,
 }
 
 impl WebhookPolicy {
-    /// For the local host: verify when credentials are configured, else
-    /// accept unsigned requests and warn.
-    pub fn local(settings: &WebhookSettings) -> WebhookPolicy {
+    /// For the local host: verify when credentials are configured; else
+    /// accept unsigned requests, and warn, only while nobody else can reach
+    /// the host (no app id, loopback only). `exposure` says why someone
+    /// else could, and makes that a refusal.
+    pub fn local(
+        settings: &WebhookSettings,
+        exposure: Option<&'static str>,
+    ) -> Result<WebhookPolicy, SetupError> {
         if settings.any() {
-            return WebhookPolicy::Verify(Verifier::new(settings));
+            return Ok(WebhookPolicy::Verify(Verifier::new(settings)));
+        }
+        if let Some(why) = exposure {
+            return Err(SetupError::ExposedWebhooks(why));
         }
         tracing::warn!(
             "UNSIGNED WEBHOOKS ACCEPTED: neither {} nor {} is set, so the webhook API \
              (/api/notify, /api/jobs, /api/reminders, /api/notifications, /api/conversations) \
-             takes requests from anyone who can reach this port. Set a secret before exposing \
-             this host.",
+             takes requests from any program on this machine. Set one before exposing this host.",
             WebhookSettings::SECRETS,
             WebhookSettings::API_KEYS
         );
-        WebhookPolicy::Open
+        Ok(WebhookPolicy::Open)
     }
 
     /// For cloud hosts: credentials are required.
@@ -73,18 +104,39 @@ impl WebhookPolicy {
         }
     }
 
-    /// Checks a request; `now` is injectable for tests.
+    /// Checks a request and says who sent it; `now` is injectable for
+    /// tests. Whether a signed request was seen before is the caller's
+    /// question (it needs the store): [`Caller::signed`].
     pub fn check(
         &self,
         presented: &Presented<'_>,
         body: &[u8],
         now: Timestamp,
-    ) -> Result<(), AuthFailure> {
+    ) -> Result<Caller, AuthFailure> {
         match self {
-            WebhookPolicy::Open => Ok(()),
+            WebhookPolicy::Open => Ok(Caller::open()),
             WebhookPolicy::Verify(verifier) => verifier.check(presented, body, now),
         }
     }
+
+    /// How long an accepted signature must be remembered to refuse its
+    /// replays: twice the tolerance, which outlasts every moment at which
+    /// its timestamp is still accepted.
+    pub fn replay_window(&self) -> jiff::SignedDuration {
+        match self {
+            WebhookPolicy::Open => jiff::SignedDuration::ZERO,
+            WebhookPolicy::Verify(v) => jiff::SignedDuration::from_secs(2 * v.tolerance_secs),
+        }
+    }
+}
+
+/// `{kind}-{16 hex}` (`kind`: `secret` or `key`): the name of a credential
+/// in [`Caller::credential`], which does not reveal it.
+pub fn credential_id(kind: &str, secret: &[u8]) -> String {
+    let mut input = format!("nudge credential {kind}\n").into_bytes();
+    input.extend_from_slice(secret);
+    let hash = digest::digest(&digest::SHA256, &input);
+    format!("{kind}-{}", hex::encode(&hash.as_ref()[..8]))
 }
 
 impl Verifier {
@@ -93,12 +145,22 @@ impl Verifier {
             secrets: settings
                 .secrets
                 .iter()
-                .map(|s| signature::key(s.expose()))
+                .map(|s| {
+                    (
+                        signature::key(s.expose()),
+                        credential_id("secret", s.expose()),
+                    )
+                })
                 .collect(),
             api_keys: settings
                 .api_keys
                 .iter()
-                .map(|k| digest::digest(&digest::SHA256, k.expose()))
+                .map(|k| {
+                    (
+                        digest::digest(&digest::SHA256, k.expose()),
+                        credential_id("key", k.expose()),
+                    )
+                })
                 .collect(),
             tolerance_secs: i64::try_from(settings.tolerance.as_secs()).unwrap_or(300),
         }
@@ -109,9 +171,9 @@ impl Verifier {
         presented: &Presented<'_>,
         body: &[u8],
         now: Timestamp,
-    ) -> Result<(), AuthFailure> {
+    ) -> Result<Caller, AuthFailure> {
         let refuse = |why: &str| Err(AuthFailure::Unauthorized(why.to_owned()));
-        if let Some(signature) = presented.signature {
+        if let Some(header) = presented.signature {
             if self.secrets.is_empty() {
                 return refuse("signed request, but no signing secret is configured");
             }
@@ -124,10 +186,20 @@ impl Verifier {
             if (now.as_second() - at).abs() > self.tolerance_secs {
                 return refuse("the timestamp is outside the replay window");
             }
-            if !signature::verifies(&self.secrets, raw, presented.target, body, signature) {
+            let signed = signature::Signed {
+                timestamp: raw,
+                method: presented.method,
+                target: presented.target,
+                body,
+            };
+            let keys = self.secrets.iter().map(|(k, _)| k);
+            let Some(index) = signature::verifying_key(keys, &signed, header) else {
                 return refuse("the signature does not verify");
-            }
-            return Ok(());
+            };
+            return Ok(Caller {
+                credential: self.secrets[index].1.clone(),
+                signed: Some(signature::digest(&signed)),
+            });
         }
         if presented.authorization.is_some() {
             if self.api_keys.is_empty() {
@@ -135,13 +207,19 @@ impl Verifier {
             }
             let key = bearer_token(presented.authorization)?;
             let digest = digest::digest(&digest::SHA256, key.as_bytes());
-            let known = self.api_keys.iter().fold(false, |found, k| {
-                found | constant_time::verify_slices_are_equal(k.as_ref(), digest.as_ref()).is_ok()
+            // Compare with every key, whichever matches, so timing says
+            // nothing about which one (or whether any) did.
+            let found = self.api_keys.iter().fold(None, |found, (k, id)| {
+                let equal =
+                    constant_time::verify_slices_are_equal(k.as_ref(), digest.as_ref()).is_ok();
+                found.or(equal.then_some(id))
             });
-            return if known {
-                Ok(())
-            } else {
-                refuse("unknown API key")
+            return match found {
+                Some(id) => Ok(Caller {
+                    credential: id.clone(),
+                    signed: None,
+                }),
+                None => refuse("unknown API key"),
             };
         }
         refuse("neither a signature nor an API key")
@@ -170,10 +248,11 @@ mod tests {
         Timestamp::from_second(1_800_000_000 + second).unwrap()
     }
 
-    const TARGET: &str = "POST /api/notify";
+    const TARGET: &str = "/api/notify";
 
     fn signed<'a>(ts: &'a str, sig: &'a str) -> Presented<'a> {
         Presented {
+            method: "POST",
             target: TARGET,
             timestamp: Some(ts),
             signature: Some(sig),
@@ -181,23 +260,45 @@ mod tests {
         }
     }
 
+    fn sign(secret: &str, ts: &str, body: &[u8]) -> String {
+        signature::sign(
+            secret.as_bytes(),
+            &signature::Signed {
+                timestamp: ts,
+                method: "POST",
+                target: TARGET,
+                body,
+            },
+        )
+    }
+
     #[test]
     fn a_fresh_signature_with_any_active_secret_passes() {
         let p = policy(&[SECRET, NEXT], &[]);
         let ts = at(0).as_second().to_string();
+        let mut credentials = Vec::new();
         for secret in [SECRET, NEXT] {
-            let sig = signature::sign(secret.as_bytes(), &ts, TARGET, b"{}");
-            assert_eq!(p.check(&signed(&ts, &sig), b"{}", at(10)), Ok(()));
+            let sig = sign(secret, &ts, b"{}");
+            let caller = p.check(&signed(&ts, &sig), b"{}", at(10)).unwrap();
+            assert!(caller.credential.starts_with("secret-"), "{caller:?}");
+            assert!(!caller.credential.contains(secret));
+            assert_eq!(caller.signed.as_ref().map(String::len), Some(64));
+            credentials.push(caller.credential);
         }
-        let wrong = signature::sign(b"some-other-secret-000000", &ts, TARGET, b"{}");
+        assert_ne!(
+            credentials[0], credentials[1],
+            "each secret is its own credential"
+        );
+        let wrong = sign("some-other-secret-000000", &ts, b"{}");
         assert!(p.check(&signed(&ts, &wrong), b"{}", at(10)).is_err());
+        assert_eq!(p.replay_window(), jiff::SignedDuration::from_secs(600));
     }
 
     #[test]
     fn stale_future_and_re_timestamped_requests_fail() {
         let p = policy(&[SECRET], &[]);
         let ts = at(0).as_second().to_string();
-        let sig = signature::sign(SECRET.as_bytes(), &ts, TARGET, b"{}");
+        let sig = sign(SECRET, &ts, b"{}");
         assert!(
             p.check(&signed(&ts, &sig), b"{}", at(301)).is_err(),
             "stale"
@@ -242,14 +343,29 @@ mod tests {
         assert!(!with("Bearer api-key-0123456789abcdeX"));
         assert!(!with(&format!("Basic {KEY}")));
         assert!(p.check(&Presented::default(), b"", at(0)).is_err());
-        let sig = signature::sign(KEY.as_bytes(), "1", TARGET, b"");
+        let sig = sign(KEY, "1", b"");
         assert!(
             p.check(&signed("1", &sig), b"", at(0)).is_err(),
             "no secrets configured"
         );
-        assert!(WebhookPolicy::Open
-            .check(&Presented::default(), b"", at(0))
-            .is_ok());
+        assert_eq!(
+            WebhookPolicy::Open.check(&Presented::default(), b"", at(0)),
+            Ok(Caller::open())
+        );
+        let other = policy(&[], &["api-key-fedcba9876543210"]);
+        let id = |p: &WebhookPolicy| {
+            p.check(
+                &Presented {
+                    authorization: Some("Bearer api-key-fedcba9876543210"),
+                    ..Presented::default()
+                },
+                b"",
+                at(0),
+            )
+            .map(|c| c.credential)
+        };
+        assert!(id(&other).unwrap().starts_with("key-"));
+        assert!(id(&p).is_err());
         assert!(matches!(
             WebhookPolicy::required(&WebhookSettings::default()),
             Err(SetupError::NoWebhookCredentials)

@@ -6,33 +6,13 @@
 //! one. Each must be at least [`MIN_SECRET_LEN`] characters: short shared
 //! secrets can be brute-forced offline from one signed request.
 
-use std::fmt;
 use std::time::Duration;
 
 use crate::config::{number, ConfigError, Env};
+pub use crate::secret::Secret;
 
 /// Shortest secret or API key accepted.
 pub const MIN_SECRET_LEN: usize = 16;
-
-/// A secret value: compared, never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    pub fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookSettings {

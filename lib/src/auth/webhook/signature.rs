@@ -1,21 +1,34 @@
 //! The webhook signature: `X-Nudge-Signature: sha256=<hex>` where the hex is
-//! `HMAC-SHA256(secret, "{X-Nudge-Timestamp}.{METHOD} {path?query}.{raw body}")`.
+//! `HMAC-SHA256(secret, canonical)` and `canonical` is four lines joined by
+//! `\n`, without a final newline:
+//!
+//! ```text
+//! {X-Nudge-Timestamp}
+//! {METHOD}
+//! {path?query, exactly as sent}
+//! {hex SHA-256 of the raw body}
+//! ```
 //!
 //! The timestamp is inside the signed bytes, so a captured request cannot be
 //! replayed later under a fresh timestamp, and the receiver refuses stale
-//! ones. The method and the request target (path and query, as sent) are
-//! inside too, so a captured request cannot be replayed against another
-//! route or another id within the window either: a signed
-//! `POST /api/jobs/a/complete` says nothing about job `b`. The body is signed as raw bytes, before any parsing, so there is no
-//! canonical form for sender and receiver to disagree on. Verification is
-//! constant-time (aws-lc's `hmac::verify`), so timing reveals nothing about
-//! how much of a guess was right.
+//! ones (and, within the window, ones it has seen: the webhook gate keeps
+//! their [`digest`]). The method and the request target are inside too, so
+//! a captured request cannot be replayed against another route or another
+//! id: a signed `POST /api/jobs/a/complete` says nothing about job `b`.
+//! Each part sits on a line of its own and the body is represented by its
+//! fixed-length hash, so no byte can move from one part to another (with a
+//! separator that may also occur inside a part, a signature for
+//! `GET /x.<h>` with an empty body also verified `GET /x` with body `<h>.`).
+//! A target never contains a newline (HTTP forbids it), a timestamp is
+//! digits, a method a token. The body is hashed as raw bytes, before any
+//! parsing, so there is no canonical JSON for sender and receiver to
+//! disagree on. Verification is constant-time (aws-lc's `hmac::verify`).
 //!
 //! The header may carry several signatures separated by commas (a sender
 //! mid-rotation can sign with the old and the new secret); one that checks
 //! out with any configured secret is enough.
 
-use aws_lc_rs::hmac;
+use aws_lc_rs::{digest, hmac};
 
 pub const TIMESTAMP_HEADER: &str = "x-nudge-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-nudge-signature";
@@ -28,25 +41,40 @@ pub fn key(secret: &[u8]) -> hmac::Key {
     hmac::Key::new(hmac::HMAC_SHA256, secret)
 }
 
-/// The bytes that are signed. `target` is `"{METHOD} {path?query}"`.
-fn message(timestamp: &str, target: &str, body: &[u8]) -> Vec<u8> {
-    let mut message = Vec::with_capacity(timestamp.len() + target.len() + 2 + body.len());
-    message.extend_from_slice(timestamp.as_bytes());
-    message.push(b'.');
-    message.extend_from_slice(target.as_bytes());
-    message.push(b'.');
-    message.extend_from_slice(body);
-    message
+/// What a signature covers: the request, as [`canonical`] lays it out.
+#[derive(Debug, Clone, Copy)]
+pub struct Signed<'a> {
+    pub timestamp: &'a str,
+    pub method: &'a str,
+    /// The path and query, exactly as sent.
+    pub target: &'a str,
+    pub body: &'a [u8],
 }
 
-/// The request target that is signed: `"{METHOD} {path?query}"`.
-pub fn target(method: &str, path_and_query: &str) -> String {
-    format!("{method} {path_and_query}")
+/// The bytes that are signed: timestamp, method, target and the hex
+/// SHA-256 of the body, one per line.
+pub fn canonical(request: &Signed<'_>) -> Vec<u8> {
+    let body = digest::digest(&digest::SHA256, request.body);
+    format!(
+        "{}\n{}\n{}\n{}",
+        request.timestamp,
+        request.method,
+        request.target,
+        hex::encode(body.as_ref())
+    )
+    .into_bytes()
+}
+
+/// The hex SHA-256 of the canonical request: what the replay cache keeps.
+/// Two requests have the same digest only if they are the same request
+/// (timestamp, method, target and body).
+pub fn digest(request: &Signed<'_>) -> String {
+    hex::encode(digest::digest(&digest::SHA256, &canonical(request)).as_ref())
 }
 
 /// The header value a sender puts in `X-Nudge-Signature`.
-pub fn sign(secret: &[u8], timestamp: &str, target: &str, body: &[u8]) -> String {
-    let tag = hmac::sign(&key(secret), &message(timestamp, target, body));
+pub fn sign(secret: &[u8], request: &Signed<'_>) -> String {
+    let tag = hmac::sign(&key(secret), &canonical(request));
     format!("{SCHEME}{}", hex::encode(tag.as_ref()))
 }
 
@@ -58,86 +86,143 @@ pub fn parse_timestamp(raw: &str) -> Option<i64> {
     raw.parse().ok()
 }
 
-/// Whether any signature in the header value verifies with any key.
-pub fn verifies(
-    keys: &[hmac::Key],
-    timestamp: &str,
-    target: &str,
-    body: &[u8],
+/// The index of the first key that verifies any signature in the header
+/// value: which secret signed it.
+pub fn verifying_key<'k>(
+    keys: impl IntoIterator<Item = &'k hmac::Key>,
+    request: &Signed<'_>,
     header: &str,
-) -> bool {
-    let message = message(timestamp, target, body);
-    header
+) -> Option<usize> {
+    let message = canonical(request);
+    let tags: Vec<Vec<u8>> = header
         .split(',')
         .take(MAX_SIGNATURES)
         .filter_map(|s| s.trim().strip_prefix(SCHEME))
         .filter_map(|h| hex::decode(h).ok())
-        .any(|tag| keys.iter().any(|k| hmac::verify(k, &message, &tag).is_ok()))
+        .collect();
+    keys.into_iter().position(|k| {
+        tags.iter()
+            .any(|tag| hmac::verify(k, &message, tag).is_ok())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const T: &str = "POST /api/notify";
+    fn request<'a>(ts: &'a str, method: &'a str, target: &'a str, body: &'a [u8]) -> Signed<'a> {
+        Signed {
+            timestamp: ts,
+            method,
+            target,
+            body,
+        }
+    }
+
+    fn verifies(keys: &[hmac::Key], signed: &Signed<'_>, header: &str) -> bool {
+        verifying_key(keys, signed, header).is_some()
+    }
 
     #[test]
     fn matches_a_known_vector() {
-        // printf '893a552562d1e0a834414ac8a282ab9fff05699c527c0ccd2297bd78f44bb8b6.893a552562d1e0a834414ac8a282ab9fff05699c527c0ccd2297bd78f44bb8b6 893a552562d1e0a834414ac8a282ab9fff05699c527c0ccd2297bd78f44bb8b6.893a552562d1e0a834414ac8a282ab9fff05699c527c0ccd2297bd78f44bb8b6' 1700000000 POST /api/notify '{"text":"hi"}' \
+        // body='{"text":"hi"}'
+        // h=$(printf '%s' "$body" | openssl dgst -sha256 -r | cut -d' ' -f1)
+        // printf '%s\n%s\n%s\n%s' 1700000000 POST /api/notify "$h" \
         //   | openssl dgst -sha256 -hmac 'a-long-enough-secret' -r
+        let signed = request("1700000000", "POST", "/api/notify", br#"{"text":"hi"}"#);
         assert_eq!(
-            sign(
-                b"a-long-enough-secret",
-                "1700000000",
-                &target("POST", "/api/notify"),
-                br#"{"text":"hi"}"#
-            ),
-            "sha256=893a552562d1e0a834414ac8a282ab9fff05699c527c0ccd2297bd78f44bb8b6"
+            String::from_utf8(canonical(&signed)).unwrap(),
+            "1700000000\nPOST\n/api/notify\n\
+             e7b995efa755c5ff3b84d2188b58cb4ae916a59470eb3761df8a814f11763500"
         );
+        assert_eq!(sign(b"a-long-enough-secret", &signed), KNOWN_VECTOR);
     }
+
+    /// Computed with the openssl commands in `matches_a_known_vector`.
+    const KNOWN_VECTOR: &str =
+        "sha256=4314d314eb146bdd980f79d5c6e6baf2ad433ad170ab0c626090a66c81cd95db";
 
     #[test]
     fn a_signature_is_bound_to_its_method_and_target() {
         let secret = b"a-long-enough-secret";
-        let signed = sign(secret, "5", "POST /api/jobs/aaaaaaaa/complete", b"{}");
         let keys = [key(secret)];
-        assert!(verifies(
-            &keys,
-            "5",
-            "POST /api/jobs/aaaaaaaa/complete",
-            b"{}",
-            &signed
-        ));
-        for other in [
-            "POST /api/jobs/bbbbbbbb/complete",
-            "GET /api/jobs/aaaaaaaa/complete",
-            "POST /api/jobs/aaaaaaaa/complete?x=1",
+        let signed = request("5", "POST", "/api/jobs/aaaaaaaa/complete", b"{}");
+        let header = sign(secret, &signed);
+        assert!(verifies(&keys, &signed, &header));
+        for (method, target) in [
+            ("POST", "/api/jobs/bbbbbbbb/complete"),
+            ("GET", "/api/jobs/aaaaaaaa/complete"),
+            ("POST", "/api/jobs/aaaaaaaa/complete?x=1"),
         ] {
-            assert!(!verifies(&keys, "5", other, b"{}", &signed), "{other}");
+            assert!(
+                !verifies(&keys, &request("5", method, target, b"{}"), &header),
+                "{method} {target}"
+            );
         }
+    }
+
+    #[test]
+    fn no_byte_moves_between_the_target_and_the_body() {
+        // Under the old `ts.METHOD target.body` form these two signed the
+        // same bytes: `5.GET /api/notifications/n-X.h.`.
+        let secret = b"a-long-enough-secret";
+        let keys = [key(secret)];
+        let header = sign(
+            secret,
+            &request("5", "GET", "/api/notifications/n-X.h", b""),
+        );
+        assert!(!verifies(
+            &keys,
+            &request("5", "GET", "/api/notifications/n-X", b"h."),
+            &header
+        ));
+        let moved = sign(secret, &request("5", "GET", "/a", b"\nb"));
+        assert!(!verifies(&keys, &request("5", "GET", "/a\n", b"b"), &moved));
     }
 
     #[test]
     fn verifies_with_any_key_and_any_listed_signature() {
         let (old, new) = (b"old-secret-0123456789", b"new-secret-0123456789");
-        let signed = sign(old, "5", T, b"body");
-        assert!(verifies(&[key(new), key(old)], "5", T, b"body", &signed));
-        assert!(!verifies(&[key(new)], "5", T, b"body", &signed));
-        let both = format!(
-            "{}, {signed}",
-            sign(b"unknown-secret-0000", "5", T, b"body")
+        let signed = request("5", "POST", "/api/notify", b"body");
+        let header = sign(old, &signed);
+        assert_eq!(
+            verifying_key(&[key(new), key(old)], &signed, &header),
+            Some(1)
         );
-        assert!(verifies(&[key(old)], "5", T, b"body", &both));
-        assert!(!verifies(&[key(old)], "6", T, b"body", &signed));
-        assert!(!verifies(&[key(old)], "5", T, b"body!", &signed));
-        assert!(!verifies(&[key(old)], "5", T, b"body", "sha256=zz"));
+        assert!(!verifies(&[key(new)], &signed, &header));
+        let both = format!("{}, {header}", sign(b"unknown-secret-0000", &signed));
+        assert!(verifies(&[key(old)], &signed, &both));
         assert!(!verifies(
             &[key(old)],
-            "5",
-            T,
-            b"body",
-            &signed.replace("sha256=", "sha1=")
+            &request("6", "POST", "/api/notify", b"body"),
+            &header
         ));
+        assert!(!verifies(
+            &[key(old)],
+            &request("5", "POST", "/api/notify", b"body!"),
+            &header
+        ));
+        assert!(!verifies(&[key(old)], &signed, "sha256=zz"));
+        assert!(!verifies(
+            &[key(old)],
+            &signed,
+            &header.replace("sha256=", "sha1=")
+        ));
+    }
+
+    #[test]
+    fn a_digest_names_one_request() {
+        let a = request("5", "POST", "/api/notify", b"{}");
+        assert_eq!(digest(&a), digest(&a));
+        assert_ne!(
+            digest(&a),
+            digest(&request("6", "POST", "/api/notify", b"{}"))
+        );
+        assert_ne!(
+            digest(&a),
+            digest(&request("5", "POST", "/api/notify", b"{ }"))
+        );
+        assert_eq!(digest(&a).len(), 64);
     }
 
     #[test]

@@ -186,7 +186,7 @@ pub fn not_cancellable(reminder: &Reminder) -> String {
             "Reminder {} has already fired; there is nothing left to cancel.",
             reminder.id
         ),
-        ReminderStatus::Cancelled | ReminderStatus::Pending => {
+        ReminderStatus::Cancelled | ReminderStatus::Pending | ReminderStatus::Parked => {
             format!("Reminder {} is already cancelled.", reminder.id)
         }
     }
@@ -225,6 +225,7 @@ mod tests {
             created_at: "2026-11-21T10:00:00Z".parse().unwrap(),
             fired: 0,
             last_fired_at: None,
+            created_by: None,
         }
     }
 

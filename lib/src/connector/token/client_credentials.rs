@@ -3,6 +3,7 @@
 //! (`https://api.botframework.com/.default`).
 
 use super::cache::{Cached, Request};
+use crate::secret::Secret;
 
 /// Client credentials, cached.
 pub type ClientCredentials = Cached<ClientSecret>;
@@ -12,7 +13,7 @@ pub struct ClientSecret {
     http: reqwest::Client,
     token_url: String,
     client_id: String,
-    client_secret: String,
+    client_secret: Secret,
     scope: String,
 }
 
@@ -25,7 +26,7 @@ impl Request for ClientSecret {
         self.http.post(&self.token_url).form(&[
             ("grant_type", "client_credentials"),
             ("client_id", &self.client_id),
-            ("client_secret", &self.client_secret),
+            ("client_secret", self.client_secret.expose_str()),
             ("scope", &self.scope),
         ])
     }
@@ -38,7 +39,7 @@ impl Cached<ClientSecret> {
         http: reqwest::Client,
         token_url: String,
         client_id: String,
-        client_secret: String,
+        client_secret: Secret,
         scope: String,
     ) -> Self {
         Cached::with_request(ClientSecret {

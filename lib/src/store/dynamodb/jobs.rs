@@ -1,18 +1,24 @@
 //! Jobs: one item each (`JOB#{id}`), listed newest first through the
-//! sharded [`LISTING`] partitions `JOBS#{shard}`, sorted by creation time.
+//! sharded [`LISTING`] partitions of their job log (`JOBLOG#{log}#{shard}`),
+//! sorted by creation time; an unfinished job is also counted by its owner
+//! and its starter ([`super::caps`]).
 
 use jiff::Timestamp;
 
+use super::caps::{job_log_partition, running_job_entry};
 use super::codec::{decode, encode, text};
-use super::keys::{job_pk, sharded, shards, timed_sk, BODY, JOBS, JOB_SK, LISTING, STATUS};
+use super::keys::{job_pk, sharded, shards, timed_sk, BODY, JOB_SK, LISTING, STATUS};
 use super::listing::Sharded;
 use super::table::{Change, Expect, Range, Table};
 use crate::ids::JobId;
-use crate::store::{Job, JobStatus, StoreError, TransitionError};
+use crate::store::{Holder, Job, JobStatus, StoreError, TransitionError};
 
 pub async fn insert(table: &Table, job: &Job) -> Result<(), StoreError> {
     let change = job_change(job)?
-        .set(LISTING.pk, text(sharded(JOBS, job.id.as_str())))
+        .set(
+            LISTING.pk,
+            text(sharded(&job_log_partition(&job.log), job.id.as_str())),
+        )
         .set(LISTING.sk, text(timed_sk(job.created_at, job.id.as_str())));
     if table
         .write(job_pk(&job.id), JOB_SK, &change, &Expect::Absent)
@@ -29,10 +35,10 @@ pub async fn get(table: &Table, id: &JobId) -> Result<Option<Job>, StoreError> {
     item.as_ref().map(decode).transpose()
 }
 
-pub async fn list(table: &Table, limit: usize) -> Result<Vec<Job>, StoreError> {
+pub async fn list(table: &Table, log: &str, limit: usize) -> Result<Vec<Job>, StoreError> {
     let newest_first = Sharded {
         index: LISTING,
-        partitions: shards(JOBS).collect(),
+        partitions: shards(&job_log_partition(log)).collect(),
         range: Range::All,
         forward: false,
     };
@@ -67,8 +73,21 @@ pub async fn transition(
         .await?
 }
 
+/// The job's body and status, and its unfinished-job entries while it is
+/// not complete.
 fn job_change(job: &Job) -> Result<Change, StoreError> {
-    Ok(Change::default()
+    let unfinished = job.status != JobStatus::Complete;
+    let (by_owner, owner_partition) = running_job_entry(Holder::Conversation(&job.owner));
+    let mut change = Change::default()
         .set(BODY, encode(job)?)
-        .set(STATUS, text(job.status.to_string())))
+        .set(STATUS, text(job.status.to_string()))
+        .set_or_remove(by_owner.pk, unfinished.then(|| text(owner_partition)))
+        .set_or_remove(by_owner.sk, unfinished.then(|| text(job.id.to_string())));
+    if let Some(user) = job.created_by.as_deref() {
+        let (by_user, user_partition) = running_job_entry(Holder::User(user));
+        change = change
+            .set_or_remove(by_user.pk, unfinished.then(|| text(user_partition)))
+            .set_or_remove(by_user.sk, unfinished.then(|| text(job.id.to_string())));
+    }
+    Ok(change)
 }

@@ -89,6 +89,8 @@ pub const REMINDER_SK: &str = "REMINDER";
 pub const DELIVERY_SK: &str = "DELIVERY";
 pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 pub const ACCEPTED_SK: &str = "ACCEPTED";
+/// The sort key of a remembered signed webhook request.
+pub const SIGNATURE_SK: &str = "SIGNATURE";
 /// Sort keys of a conversation's subscriptions start with this.
 pub const SUBSCRIPTION_PREFIX: &str = "SUB#";
 /// The sort key of a conversation's count of its own subscriptions (which
@@ -141,6 +143,11 @@ pub fn idempotency_pk(key: &IdempotencyKey) -> String {
     format!("IDEMPOTENCY#{key}")
 }
 
+/// A signed webhook request's digest (64 hex), in the replay cache.
+pub fn signature_pk(digest: &str) -> String {
+    format!("SIGNATURE#{digest}")
+}
+
 pub fn accepted_pk(id: &NotificationId) -> String {
     format!("NOTIFICATION#{id}")
 }
@@ -167,8 +174,6 @@ pub fn subscription_sk(tag: &str) -> String {
 
 /// [`LISTING`] partition of all references (one of [`SHARDS`]).
 pub const REFERENCES: &str = "REFS#";
-/// [`LISTING`] partition of all jobs (one of [`SHARDS`]).
-pub const JOBS: &str = "JOBS#";
 /// [`SUBSCRIBED`] partition (one of [`SHARDS`]).
 pub const SUBSCRIPTIONS: &str = "SUBS#";
 /// [`DUE_INDEX`] partition (one of [`SHARDS`]).

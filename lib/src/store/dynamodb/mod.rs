@@ -6,12 +6,13 @@
 //! | subscription | `CONV#{key}` | `SUB#{tag}` (`SUB#`: the general list) | `listing`: `TAG#{tag}#{shard}` → key; `subscribed`: `SUBS#{shard}` → key, tag |
 //! | a conversation's subscription count | `CONV#{key}` | `SUBCOUNT` | — |
 //! | subscriber counter (sharded) | `COUNT#TAG#{tag}#{shard}`, `COUNT#SUBSCRIBED#{shard}` | `COUNT` | — |
-//! | job | `JOB#{id}` | `JOB` | `listing`: `JOBS#{shard}` → created, id |
-//! | reminder | `REMINDER#{id}` | `REMINDER` | while pending: `due`: `DUE#{shard}` → due, id; `listing`: `OWNER#{key}` → due, id |
+//! | job | `JOB#{id}` | `JOB` | `listing`: `JOBLOG#{log}#{shard}` → created, id; while unfinished: `subscribed`: `RUNNING#{owner}` → id, `user`: `RUNBY#{user}` → id |
+//! | reminder | `REMINDER#{id}` | `REMINDER` | while pending: `due`: `DUE#{shard}` → due, id; `listing`: `OWNER#{key}` → due, id; `user`: `REMINDBY#{user}` → id; while parked: `listing`: `PARKED#{key}` → due, id |
 //! | delivery | `DELIVERY#{notificationId}` | `DELIVERY` | a fan-out child's: `listing`: `KIDS#{parent}#{shard}` → id (TTL `expires_at`) |
 //! | a fan-out's delivery counter (sharded) | `COUNT#KIDS#{parent}#{shard}` | `COUNT` | — (TTL `expires_at`) |
 //! | idempotency key | `IDEMPOTENCY#{key}` | `IDEMPOTENCY` | — (TTL `expires_at`) |
 //! | accepted notification | `NOTIFICATION#{id}` | `ACCEPTED` | — (TTL `expires_at`) |
+//! | signed webhook request seen (replay cache) | `SIGNATURE#{digest}` | `SIGNATURE` | — (TTL `expires_at`) |
 //! | rate-limit state | `RATE#conversation#{key}`, `RATE#bot` | `RATE` | — (TTL `expires_at`) |
 //!
 //! Why it is laid out so:
@@ -46,6 +47,7 @@
 //! key, 1024 for a sort key): a conversation id near those sizes is refused
 //! by DynamoDB and reported as a backend error. Channel ids are far shorter.
 
+mod caps;
 mod codec;
 mod counters;
 mod deliveries;
@@ -69,7 +71,7 @@ pub use deliveries::RETENTION;
 pub use schema::create_table;
 
 use super::{
-    AcceptedNotification, DeliveryClaim, DeliveryCounts, DeliveryRecord, IdempotencyClaim,
+    AcceptedNotification, DeliveryClaim, DeliveryCounts, DeliveryRecord, Holder, IdempotencyClaim,
     IdempotencyRecord, Job, JobStatus, Page, Reminder, Store, StoreError, StoredReference,
     TransitionError,
 };
@@ -162,6 +164,10 @@ impl Store for DynamoStore {
         subscriptions::count_of(&self.table, tag).await
     }
 
+    async fn count_subscriptions(&self, key: &ConversationKey) -> Result<u64, StoreError> {
+        subscriptions::count_own(&self.table, key).await
+    }
+
     async fn insert_job(&self, job: &Job) -> Result<(), StoreError> {
         jobs::insert(&self.table, job).await
     }
@@ -170,8 +176,17 @@ impl Store for DynamoStore {
         jobs::get(&self.table, id).await
     }
 
-    async fn list_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError> {
-        jobs::list(&self.table, limit).await
+    async fn list_jobs(&self, log: &str, limit: usize) -> Result<Vec<Job>, StoreError> {
+        jobs::list(&self.table, log, limit).await
+    }
+
+    async fn count_running_jobs(
+        &self,
+        holder: Holder<'_>,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let (index, partition) = caps::running_job_entry(holder);
+        caps::count_up_to(&self.table, index, partition, limit).await
     }
 
     async fn transition_job(
@@ -198,6 +213,26 @@ impl Store for DynamoStore {
         limit: usize,
     ) -> Result<Vec<Reminder>, StoreError> {
         reminders::of_owner(&self.table, owner, limit).await
+    }
+
+    async fn count_pending_reminders(
+        &self,
+        holder: Holder<'_>,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        reminders::count_pending(&self.table, holder, limit).await
+    }
+
+    async fn parked_reminders(
+        &self,
+        owner: &ConversationKey,
+        limit: usize,
+    ) -> Result<Vec<Reminder>, StoreError> {
+        reminders::parked(&self.table, owner, limit).await
+    }
+
+    async fn resume_reminder(&self, updated: &Reminder) -> Result<bool, StoreError> {
+        reminders::resume(&self.table, updated).await
     }
 
     async fn due_reminders(
@@ -281,6 +316,16 @@ impl Store for DynamoStore {
 
     async fn put_idempotency_record(&self, record: &IdempotencyRecord) -> Result<(), StoreError> {
         webhook_api::put(&self.table, record).await
+    }
+
+    async fn remember_signature(
+        &self,
+        digest: &str,
+        idempotency_key: &str,
+        expires_at: Timestamp,
+        _now: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        webhook_api::remember_signature(&self.table, digest, idempotency_key, expires_at).await
     }
 
     async fn save_accepted(&self, accepted: &AcceptedNotification) -> Result<(), StoreError> {

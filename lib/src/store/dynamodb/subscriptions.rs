@@ -134,6 +134,12 @@ fn decided(outcome: Outcome) -> Option<bool> {
     }
 }
 
+/// How many subscriptions the conversation has.
+pub async fn count_own(table: &Table, key: &ConversationKey) -> Result<u64, StoreError> {
+    let (held, _) = own_count(table, key).await?;
+    Ok(u64::try_from(held).unwrap_or_default())
+}
+
 /// How many subscriptions the conversation has, and what a write must
 /// expect to find to be sure it is still so.
 async fn own_count(table: &Table, key: &ConversationKey) -> Result<(i64, Expect), StoreError> {

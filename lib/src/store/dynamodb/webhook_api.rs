@@ -1,5 +1,6 @@
-//! The webhook API's own items: idempotency keys (`IDEMPOTENCY#{key}`) and
-//! accepted notifications (`NOTIFICATION#{id}`), one item each.
+//! The webhook API's own items: idempotency keys (`IDEMPOTENCY#{key}`),
+//! accepted notifications (`NOTIFICATION#{id}`) and the replay cache of
+//! signed requests (`SIGNATURE#{digest}`), one item each.
 //!
 //! A key is claimed with [`IdempotencyClaim::decide`] on a consistent read,
 //! written only if the item is still as read, exactly as delivery claims
@@ -9,11 +10,18 @@
 
 use jiff::Timestamp;
 
-use super::codec::{decode, encode};
+use super::codec::{decode, encode, string, text};
 use super::deliveries::RETENTION;
-use super::keys::{accepted_pk, idempotency_pk, ACCEPTED_SK, BODY, EXPIRES_AT, IDEMPOTENCY_SK};
+use super::keys::{
+    accepted_pk, idempotency_pk, signature_pk, ACCEPTED_SK, BODY, EXPIRES_AT, IDEMPOTENCY_SK,
+    SIGNATURE_SK,
+};
 use super::table::{number, Change, Expect, Table};
 use crate::ids::NotificationId;
+
+/// The attribute of a replay-cache item holding the request's
+/// `Idempotency-Key` (empty: none).
+const IDEMPOTENCY_KEY: &str = "idempotency_key";
 use crate::store::{AcceptedNotification, IdempotencyClaim, IdempotencyRecord, StoreError};
 
 pub async fn claim(
@@ -45,6 +53,32 @@ pub async fn put(table: &Table, record: &IdempotencyRecord) -> Result<(), StoreE
         )
         .await?;
     Ok(())
+}
+
+/// One conditional put: the item must not exist; when it does, one read
+/// of the key it holds. A digest names one request (its timestamp
+/// included), so an item that outlived its TTL still only ever answers a
+/// copy, and the copy's timestamp is stale by then anyway.
+pub async fn remember_signature(
+    table: &Table,
+    digest: &str,
+    idempotency_key: &str,
+    expires_at: Timestamp,
+) -> Result<Option<String>, StoreError> {
+    let change = Change::default()
+        .set(EXPIRES_AT, number(expires_at.as_second()))
+        .set(IDEMPOTENCY_KEY, text(idempotency_key.to_owned()));
+    if table
+        .write(signature_pk(digest), SIGNATURE_SK, &change, &Expect::Absent)
+        .await?
+    {
+        return Ok(None);
+    }
+    let item = table.get(signature_pk(digest), SIGNATURE_SK).await?;
+    Ok(Some(match item {
+        Some(item) => string(&item, IDEMPOTENCY_KEY)?.to_owned(),
+        None => String::new(),
+    }))
 }
 
 pub async fn save_accepted(

@@ -73,6 +73,7 @@ fn reminder(n: usize) -> Reminder {
         created_at: now() - SignedDuration::from_hours(1),
         fired: 0,
         last_fired_at: None,
+        created_by: None,
     }
 }
 
@@ -83,8 +84,8 @@ async fn insert_all(store: &SqliteStore) {
             let tx = immediate(conn)?;
             {
                 let mut insert = tx.prepare(
-                    "INSERT INTO reminders (id, owner, status, next_due, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO reminders (id, owner, status, next_due, body, created_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
                 for n in 0..STORED {
                     insert.execute(reminder_row(&reminder(n))?)?;

@@ -49,6 +49,49 @@ pub(super) const MIGRATION: &str = "
     );
 ";
 
+/// The schema step that adds the replay cache of signed webhook requests.
+pub(super) const REPLAY_MIGRATION: &str = "
+    CREATE TABLE IF NOT EXISTS signatures (
+        digest TEXT PRIMARY KEY NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS signatures_by_expiry ON signatures (expires_at);
+";
+
+/// Inserts `digest` unless it is there (then answers the key it came
+/// with); drops the expired ones first, through their index, so the table
+/// holds about one replay window of requests.
+pub(super) fn remember_signature(
+    conn: &mut Connection,
+    digest: &str,
+    idempotency_key: &str,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> Result<Option<String>, DbError> {
+    let tx = immediate(conn)?;
+    tx.execute(
+        "DELETE FROM signatures WHERE expires_at <= ?1",
+        [now.as_millisecond()],
+    )?;
+    let inserted = tx.execute(
+        "INSERT INTO signatures (digest, idempotency_key, expires_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (digest) DO NOTHING",
+        params![digest, idempotency_key, expires_at.as_millisecond()],
+    )?;
+    let seen = if inserted == 1 {
+        None
+    } else {
+        Some(tx.query_row(
+            "SELECT idempotency_key FROM signatures WHERE digest = ?1",
+            [digest],
+            |row| row.get(0),
+        )?)
+    };
+    tx.commit()?;
+    Ok(seen)
+}
+
 pub(super) fn user_conversations(
     conn: &Connection,
     channel_id: &str,

@@ -331,6 +331,7 @@ fn pending(owner: &ConversationKey, due: Timestamp, recurrence: Recurrence) -> R
         created_at: whole_seconds(Timestamp::now()),
         fired: 0,
         last_fired_at: None,
+        created_by: None,
     }
 }
 
