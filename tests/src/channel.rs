@@ -205,7 +205,8 @@ impl FakeChannel {
     }
 
     /// From now on, answers 429 to a send that breaks a Teams limit (per
-    /// conversation, or 50 a second for the app), as Teams does.
+    /// conversation, or 50 a second for the app in one tenant), as Teams
+    /// does.
     pub fn enforce_teams_limits(&self) {
         self.inner.faults.enforce_teams_limits();
     }
@@ -268,7 +269,12 @@ async fn answer(
     activity: Activity,
 ) -> Response {
     let arrived = tokio::time::Instant::now();
-    match inner.faults.decide(&conversation_id, arrived).await {
+    let tenant = activity.tenant_id().map(str::to_owned);
+    match inner
+        .faults
+        .decide(&conversation_id, tenant.as_deref(), arrived)
+        .await
+    {
         faults::Verdict::Accept => {
             let response = record(inner, conversation_id, reply_to, headers, activity);
             inner.faults.answer_after_latency().await;

@@ -50,3 +50,6 @@ macro_rules! local_suite {
 }
 
 nudge_tests::delivery_checks!(local_suite);
+
+// Local only: on moto the store, not the limits, sets the pace.
+local_suite!(a_broadcast_over_five_tenants_keeps_each_tenants_limit);

@@ -104,11 +104,12 @@ impl Notifier {
         &self,
         record: &mut DeliveryRecord,
         key: &ConversationKey,
+        tenant: Option<&str>,
     ) -> Result<Option<Duration>, StoreError> {
         let now = Timestamp::now();
         let at = match record.send_at {
             Some(held) if !is_late(held, now) => held,
-            _ => self.reserve(key, now).await?,
+            _ => self.reserve(key, tenant, now).await?,
         };
         let wait = super::time_until(Some(at), Timestamp::now()).unwrap_or_default();
         match meet(wait, self.queue.delay_resolution()) {
@@ -129,19 +130,33 @@ impl Notifier {
         }
     }
 
-    /// A send time that both the conversation's limit and the bot's have
-    /// given a slot for ([`agree`]).
+    /// A send time that both the conversation's limit and the bot's (its
+    /// tenant's, then the optional cap over all tenants) have given a slot
+    /// for ([`agree`]).
     async fn reserve(
         &self,
         key: &ConversationKey,
+        tenant: Option<&str>,
         now: Timestamp,
     ) -> Result<Timestamp, StoreError> {
         let limits = &self.settings.rate_limits;
         let conversation = Limited::Conversation(key.clone());
-        let bot_windows = limits.bot_windows();
+        let tenant = Limited::Tenant(tenant.map(str::to_owned));
+        let (bot_windows, global_windows) = (limits.bot_windows(), limits.global_windows());
         agree(
             |at| self.reserve_one(&conversation, &limits.conversation, at),
-            |at| self.reserve_one(&Limited::Bot, &bot_windows, at),
+            |at| {
+                let tenant = &tenant;
+                let (bot_windows, global_windows) = (&bot_windows, &global_windows);
+                async move {
+                    let slot = self.reserve_one(tenant, bot_windows, at).await?;
+                    // The cap over all tenants, no earlier than the
+                    // tenant's slot; a tenant slot it pushes back stays
+                    // counted, which errs on the safe side.
+                    self.reserve_one(&Limited::Global, global_windows, slot)
+                        .await
+                }
+            },
             now,
         )
         .await
@@ -313,7 +328,7 @@ mod tests {
         let key = ConversationKey::new("test", "turns").unwrap();
         let first = turns.take(&Limited::Conversation(key.clone())).await;
         // Another limit's turn is free.
-        let bot = tokio::time::timeout(ms(100), turns.take(&Limited::Bot)).await;
+        let bot = tokio::time::timeout(ms(100), turns.take(&Limited::Global)).await;
         assert!(
             bot.is_ok(),
             "the bot's turn does not wait for a conversation's"
@@ -329,7 +344,7 @@ mod tests {
             .await
             .is_ok());
         // Nothing is kept for limits nobody waits for.
-        drop(turns.take(&Limited::Bot).await);
+        drop(turns.take(&Limited::Global).await);
         assert_eq!(
             turns.queues.lock().unwrap().len(),
             1,
@@ -338,17 +353,19 @@ mod tests {
     }
 
     /// Asks for `sends` slots at once, each for its own conversation
-    /// (`conversations` > 1) or all for one; returns the send times and how
+    /// (`conversations` > 1) or all for one, the conversations spread over
+    /// `tenants` buckets of the bot's limit; returns the send times and how
     /// many slots the conversations' and the bot's limits gave out.
     async fn ask(
         limits: &RateLimits,
         conversations: usize,
+        tenants: usize,
         sends: usize,
     ) -> (Vec<Timestamp>, usize, usize) {
         use std::cell::RefCell;
         let now = Timestamp::from_second(1_700_000_040).unwrap();
         let states = RefCell::new(vec![RateState::default(); conversations]);
-        let bot = RefCell::new(RateState::default());
+        let bot = RefCell::new(vec![RateState::default(); tenants]);
         let (given_conversation, given_bot) = (RefCell::new(0), RefCell::new(0));
         let bot_windows = limits.bot_windows();
         let mut times = Vec::new();
@@ -365,7 +382,7 @@ mod tests {
                 },
                 |at| {
                     *given_bot.borrow_mut() += 1;
-                    let slot = bot.borrow_mut().reserve(&bot_windows, now, at);
+                    let slot = bot.borrow_mut()[n % tenants].reserve(&bot_windows, now, at);
                     async move { Ok(slot) }
                 },
                 now,
@@ -386,7 +403,7 @@ mod tests {
     #[tokio::test]
     async fn a_broadcast_spends_one_bot_slot_per_conversation() {
         let limits = RateLimits::default();
-        let (times, _, bot_slots) = ask(&limits, 1000, 1000).await;
+        let (times, _, bot_slots) = ask(&limits, 1000, 1, 1000).await;
         assert_eq!(bot_slots, 1000, "no bot slot given up");
         // 50 a second, every window widened by the margin: 1.5 s per 50.
         let last = times[999].duration_since(times[0]);
@@ -399,12 +416,29 @@ mod tests {
     #[tokio::test]
     async fn a_burst_spends_one_conversation_slot_per_message() {
         let limits = RateLimits::default();
-        let (times, conversation_slots, _) = ask(&limits, 1, 100).await;
+        let (times, conversation_slots, _) = ask(&limits, 1, 1, 100).await;
         assert_eq!(conversation_slots, 100, "no conversation slot given up");
         let last = times[99].duration_since(times[0]);
         assert!(
             last < jiff::SignedDuration::from_secs(50),
             "100 sends to one conversation took {last}"
+        );
+    }
+
+    #[tokio::test]
+    async fn each_tenant_has_a_bucket_of_its_own() {
+        let limits = RateLimits::default();
+        let took = |times: &[Timestamp]| times[times.len() - 1].duration_since(times[0]);
+        let (one, _, _) = ask(&limits, 500, 1, 500).await;
+        let (five, _, bot_slots) = ask(&limits, 500, 5, 500).await;
+        assert_eq!(bot_slots, 500);
+        // Five buckets side by side: a fifth of the time, give or take one
+        // window of the bot's limit.
+        assert!(
+            took(&five) <= took(&one) / 5 + jiff::SignedDuration::from_millis(1_500),
+            "one tenant {}, five tenants {}",
+            took(&one),
+            took(&five)
         );
     }
 

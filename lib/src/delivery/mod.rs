@@ -248,7 +248,7 @@ impl Notifier {
                     .await
             }
         };
-        if let Some(wait) = self.slot(&mut record, key).await? {
+        if let Some(wait) = self.slot(&mut record, key, stored.tenant_id()).await? {
             tracing::debug!(conversation = %key, ?wait, "rate limited; back on the queue");
             self.release(&mut record).await?;
             return Ok(Disposition::RetryAfter(wait));

@@ -2,8 +2,11 @@
 //! ([`crate::store::Store::reserve_send`]).
 //!
 //! Teams throttles each bot per conversation (7 sends per second, 8 per 2 s,
-//! 60 per 30 s, 1800 per hour) and per app overall (50 requests per second
-//! per tenant). A notifier that sends until it is told 429 loses the
+//! 60 per 30 s, 1800 per hour) and per app per tenant (50 requests per
+//! second in each tenant), so the app-wide limit is kept per tenant
+//! ([`Limited::Tenant`], keyed by the conversation's tenant; conversations
+//! without one share one bucket), with an optional cap over all tenants
+//! together ([`Limited::Global`]). A notifier that sends until it is told 429 loses the
 //! throttled attempts and provokes longer penalties. This one takes a
 //! *slot* before every send: the earliest time at which the send keeps
 //! every window within its limit, after every slot already given out. A
@@ -87,7 +90,7 @@ pub const TEAMS_CONVERSATION: [Window; 4] = [
     Window::new(1800, 3600),
 ];
 
-/// The requests per second a bot sends overall unless configured.
+/// The requests per second a bot sends in one tenant unless configured.
 pub const DEFAULT_BOT_PER_SECOND: u32 = 50;
 
 /// The limits the notifier keeps.
@@ -95,8 +98,10 @@ pub const DEFAULT_BOT_PER_SECOND: u32 = 50;
 pub struct RateLimits {
     /// Per conversation; empty: unlimited.
     pub conversation: Vec<Window>,
-    /// For the bot as a whole, per second; 0: unlimited.
+    /// For the bot in one tenant, per second; 0: unlimited.
     pub bot_per_second: u32,
+    /// For the bot in all tenants together, per second; 0: no such cap.
+    pub global_per_second: u32,
 }
 
 impl Default for RateLimits {
@@ -104,6 +109,7 @@ impl Default for RateLimits {
         RateLimits {
             conversation: TEAMS_CONVERSATION.to_vec(),
             bot_per_second: DEFAULT_BOT_PER_SECOND,
+            global_per_second: 0,
         }
     }
 }
@@ -114,20 +120,25 @@ impl RateLimits {
         RateLimits {
             conversation: Vec::new(),
             bot_per_second: 0,
+            global_per_second: 0,
         }
     }
 
-    /// The bot-wide limit as windows.
+    /// The bot's limit in one tenant, as windows.
     pub fn bot_windows(&self) -> Vec<Window> {
-        match self.bot_per_second {
-            0 => Vec::new(),
-            n => vec![Window::new(n, 1)],
-        }
+        per_second(self.bot_per_second)
+    }
+
+    /// The bot's cap over all tenants, as windows.
+    pub fn global_windows(&self) -> Vec<Window> {
+        per_second(self.global_per_second)
     }
 
     /// Reads `NUDGE_CONVERSATION_RATE_LIMITS` (`teams`, the default; `off`;
-    /// or windows like `7/1s,60/30s`) and `NUDGE_BOT_RATE_LIMIT`
-    /// (sends per second for the whole bot, default 50; 0: unlimited).
+    /// or windows like `7/1s,60/30s`), `NUDGE_BOT_RATE_LIMIT` (sends per
+    /// second in one tenant, default 50; 0: unlimited) and
+    /// `NUDGE_GLOBAL_RATE_LIMIT` (sends per second in all tenants together;
+    /// 0, the default: no such cap).
     pub fn from_env(env: &dyn Env) -> Result<RateLimits, ConfigError> {
         const CONVERSATION: &str = "NUDGE_CONVERSATION_RATE_LIMITS";
         let conversation = match env.get(CONVERSATION) {
@@ -144,10 +155,26 @@ impl RateLimits {
             |n| *n <= 10_000,
             "a number of sends per second from 0 (unlimited) to 10000",
         )?;
+        let global_per_second = crate::config::number(
+            env,
+            "NUDGE_GLOBAL_RATE_LIMIT",
+            0,
+            |n| *n <= 100_000,
+            "a number of sends per second from 0 (no cap) to 100000",
+        )?;
         Ok(RateLimits {
             conversation,
             bot_per_second,
+            global_per_second,
         })
+    }
+}
+
+/// `n` a second as windows; none for 0.
+fn per_second(n: u32) -> Vec<Window> {
+    match n {
+        0 => Vec::new(),
+        n => vec![Window::new(n, 1)],
     }
 }
 
@@ -176,11 +203,15 @@ fn parse_windows(raw: &str) -> Result<Vec<Window>, String> {
         .collect()
 }
 
-/// What is limited: one conversation, or the bot as a whole.
+/// What is limited: one conversation, the bot in one tenant, or the bot
+/// in all tenants together.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Limited {
     Conversation(ConversationKey),
-    Bot,
+    /// The conversation's tenant (`None`: conversations without one, such
+    /// as the Emulator's, which share one bucket).
+    Tenant(Option<String>),
+    Global,
 }
 
 impl fmt::Display for Limited {
@@ -188,7 +219,9 @@ impl fmt::Display for Limited {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Limited::Conversation(key) => write!(f, "conversation#{key}"),
-            Limited::Bot => f.write_str("bot"),
+            Limited::Tenant(Some(tenant)) => write!(f, "tenant#{tenant}"),
+            Limited::Tenant(None) => f.write_str("tenant#"),
+            Limited::Global => f.write_str("global"),
         }
     }
 }
@@ -482,5 +515,9 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(limits, RateLimits::off());
+        let capped = RateLimits::from_env(&[("NUDGE_GLOBAL_RATE_LIMIT", "120")]).unwrap();
+        assert_eq!(capped.global_windows(), vec![Window::new(120, 1)]);
+        assert_eq!(capped.bot_windows(), vec![Window::new(50, 1)]);
+        assert!(RateLimits::from_env(&[("NUDGE_GLOBAL_RATE_LIMIT", "x")]).is_err());
     }
 }

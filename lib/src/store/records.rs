@@ -57,11 +57,14 @@ impl StoredReference {
         self.reference.user.as_ref().map(|u| u.id.as_str())
     }
 
+    /// The conversation's tenant: `conversation.tenantId` of the stored
+    /// reference (where the bot keeps Teams' `channelData.tenant.id` too).
     pub fn tenant_id(&self) -> Option<&str> {
         self.reference
             .conversation
             .as_ref()
             .and_then(|c| c.tenant_id.as_deref())
+            .filter(|t| !t.is_empty())
     }
 }
 

@@ -62,8 +62,8 @@ const TEAMS: [(usize, Duration); 4] = [
     (1800, Duration::from_secs(3600)),
 ];
 
-/// The Teams limit per app (per tenant; the fake channel is one tenant):
-/// 50 requests in any second.
+/// The Teams limit per app in one tenant (the tenant an activity names;
+/// activities without one share a bucket): 50 requests in any second.
 const TEAMS_APP: (usize, Duration) = (50, Duration::from_secs(1));
 
 #[derive(Default)]
@@ -135,8 +135,14 @@ impl Faults {
         pending.answered();
     }
 
-    /// Decides a call to `conversation` that arrived at `arrived`.
-    pub(super) async fn decide(&self, conversation: &str, arrived: Instant) -> Verdict {
+    /// Decides a call to `conversation` (of `tenant`) that arrived at
+    /// `arrived`.
+    pub(super) async fn decide(
+        &self,
+        conversation: &str,
+        tenant: Option<&str>,
+        arrived: Instant,
+    ) -> Verdict {
         let next = self
             .scripts
             .lock()
@@ -149,7 +155,7 @@ impl Faults {
             Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
             None => {}
         }
-        if self.breaks_teams_limits(conversation, arrived) {
+        if self.breaks_teams_limits(conversation, tenant, arrived) {
             self.throttled.fetch_add(1, Ordering::SeqCst);
             return Verdict::Answer(Scripted::throttled(None));
         }
@@ -157,21 +163,29 @@ impl Faults {
     }
 
     /// Whether a send arriving at `arrived` breaks a Teams window, the
-    /// conversation's or the app's; if not, it is counted.
-    fn breaks_teams_limits(&self, conversation: &str, arrived: Instant) -> bool {
+    /// conversation's or the app's in the conversation's tenant (activities
+    /// without a tenant share one); if not, it is counted.
+    fn breaks_teams_limits(
+        &self,
+        conversation: &str,
+        tenant: Option<&str>,
+        arrived: Instant,
+    ) -> bool {
         let mut teams = self.teams.lock().expect("lock");
         let Some(accepted) = teams.as_mut() else {
             return false;
         };
         let (app_limit, app_window) = TEAMS_APP;
-        accepted
+        let app = accepted
             .app
-            .retain(|&t| arrived.saturating_duration_since(t) < app_window);
+            .entry(tenant.unwrap_or_default().to_owned())
+            .or_default();
+        app.retain(|&t| arrived.saturating_duration_since(t) < app_window);
         let sends = accepted
             .conversations
             .entry(conversation.to_owned())
             .or_default();
-        let broken = accepted.app.len() >= app_limit
+        let broken = app.len() >= app_limit
             || TEAMS.iter().any(|&(limit, window)| {
                 sends
                     .iter()
@@ -181,7 +195,7 @@ impl Faults {
             });
         if !broken {
             sends.push(arrived);
-            accepted.app.push(arrived);
+            app.push(arrived);
         }
         broken
     }
@@ -191,7 +205,8 @@ impl Faults {
 #[derive(Default)]
 pub(super) struct Accepted {
     conversations: HashMap<String, Vec<Instant>>,
-    app: Vec<Instant>,
+    /// Per tenant (`""`: no tenant).
+    app: HashMap<String, Vec<Instant>>,
 }
 
 /// Ends the connection without an answer: the handler's task unwinds and

@@ -13,7 +13,7 @@
 //! | idempotency key | `IDEMPOTENCY#{key}` | `IDEMPOTENCY` | — (TTL `expires_at`) |
 //! | accepted notification | `NOTIFICATION#{id}` | `ACCEPTED` | — (TTL `expires_at`) |
 //! | signed webhook request seen (replay cache) | `SIGNATURE#{digest}` | `SIGNATURE` | — (TTL `expires_at`) |
-//! | rate-limit state | `RATE#conversation#{key}`, `RATE#bot` | `RATE` | — (TTL `expires_at`) |
+//! | rate-limit state | `RATE#conversation#{key}`, `RATE#tenant#{tenantId}` (`RATE#tenant#`: no tenant), `RATE#global` | `RATE` | — (TTL `expires_at`) |
 //!
 //! Why it is laid out so:
 //! - **A conversation's data shares its partition**: the reference and its

@@ -1,5 +1,6 @@
 //! Rate-limit states: one item per limited thing (`RATE#{conversation#key}`
-//! or `RATE#bot`, sort key `RATE`), the JSON of its [`RateState`] in `body`.
+//! `RATE#tenant#{tenantId}`, `RATE#global`; sort key `RATE`), the JSON of its
+//! [`RateState`] in `body`.
 //!
 //! A reservation is [`RateState::reserve`] applied to a consistent read and
 //! written back only if the item is still at the revision read; a lost race
@@ -8,9 +9,11 @@
 //! Items expire through the table's TTL (`expires_at`) once no window can
 //! see their sends.
 //!
-//! The bot-wide item takes every reservation of the bot, so its write rate
-//! is the bot's send rate (50 a second by default): well within what one
-//! DynamoDB item sustains, with races resolved by the retry above.
+//! A tenant's item takes every reservation of the bot in that tenant, so its
+//! write rate is the tenant's send rate (50 a second by default): well
+//! within what one DynamoDB item sustains, with races resolved by the retry
+//! above. The optional cap over all tenants (`RATE#global`) takes every
+//! reservation; keep it within an item's write rate (about 1,000 a second).
 
 use jiff::Timestamp;
 

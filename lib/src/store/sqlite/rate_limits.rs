@@ -1,5 +1,5 @@
 //! The embedded store's rate-limit states: one row per limited thing (a
-//! conversation, the bot), decided by [`RateState::reserve`] inside one
+//! conversation, the bot in a tenant, the bot overall), decided by [`RateState::reserve`] inside one
 //! `IMMEDIATE` transaction, so the notifier's concurrent tasks never both
 //! take the same slot.
 //!
