@@ -97,9 +97,14 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(name: &str) -> Harness {
+        Self::start_with(name, &[]).await
+    }
+
+    /// A harness whose host reads these variables as well.
+    pub async fn start_with(name: &str, env: &[(&str, String)]) -> Harness {
         let data = DataDir::new(name);
         let channel = FakeChannel::start().await;
-        let host = start_in_process(&local_settings(data.path())).await;
+        let host = start_in_process(&settings_with(data.path(), env)).await;
         let client = BotClient::new(base_url(&host), channel.service_url());
         Harness {
             channel,

@@ -4,23 +4,13 @@
 use std::time::Duration;
 
 use nudge::ids::ConversationKey;
-use nudge_tests::channel::FakeChannel;
 use nudge_tests::client::BotClient;
-use nudge_tests::host::{base_url, settings_with, start_in_process, DataDir};
+use nudge_tests::host::Harness;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(15);
 
-struct Setup {
-    channel: FakeChannel,
-    client: BotClient,
-    host: nudge::local::LocalHost,
-    _data: DataDir,
-}
-
-async fn setup(name: &str) -> Setup {
-    let data = DataDir::new(name);
-    let channel = FakeChannel::start().await;
+async fn setup(name: &str) -> Harness {
     let env = [
         ("NUDGE_MAX_REMINDERS_PER_CONVERSATION", "3".to_owned()),
         ("NUDGE_MAX_REMINDERS_PER_USER", "4".to_owned()),
@@ -29,29 +19,19 @@ async fn setup(name: &str) -> Setup {
         ("NUDGE_MAX_TAGS_PER_CONVERSATION", "2".to_owned()),
         ("NUDGE_TICK_SECONDS", "1".to_owned()),
     ];
-    let host = start_in_process(&settings_with(data.path(), &env)).await;
-    let client = BotClient::new(base_url(&host), channel.service_url());
-    Setup {
-        channel,
-        client,
-        host,
-        _data: data,
-    }
+    Harness::start_with(name, &env).await
 }
 
-impl Setup {
-    /// `text` from `user` in `conversation`; the reply that contains `expect`.
-    async fn say_as(&self, user: &str, conversation: &str, text: &str, expect: &str) -> String {
-        let mark = self.channel.texts(conversation).len();
-        let mut activity = self.client.message(conversation, text);
-        activity["from"]["id"] = json!(user);
-        assert_eq!(self.client.post_activity(&activity).await.0, 200);
-        self.channel
-            .wait_for_text_after(conversation, mark, expect, WAIT)
-            .await
-    }
+/// `text` from `user` in `conversation`; the reply that contains `expect`.
+async fn say_as(s: &Harness, user: &str, conversation: &str, text: &str, expect: &str) -> String {
+    let mark = s.channel.texts(conversation).len();
+    let mut activity = s.client.message(conversation, text);
+    activity["from"]["id"] = json!(user);
+    assert_eq!(s.client.post_activity(&activity).await.0, 200);
+    s.channel
+        .wait_for_text_after(conversation, mark, expect, WAIT)
+        .await
 }
-
 const FULL: &str = "Sorry, not now";
 
 #[tokio::test]
@@ -59,46 +39,61 @@ async fn reminders_are_capped_per_conversation_and_per_user() {
     let s = setup("caps-reminders").await;
     let mut ids = Vec::new();
     for n in 0..3 {
-        let set = s
-            .say_as(
-                "ann",
-                "a",
-                &format!("remind me every 1 minute to r{n}"),
-                "Reminder id",
-            )
-            .await;
+        let set = say_as(
+            &s,
+            "ann",
+            "a",
+            &format!("remind me every 1 minute to r{n}"),
+            "Reminder id",
+        )
+        .await;
         ids.push(set.rsplit("Reminder id: ").next().unwrap()[..8].to_owned());
     }
-    let refused = s
-        .say_as("ann", "a", "remind me every 1 minute to r3", FULL)
-        .await;
+    let refused = say_as(&s, "ann", "a", "remind me every 1 minute to r3", FULL).await;
     assert!(
         refused.contains("3 pending reminders is the most one conversation may have"),
         "{refused}"
     );
-    s.say_as(
+    say_as(
+        &s,
         "ann",
         "a",
         &format!("cancel {}", ids[0]),
         "Cancelled reminder",
     )
     .await;
-    s.say_as("ann", "a", "remind me every 1 minute to r4", "Reminder id")
-        .await;
+    say_as(
+        &s,
+        "ann",
+        "a",
+        "remind me every 1 minute to r4",
+        "Reminder id",
+    )
+    .await;
 
     // Ann has 3 here; one more elsewhere reaches her own cap of 4.
-    s.say_as("ann", "b", "remind me every 1 minute to b0", "Reminder id")
-        .await;
-    let refused = s
-        .say_as("ann", "b", "remind me every 1 minute to b1", FULL)
-        .await;
+    say_as(
+        &s,
+        "ann",
+        "b",
+        "remind me every 1 minute to b0",
+        "Reminder id",
+    )
+    .await;
+    let refused = say_as(&s, "ann", "b", "remind me every 1 minute to b1", FULL).await;
     assert!(
         refused.contains("one user may have across conversations"),
         "{refused}"
     );
     // Someone else in that conversation is not held by Ann's cap.
-    s.say_as("bob", "b", "remind me every 1 minute to b2", "Reminder id")
-        .await;
+    say_as(
+        &s,
+        "bob",
+        "b",
+        "remind me every 1 minute to b2",
+        "Reminder id",
+    )
+    .await;
 
     // The webhook API meets the conversation's cap too.
     let key = ConversationKey::new("emulator", "a").unwrap().to_string();
@@ -122,31 +117,27 @@ async fn reminders_are_capped_per_conversation_and_per_user() {
 #[tokio::test]
 async fn unfinished_jobs_and_subscriptions_are_capped() {
     let s = setup("caps-jobs").await;
-    let first = s.say_as("ann", "j", "run", "We're starting job").await;
+    let first = say_as(&s, "ann", "j", "run", "We're starting job").await;
     let first = first.split_whitespace().nth(3).unwrap().to_owned();
-    s.say_as("ann", "j", "run", "We're starting job").await;
-    let refused = s.say_as("ann", "j", "run", FULL).await;
+    say_as(&s, "ann", "j", "run", "We're starting job").await;
+    let refused = say_as(&s, "ann", "j", "run", FULL).await;
     assert!(refused.contains("2 unfinished jobs"), "{refused}");
-    s.say_as("ann", "j", &format!("done {first}"), "Completing job")
-        .await;
+    say_as(&s, "ann", "j", &format!("done {first}"), "Completing job").await;
     s.channel
         .wait_for_text("j", &format!("Job {first} is complete."), WAIT)
         .await;
-    s.say_as("ann", "j", "run", "We're starting job").await;
+    say_as(&s, "ann", "j", "run", "We're starting job").await;
     // Ann's third unfinished job anywhere is her last.
-    s.say_as("ann", "k", "run", "We're starting job").await;
-    let refused = s.say_as("ann", "k", "run", FULL).await;
+    say_as(&s, "ann", "k", "run", "We're starting job").await;
+    let refused = say_as(&s, "ann", "k", "run", FULL).await;
     assert!(refused.contains("one user may have"), "{refused}");
 
-    s.say_as("ann", "t", "subscribe", "You're subscribed").await;
-    s.say_as("ann", "t", "subscribe deploys", "You're subscribed to")
-        .await;
-    let refused = s.say_as("ann", "t", "subscribe news", FULL).await;
+    say_as(&s, "ann", "t", "subscribe", "You're subscribed").await;
+    say_as(&s, "ann", "t", "subscribe deploys", "You're subscribed to").await;
+    let refused = say_as(&s, "ann", "t", "subscribe news", FULL).await;
     assert!(refused.contains("2 subscriptions"), "{refused}");
-    s.say_as("ann", "t", "unsubscribe deploys", "You're unsubscribed")
-        .await;
-    s.say_as("ann", "t", "subscribe news", "You're subscribed to")
-        .await;
+    say_as(&s, "ann", "t", "unsubscribe deploys", "You're unsubscribed").await;
+    say_as(&s, "ann", "t", "subscribe news", "You're subscribed to").await;
     s.host.stop().await;
 }
 
@@ -160,8 +151,14 @@ fn removal(client: &BotClient, conversation: &str) -> Value {
 #[tokio::test]
 async fn reminders_of_a_closed_conversation_are_parked_and_resume_when_it_writes_again() {
     let s = setup("caps-parked").await;
-    s.say_as("ann", "p", "remind me in 3 seconds to ping", "Reminder id")
-        .await;
+    say_as(
+        &s,
+        "ann",
+        "p",
+        "remind me in 3 seconds to ping",
+        "Reminder id",
+    )
+    .await;
     assert_eq!(
         s.client.post_activity(&removal(&s.client, "p")).await.0,
         200
@@ -181,7 +178,7 @@ async fn reminders_of_a_closed_conversation_are_parked_and_resume_when_it_writes
     assert_eq!(queued, 0, "and nothing waits on the queue");
 
     // The user writes again: the reminder fires, late, once.
-    s.say_as("ann", "p", "help", "what you can say").await;
+    say_as(&s, "ann", "p", "help", "what you can say").await;
     s.channel.wait_for_text("p", "Reminder: ping", WAIT).await;
     assert!(s
         .host

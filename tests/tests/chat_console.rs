@@ -7,7 +7,19 @@ use std::time::Duration;
 
 use nudge_tests::host::{binary, DataDir, HostProcess};
 use tokio::io::AsyncWriteExt;
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStdin, Command};
+
+/// Quits the console and reads what it showed; it must exit cleanly.
+async fn screen_after_quit(chat: Child, stdin: &mut ChildStdin) -> String {
+    stdin.write_all(b"/quit\n").await.unwrap();
+    let output = tokio::time::timeout(Duration::from_secs(20), chat.wait_with_output())
+        .await
+        .expect("chat exits after /quit")
+        .expect("chat output");
+    let screen = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{screen}");
+    screen
+}
 
 /// `nudge chat` in `conversation`, talking to `host`.
 fn console(host: &HostProcess, conversation: &str) -> Child {
@@ -36,13 +48,7 @@ async fn the_console_shows_replies_and_proactive_messages() {
     let mut stdin = chat.stdin.take().expect("stdin");
     stdin.write_all(b"run 1\n").await.unwrap();
     tokio::time::sleep(Duration::from_secs(4)).await;
-    stdin.write_all(b"/quit\n").await.unwrap();
-    let output = tokio::time::timeout(Duration::from_secs(20), chat.wait_with_output())
-        .await
-        .expect("chat exits after /quit")
-        .expect("chat output");
-    let screen = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{screen}");
+    let screen = screen_after_quit(chat, &mut stdin).await;
     assert!(screen.contains("nudge: Welcome, you!"), "{screen}");
     assert!(screen.contains("nudge is typing…"), "{screen}");
     assert!(screen.contains("We're starting job"), "{screen}");
@@ -71,12 +77,7 @@ async fn the_console_shows_escape_sequences_instead_of_obeying_them() {
         .expect("notify");
     assert_eq!(answer.status(), 202);
     tokio::time::sleep(Duration::from_secs(3)).await;
-    stdin.write_all(b"/quit\n").await.unwrap();
-    let output = tokio::time::timeout(Duration::from_secs(20), chat.wait_with_output())
-        .await
-        .expect("chat exits after /quit")
-        .expect("chat output");
-    let screen = String::from_utf8_lossy(&output.stdout);
+    let screen = screen_after_quit(chat, &mut stdin).await;
     assert!(
         screen.contains(r"before\u{1b}[2J\u{1b}]0;pwned\u{7}\u{d}after"),
         "{screen}"
