@@ -36,13 +36,11 @@ pub(super) fn security(settings: &Settings) -> Result<Security, SetupError> {
     if settings.app.is_none() && !loopback {
         return Err(SetupError::ExposedWithoutAppId(settings.bind));
     }
-    let exposure = match (&settings.app, loopback) {
-        (Some(_), _) => {
-            Some("MicrosoftAppId is set (the host is meant to be reached by a channel)")
-        }
-        (None, false) => Some("the host listens beyond loopback"),
-        (None, true) => None,
-    };
+    // Past the check above, only an app id can expose the webhook API.
+    let exposure = settings
+        .app
+        .as_ref()
+        .map(|_| "MicrosoftAppId is set (the host is meant to be reached by a channel)");
     let webhooks = WebhookPolicy::local(&settings.webhooks, exposure)?;
     let (tokens, inbound): (Arc<dyn TokenSource>, Arc<dyn InboundAuth>) = match &settings.app {
         None => {
