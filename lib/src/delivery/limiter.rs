@@ -1,33 +1,32 @@
 //! Taking a rate-limit slot before a send (the rule is in [`super::rate`]).
 //!
-//! The conversation's limit gives a slot first, then the bot's, no earlier
-//! than the conversation's; each is an atomic reservation in the store.
-//! A slot now sends now. A later slot is kept in the delivery record, the
-//! attempt gives its claim back uncounted, and the message returns to the
-//! queue until then: waiting for room is not a failure. When it comes back
-//! it sends in the slot it holds, without asking again, unless it is more
-//! than [`LATE`] late (a busy worker), when it takes a new one.
+//! Each limit (the conversation's, the bot's in the conversation's tenant,
+//! the optional cap over all tenants) gives a slot by an atomic reservation
+//! in the store, and the send goes at a time every one of them gave
+//! ([`agree`]). A slot now sends now. A later slot is kept in the delivery
+//! record, the attempt gives its claim back uncounted, and the message
+//! returns to the queue until then: waiting for room is not a failure.
+//! When it comes back it sends in the slot it holds, without asking again,
+//! unless it is more than [`super::rate::RateLimits::late`] late (a busy
+//! worker), when it takes a new one: sent that late, it could bunch with
+//! the slots after it beyond the jitter allowance.
 //!
-//! **Meeting a slot on a coarse queue** ([`meet`]). A queue delays in steps
-//! ([`crate::queue::Queue::delay_resolution`]: SQS in whole seconds, rounded
-//! up). Asked to hide a message for 1.3 s, SQS hides it for 2 s, so the
-//! message would come back up to a second after its slot: more than
-//! [`LATE`], so it would throw its slot away and take a new one, and every
-//! message of a burst would chase its slot round the queue, wasting slots
-//! and time. So the notifier asks the queue only for whole steps, rounded
-//! *down* (1.3 s becomes 1 s: the message comes back a little before its
-//! slot), and a slot less than one step away is waited for here, in the
-//! attempt, and then sent in. That wait is not a retry sleeping on a
-//! channel: it is bounded by one step (at most a second on SQS, a
-//! millisecond on the embedded queue), it happens at most once per
-//! attempt, and it meets a time the queue cannot express. It sits here,
-//! and not in the Lambda batch handler or the local loop, because only
-//! the notifier knows which waits are slots (a backoff or a busy lease may
-//! well come back late) and can send once the wait is over; the queue
-//! port only says its step, and whoever settles the message passes the
-//! whole-step wait through unchanged. [`LATE`] still catches a message
-//! that comes back later than that (a busy or slow worker, a queue that
-//! was slow to show it).
+//! **Meeting a slot on time** ([`meet`], [`super::lead`]). A queue delays
+//! in steps ([`crate::queue::Queue::delay_resolution`]: SQS in whole
+//! seconds, rounded up; the embedded queue in milliseconds), and between
+//! the queue showing a message and its send lie a receive, a claim and a
+//! read. So the notifier asks the queue to show the message that long (its
+//! learned lead) *before* the slot, in whole steps rounded down, and waits
+//! out the rest here, in the attempt, then sends. That wait is not a retry
+//! sleeping on a channel: it is bounded by one step plus the lead (about a
+//! second on SQS, milliseconds on the embedded queue), it happens at most
+//! once per attempt, and it meets a time the queue cannot express. It sits
+//! here, and not in the Lambda batch handler or the local loop, because
+//! only the notifier knows which waits are slots (a backoff or a busy lease
+//! may well come back late). Likewise a reservation is made for *now plus
+//! the time a reservation takes*: the slot's time is fixed inside the
+//! store's transaction, and the send can only leave once the write has
+//! returned.
 //!
 //! **One reservation at a time per limit, per process** ([`Turns`]). A
 //! reservation is a read-decide-write on the limit's state, and a writer
@@ -40,7 +39,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -48,132 +47,150 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::ids::ConversationKey;
 use crate::store::{DeliveryRecord, StoreError};
 
-use super::rate::{Limited, Window};
+use super::rate::{Limited, Rule};
 use super::Notifier;
 
-/// How late a message may come back for its slot and still use it. Later
-/// than this, sending could bunch it with the slots after it, so it takes
-/// a new slot instead (the old one stays counted, which only errs on the
-/// safe side). Well inside [`super::rate::SAFETY_MARGIN`], which must also
-/// absorb the network's varying delay.
-pub const LATE: Duration = Duration::from_millis(250);
+/// How often the limits are each asked for a slot, at most, before the
+/// notifier gives up agreeing for this attempt ([`agree`]).
+const AGREEMENT_ROUNDS: u32 = 4;
 
-/// How often the conversation and the bot are each asked for a slot, at
-/// most, before the notifier takes what it got ([`agree`]).
-const AGREEMENT_ROUNDS: u32 = 3;
+/// How often an attempt takes a new slot after missing one (its worker was
+/// too slow to send on time) before it goes back on the queue.
+const SLOT_TRIES: u32 = 3;
+
+/// How soon a message comes back after its attempt could not settle on a
+/// slot (the limits kept pushing each other, or every slot was missed).
+const TRY_AGAIN: Duration = Duration::from_millis(50);
 
 /// How a slot `wait` ahead is met, on a queue that delays in steps of
-/// `step` ([`crate::queue::Queue::delay_resolution`]).
+/// `step`, when the queue shows a message `lead` before it can send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Meeting {
     /// The slot has come: send.
     Now,
-    /// The slot is less than one step away: wait this long here, then send.
+    /// The slot is less than one step and the lead away: wait this long
+    /// here, then send.
     Wait(Duration),
-    /// Back on the queue for this long, a whole number of steps (the rest,
-    /// less than a step, is waited for when the message comes back).
+    /// Back on the queue for this long, a whole number of steps (the rest
+    /// is waited for when the message comes back).
     Queue(Duration),
 }
 
-/// The rule of [`Meeting`]: a wait under one step is waited for in place,
-/// a longer one goes to the queue rounded down to whole steps (a queue
-/// that has no steps takes it as it is).
-pub(super) fn meet(wait: Duration, step: Duration) -> Meeting {
+/// The rule of [`Meeting`]: a wait under one step plus the lead is waited
+/// for in place; a longer one, less the lead, goes to the queue rounded
+/// down to whole steps (a queue that has no steps takes it as it is).
+pub(super) fn meet(wait: Duration, step: Duration, lead: Duration) -> Meeting {
     if wait.is_zero() {
         return Meeting::Now;
     }
-    if step.is_zero() {
-        return Meeting::Queue(wait);
-    }
-    if wait < step {
+    if wait < step + lead {
         return Meeting::Wait(wait);
     }
-    let steps = wait.as_nanos() / step.as_nanos();
+    let queued = wait - lead;
+    if step.is_zero() {
+        return Meeting::Queue(queued);
+    }
+    let steps = queued.as_nanos() / step.as_nanos();
     let whole = step
         .checked_mul(u32::try_from(steps).unwrap_or(u32::MAX))
-        .unwrap_or(wait);
+        .unwrap_or(queued);
     Meeting::Queue(whole)
 }
 
 impl Notifier {
-    /// `None`: send now (after waiting here for a slot less than one of the
-    /// queue's steps away). `Some(wait)`: the record holds a slot about
-    /// that far ahead (a whole number of the queue's steps, rounded down);
-    /// come back then.
+    /// `None`: send now (after waiting here for a slot closer than the
+    /// queue can express). `Some(wait)`: come back after that long; the
+    /// record holds the slot, if one was agreed. `prepared` is when the
+    /// attempt began, to learn how long a message takes from the queue to
+    /// its slot.
     pub(super) async fn slot(
         &self,
         record: &mut DeliveryRecord,
         key: &ConversationKey,
         tenant: Option<&str>,
+        began: Instant,
     ) -> Result<Option<Duration>, StoreError> {
-        let now = Timestamp::now();
-        let at = match record.send_at {
-            Some(held) if !is_late(held, now) => held,
-            _ => self.reserve(key, tenant, now).await?,
-        };
-        let wait = super::time_until(Some(at), Timestamp::now()).unwrap_or_default();
-        match meet(wait, self.queue.delay_resolution()) {
-            Meeting::Now => {
-                record.send_at = None;
-                Ok(None)
-            }
-            Meeting::Wait(wait) => {
-                tracing::debug!(conversation = %key, ?wait, "waiting for a slot closer than the queue's step");
-                tokio::time::sleep(wait).await;
-                record.send_at = None;
-                Ok(None)
-            }
-            Meeting::Queue(wait) => {
-                record.send_at = Some(at);
-                Ok(Some(wait))
-            }
-        }
-    }
-
-    /// A send time that both the conversation's limit and the bot's (its
-    /// tenant's, then the optional cap over all tenants) have given a slot
-    /// for ([`agree`]).
-    async fn reserve(
-        &self,
-        key: &ConversationKey,
-        tenant: Option<&str>,
-        now: Timestamp,
-    ) -> Result<Timestamp, StoreError> {
         let limits = &self.settings.rate_limits;
-        let conversation = Limited::Conversation(key.clone());
-        let tenant = Limited::Tenant(tenant.map(str::to_owned));
-        let (bot_windows, global_windows) = (limits.bot_windows(), limits.global_windows());
-        agree(
-            |at| self.reserve_one(&conversation, &limits.conversation, at),
-            |at| {
-                let tenant = &tenant;
-                let (bot_windows, global_windows) = (&bot_windows, &global_windows);
-                async move {
-                    let slot = self.reserve_one(tenant, bot_windows, at).await?;
-                    // The cap over all tenants, no earlier than the
-                    // tenant's slot; a tenant slot it pushes back stays
-                    // counted, which errs on the safe side.
-                    self.reserve_one(&Limited::Global, global_windows, slot)
-                        .await
+        let rules = [
+            (
+                Limited::Conversation(key.clone()),
+                limits.conversation_rule(),
+            ),
+            (
+                Limited::Tenant(tenant.map(str::to_owned)),
+                limits.tenant_rule(),
+            ),
+            (Limited::Global, limits.global_rule()),
+        ];
+        let rules: Vec<(Limited, Rule)> = rules
+            .into_iter()
+            .filter(|(_, rule)| !rule.is_unlimited())
+            .collect();
+        if rules.is_empty() {
+            record.send_at = None;
+            return Ok(None);
+        }
+        let held = record.send_at.take();
+        if held.is_some() {
+            self.queue_lead.observe(began.elapsed());
+        }
+        let late = limits.late();
+        let mut held = held.filter(|&at| !is_late(at, Timestamp::now(), late));
+        for _ in 0..SLOT_TRIES {
+            let at = match held.take() {
+                Some(at) => at,
+                None => {
+                    let asked = Instant::now();
+                    let earliest = super::later(Timestamp::now(), self.reserve_lead.ahead());
+                    let agreed = agree(
+                        &rules,
+                        |limited, rule, at, replacing| async move {
+                            self.reserve_one(limited, rule, at, replacing).await
+                        },
+                        earliest,
+                        limits.jitter,
+                    )
+                    .await?;
+                    self.reserve_lead.observe(asked.elapsed());
+                    match agreed {
+                        Agreement::Agreed(at) => at,
+                        Agreement::Disagreed(at) => {
+                            tracing::debug!(conversation = %key, "the limits gave no common slot; asking again later");
+                            let wait = super::time_until(Some(at), Timestamp::now());
+                            return Ok(Some(wait.unwrap_or(TRY_AGAIN)));
+                        }
+                    }
                 }
-            },
-            now,
-        )
-        .await
+            };
+            let wait = super::time_until(Some(at), Timestamp::now()).unwrap_or_default();
+            match meet(wait, self.queue.delay_resolution(), self.queue_lead.ahead()) {
+                Meeting::Now => {}
+                Meeting::Wait(wait) => tokio::time::sleep(wait).await,
+                Meeting::Queue(wait) => {
+                    record.send_at = Some(at);
+                    return Ok(Some(wait));
+                }
+            }
+            if !is_late(at, Timestamp::now(), late) {
+                return Ok(None);
+            }
+            tracing::debug!(conversation = %key, "slot missed; taking another");
+        }
+        Ok(Some(TRY_AGAIN))
     }
 
     /// One reservation, in this process's turn for `limited`.
     async fn reserve_one(
         &self,
         limited: &Limited,
-        windows: &[Window],
+        rule: &Rule,
         earliest: Timestamp,
+        replacing: Option<Timestamp>,
     ) -> Result<Timestamp, StoreError> {
-        if windows.is_empty() {
-            return Ok(earliest);
-        }
         let _turn = self.turns.take(limited).await;
-        self.store.reserve_send(limited, windows, earliest).await
+        self.store
+            .reserve_send(limited, rule, earliest, replacing)
+            .await
     }
 
     /// Gives back a claim taken for an attempt that did not send: the
@@ -186,42 +203,62 @@ impl Notifier {
     }
 }
 
-/// A slot from the conversation's limit, then one from the bot's no
-/// earlier; when the bot's is later than [`LATE`] after it (the bot is at
-/// its limit), the conversation is asked again from the bot's slot, and
-/// when that one is later still, the bot again, and so on, each asked from
-/// the other's latest slot, until two slots lie within [`LATE`] of each
-/// other; then the later is the send time (the margin absorbs the
-/// difference), or after [`AGREEMENT_ROUNDS`] the notifier takes the
-/// latest it got. Only the limit whose slot came out too early is asked
-/// again, so a slot of the limit that is holding things up is never given
-/// up: a broadcast (bot-bound) spends one bot slot per conversation, a
-/// burst (conversation-bound) one conversation slot per message. The
-/// slots given up stay counted, which errs on the safe side.
-async fn agree<C, B, CF, BF>(
-    mut conversation: C,
-    mut bot: B,
-    now: Timestamp,
-) -> Result<Timestamp, StoreError>
+/// The outcome of [`agree`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Agreement {
+    /// Every limit gave a slot close enough before this time: send then.
+    Agreed(Timestamp),
+    /// They did not agree in [`AGREEMENT_ROUNDS`]; this is the latest slot
+    /// seen (the slots last given stay counted, which errs on the safe
+    /// side).
+    Disagreed(Timestamp),
+}
+
+/// A send time that every limit has given a slot for, each no more before
+/// it than its rule's margin affords beyond the send's own `jitter`
+/// allowance: the conversation's (margin twice the jitter) up to one
+/// jitter before, the bot's limits (margin one jitter) exactly at it.
+///
+/// Each limit is asked in turn from the latest slot so far. When one gives
+/// a later slot than the others (it is at its limit), only the limits
+/// whose slots now lie too far before it are asked again, from there,
+/// giving back the slot they gave before in the same write; so a slot of
+/// the limit that is holding things up is never given up, and no limit
+/// keeps a slot that is not used: a broadcast (bot-bound) spends one bot
+/// slot and one conversation slot per conversation, a burst
+/// (conversation-bound) one of each per message.
+pub(super) async fn agree<'r, R, F>(
+    rules: &'r [(Limited, Rule)],
+    mut reserve: R,
+    earliest: Timestamp,
+    jitter: Duration,
+) -> Result<Agreement, StoreError>
 where
-    C: FnMut(Timestamp) -> CF,
-    B: FnMut(Timestamp) -> BF,
-    CF: std::future::Future<Output = Result<Timestamp, StoreError>>,
-    BF: std::future::Future<Output = Result<Timestamp, StoreError>>,
+    R: FnMut(&'r Limited, &'r Rule, Timestamp, Option<Timestamp>) -> F,
+    F: std::future::Future<Output = Result<Timestamp, StoreError>>,
 {
-    let mut conversation_slot = conversation(now).await?;
-    let mut bot_slot = bot(conversation_slot).await?;
-    for _ in 1..AGREEMENT_ROUNDS {
-        if !is_late(conversation_slot, bot_slot) {
-            return Ok(bot_slot.max(conversation_slot));
+    let mut slots: Vec<Option<Timestamp>> = vec![None; rules.len()];
+    let mut latest = earliest;
+    let fits = |slot: Option<Timestamp>, rule: &Rule, latest: Timestamp| {
+        slot.is_some_and(|s| !is_late(s, latest, rule.margin.saturating_sub(jitter)))
+    };
+    for _ in 0..AGREEMENT_ROUNDS {
+        for (n, (limited, rule)) in rules.iter().enumerate() {
+            if !fits(slots[n], rule, latest) {
+                let slot = reserve(limited, rule, latest, slots[n]).await?;
+                slots[n] = Some(slot);
+                latest = latest.max(slot);
+            }
         }
-        conversation_slot = conversation(bot_slot).await?;
-        if !is_late(bot_slot, conversation_slot) {
-            return Ok(conversation_slot.max(bot_slot));
+        if rules
+            .iter()
+            .zip(&slots)
+            .all(|((_, rule), slot)| fits(*slot, rule, latest))
+        {
+            return Ok(Agreement::Agreed(latest));
         }
-        bot_slot = bot(conversation_slot).await?;
     }
-    Ok(bot_slot.max(conversation_slot))
+    Ok(Agreement::Disagreed(latest))
 }
 
 /// The turns of this process's reservations, one at a time per limited
@@ -245,8 +282,9 @@ impl Turns {
     }
 }
 
-fn is_late(slot: Timestamp, now: Timestamp) -> bool {
-    super::time_until(Some(now), slot).is_some_and(|late| late > LATE)
+/// Whether `now` is more than `by` after `slot`.
+fn is_late(slot: Timestamp, now: Timestamp, by: Duration) -> bool {
+    super::time_until(Some(now), slot).is_some_and(|late| late > by)
 }
 
 #[cfg(test)]
@@ -262,61 +300,61 @@ mod tests {
 
     #[test]
     fn a_slot_that_has_come_sends_now() {
-        assert_eq!(meet(Duration::ZERO, SECOND), Meeting::Now);
-        assert_eq!(meet(Duration::ZERO, Duration::ZERO), Meeting::Now);
-    }
-
-    #[test]
-    fn a_slot_within_one_step_is_waited_for_in_place() {
-        assert_eq!(meet(ms(1), SECOND), Meeting::Wait(ms(1)));
-        assert_eq!(meet(ms(300), SECOND), Meeting::Wait(ms(300)));
-        assert_eq!(meet(ms(999), SECOND), Meeting::Wait(ms(999)));
-        // On a fine queue only what it cannot express is waited for.
+        assert_eq!(meet(Duration::ZERO, SECOND, ms(5)), Meeting::Now);
         assert_eq!(
-            meet(Duration::from_micros(400), ms(1)),
-            Meeting::Wait(Duration::from_micros(400))
+            meet(Duration::ZERO, Duration::ZERO, Duration::ZERO),
+            Meeting::Now
         );
     }
 
     #[test]
-    fn a_later_slot_goes_to_the_queue_rounded_down_to_whole_steps() {
-        assert_eq!(meet(SECOND, SECOND), Meeting::Queue(SECOND));
-        assert_eq!(meet(ms(1_300), SECOND), Meeting::Queue(SECOND));
-        assert_eq!(meet(ms(2_999), SECOND), Meeting::Queue(ms(2_000)));
-        assert_eq!(meet(ms(43_500), SECOND), Meeting::Queue(ms(43_000)));
+    fn a_slot_within_one_step_and_the_lead_is_waited_for_in_place() {
+        assert_eq!(meet(ms(1), SECOND, ms(5)), Meeting::Wait(ms(1)));
+        assert_eq!(meet(ms(999), SECOND, ms(5)), Meeting::Wait(ms(999)));
+        assert_eq!(meet(ms(1_004), SECOND, ms(5)), Meeting::Wait(ms(1_004)));
+        // On a fine queue, only the lead is waited for in place.
+        assert_eq!(meet(ms(20), ms(1), ms(25)), Meeting::Wait(ms(20)));
+    }
+
+    #[test]
+    fn a_later_slot_goes_to_the_queue_less_the_lead_rounded_down() {
+        assert_eq!(meet(ms(1_005), SECOND, ms(5)), Meeting::Queue(SECOND));
+        assert_eq!(meet(ms(1_300), SECOND, ms(5)), Meeting::Queue(SECOND));
+        assert_eq!(meet(ms(2_004), SECOND, ms(5)), Meeting::Queue(SECOND));
+        assert_eq!(meet(ms(43_500), SECOND, ms(5)), Meeting::Queue(ms(43_000)));
+        assert_eq!(meet(ms(300), ms(1), ms(25)), Meeting::Queue(ms(275)));
+        // A queue without steps takes the wait less the lead as it is.
         assert_eq!(
-            meet(Duration::from_micros(2_500), ms(1)),
-            Meeting::Queue(ms(2))
+            meet(ms(1_300), Duration::ZERO, ms(5)),
+            Meeting::Queue(ms(1_295))
         );
-        // A queue without steps takes the wait as it is.
-        assert_eq!(meet(ms(1_300), Duration::ZERO), Meeting::Queue(ms(1_300)));
     }
 
     #[test]
     fn the_queue_then_the_wait_in_place_meet_the_slot_exactly() {
-        // A message asked back for the rounded-down wait returns (at the
-        // earliest) that long later; what is left is under one step and
-        // waited for in place: the send lands on the slot, never after it
-        // because of the queue's rounding, and nothing waits a step or more.
-        for step in [SECOND, ms(1), ms(250)] {
+        // A message asked back for the queued wait returns (at the
+        // earliest) that long later; what is left is under one step plus
+        // the lead and waited for in place: the send lands on the slot,
+        // never after it because of the queue's rounding.
+        for (step, lead) in [(SECOND, ms(5)), (ms(1), ms(25)), (ms(250), ms(0))] {
             for wait in [ms(1), ms(999), ms(1_000), ms(1_001), ms(7_654)] {
                 let mut left = wait;
                 let mut waited_here = Duration::ZERO;
                 loop {
-                    match meet(left, step) {
+                    match meet(left, step, lead) {
                         Meeting::Now => break,
                         Meeting::Wait(d) => {
-                            assert!(d < step, "{wait:?} on {step:?}: waits {d:?} in place");
                             waited_here += d;
                             left -= d;
                         }
                         Meeting::Queue(d) => {
-                            assert!(d <= left && d.as_nanos() % step.as_nanos() == 0);
+                            assert!(d + lead <= left);
+                            assert!(step.is_zero() || d.as_nanos() % step.as_nanos() == 0);
                             left -= d;
                         }
                     }
                 }
-                assert!(waited_here < step, "{wait:?} on {step:?}");
+                assert!(waited_here < step + lead, "{wait:?} on {step:?}");
                 assert_eq!(left, Duration::ZERO);
             }
         }
@@ -352,102 +390,161 @@ mod tests {
         );
     }
 
+    /// What [`ask`] saw.
+    struct Asked {
+        /// Send times, sorted.
+        times: Vec<Timestamp>,
+        /// Slots each limit gave out: conversation, tenant, global.
+        given: [usize; 3],
+        /// Sends that got no agreed slot.
+        disagreed: usize,
+    }
+
     /// Asks for `sends` slots at once, each for its own conversation
     /// (`conversations` > 1) or all for one, the conversations spread over
-    /// `tenants` buckets of the bot's limit; returns the send times and how
-    /// many slots the conversations' and the bot's limits gave out.
-    async fn ask(
+    /// `tenants` buckets of the bot's limit.
+    async fn ask(limits: &RateLimits, conversations: usize, tenants: usize, sends: usize) -> Asked {
+        ask_for(limits, |n| n % conversations, tenants, sends).await
+    }
+
+    /// [`ask`], send `n` going to conversation `conversation_of(n)`
+    /// (below `sends`).
+    async fn ask_for(
         limits: &RateLimits,
-        conversations: usize,
+        conversation_of: impl Fn(usize) -> usize,
         tenants: usize,
         sends: usize,
-    ) -> (Vec<Timestamp>, usize, usize) {
+    ) -> Asked {
+        let conversations = sends;
         use std::cell::RefCell;
         let now = Timestamp::from_second(1_700_000_040).unwrap();
-        let states = RefCell::new(vec![RateState::default(); conversations]);
-        let bot = RefCell::new(vec![RateState::default(); tenants]);
-        let (given_conversation, given_bot) = (RefCell::new(0), RefCell::new(0));
-        let bot_windows = limits.bot_windows();
+        let states = RefCell::new(vec![RateState::default(); conversations + tenants + 1]);
+        let given = RefCell::new([0usize; 3]);
         let mut times = Vec::new();
+        let mut disagreed = 0;
         for n in 0..sends {
-            let time = agree(
-                |at| {
-                    *given_conversation.borrow_mut() += 1;
-                    let slot = states.borrow_mut()[n % conversations].reserve(
-                        &limits.conversation,
-                        now,
-                        at,
-                    );
-                    async move { Ok(slot) }
-                },
-                |at| {
-                    *given_bot.borrow_mut() += 1;
-                    let slot = bot.borrow_mut()[n % tenants].reserve(&bot_windows, now, at);
+            let key = ConversationKey::new("test", &format!("c{}", conversation_of(n))).unwrap();
+            let tenant = format!("t{}", n % tenants);
+            let rules = vec![
+                (Limited::Conversation(key), limits.conversation_rule()),
+                (Limited::Tenant(Some(tenant)), limits.tenant_rule()),
+                (Limited::Global, limits.global_rule()),
+            ];
+            let rules: Vec<_> = rules
+                .into_iter()
+                .filter(|(_, r)| !r.is_unlimited())
+                .collect();
+            let agreed = agree(
+                &rules,
+                |limited, rule, at, replacing| {
+                    let (index, which) = match limited {
+                        Limited::Conversation(_) => (conversation_of(n), 0),
+                        Limited::Tenant(_) => (conversations + n % tenants, 1),
+                        Limited::Global => (conversations + tenants, 2),
+                    };
+                    given.borrow_mut()[which] += 1;
+                    let state = &mut states.borrow_mut()[index];
+                    if let Some(old) = replacing {
+                        state.give_back(rule, old);
+                    }
+                    let slot = state.reserve(rule, now, at);
                     async move { Ok(slot) }
                 },
                 now,
+                limits.jitter,
             )
             .await
             .unwrap();
-            times.push(time);
+            match agreed {
+                Agreement::Agreed(at) => times.push(at),
+                Agreement::Disagreed(_) => disagreed += 1,
+            }
         }
-        let since = |t: &Timestamp| t.duration_since(now);
-        times.sort_by_key(since);
-        (
+        times.sort();
+        Asked {
             times,
-            given_conversation.into_inner(),
-            given_bot.into_inner(),
-        )
+            given: given.into_inner(),
+            disagreed,
+        }
+    }
+
+    fn took(times: &[Timestamp]) -> jiff::SignedDuration {
+        times[times.len() - 1].duration_since(times[0])
     }
 
     #[tokio::test]
-    async fn a_broadcast_spends_one_bot_slot_per_conversation() {
+    async fn a_broadcast_runs_at_the_bot_limit_and_spends_one_bot_slot_each() {
         let limits = RateLimits::default();
-        let (times, _, bot_slots) = ask(&limits, 1000, 1, 1000).await;
-        assert_eq!(bot_slots, 1000, "no bot slot given up");
-        // 50 a second, every window widened by the margin: 1.5 s per 50.
-        let last = times[999].duration_since(times[0]);
-        assert!(
-            last <= jiff::SignedDuration::from_secs(30),
-            "1000 sends at the bot's limit took {last}"
-        );
+        let asked = ask(&limits, 1000, 1, 1000).await;
+        assert_eq!(asked.disagreed, 0);
+        assert_eq!(asked.given[1], 1000, "no bot slot given up");
+        // 50 per 1.01 s.
+        let rate = 999.0 / took(&asked.times).as_secs_f64();
+        assert!((49.5..50.0).contains(&rate), "{rate} a second");
     }
 
     #[tokio::test]
     async fn a_burst_spends_one_conversation_slot_per_message() {
         let limits = RateLimits::default();
-        let (times, conversation_slots, _) = ask(&limits, 1, 1, 100).await;
-        assert_eq!(conversation_slots, 100, "no conversation slot given up");
-        let last = times[99].duration_since(times[0]);
+        let asked = ask(&limits, 1, 1, 100).await;
+        assert_eq!(asked.disagreed, 0);
+        assert_eq!(asked.given[0], 100, "no conversation slot given up");
+        let took = took(&asked.times);
         assert!(
-            last < jiff::SignedDuration::from_secs(50),
-            "100 sends to one conversation took {last}"
+            took < jiff::SignedDuration::from_secs(45),
+            "100 sends to one conversation took {took}"
         );
     }
 
     #[tokio::test]
     async fn each_tenant_has_a_bucket_of_its_own() {
         let limits = RateLimits::default();
-        let took = |times: &[Timestamp]| times[times.len() - 1].duration_since(times[0]);
-        let (one, _, _) = ask(&limits, 500, 1, 500).await;
-        let (five, _, bot_slots) = ask(&limits, 500, 5, 500).await;
-        assert_eq!(bot_slots, 500);
+        let one = ask(&limits, 500, 1, 500).await;
+        let five = ask(&limits, 500, 5, 500).await;
+        assert_eq!(five.given[1], 500);
         // Five buckets side by side: a fifth of the time, give or take one
         // window of the bot's limit.
         assert!(
-            took(&five) <= took(&one) / 5 + jiff::SignedDuration::from_millis(1_500),
+            took(&five.times) <= took(&one.times) / 5 + jiff::SignedDuration::from_millis(1_010),
             "one tenant {}, five tenants {}",
-            took(&one),
-            took(&five)
+            took(&one.times),
+            took(&five.times)
         );
+    }
+
+    #[tokio::test]
+    async fn a_global_cap_over_tenants_holds_and_every_limit_agrees() {
+        let limits = RateLimits {
+            global_per_second: 60,
+            ..RateLimits::default()
+        };
+        let asked = ask(&limits, 300, 5, 300).await;
+        assert_eq!(asked.disagreed, 0);
+        let rate = 299.0 / took(&asked.times).as_secs_f64();
+        assert!((59.0..60.0).contains(&rate), "{rate} a second");
+    }
+
+    #[tokio::test]
+    async fn mixed_burst_and_broadcast_agree_within_each_margin() {
+        // Every fourth message to one busy conversation, the rest a
+        // broadcast in the same tenant: both limits bind at once.
+        let limits = RateLimits::default();
+        let asked = ask_for(&limits, |n| if n % 4 == 0 { 0 } else { n }, 1, 400).await;
+        assert_eq!(asked.disagreed, 0);
+        assert_eq!(asked.given[1], 400, "no bot slot given up");
+        // The burst's 100 take about 40 s at the conversation's windows;
+        // the broadcast's 300 fill the bot's limit meanwhile.
+        let took = took(&asked.times);
+        assert!(took < jiff::SignedDuration::from_secs(45), "took {took}");
     }
 
     #[test]
     fn a_slot_more_than_late_behind_is_given_up() {
         let slot = Timestamp::from_second(1_700_000_000).unwrap();
         let after = |n: i64| slot + jiff::SignedDuration::from_millis(n);
-        assert!(!is_late(slot, after(-500)), "early is not late");
-        assert!(!is_late(slot, after(250)));
-        assert!(is_late(slot, after(251)));
+        let late = RateLimits::default().late();
+        assert!(!is_late(slot, after(-500), late), "early is not late");
+        assert!(!is_late(slot, after(5), late));
+        assert!(is_late(slot, after(6), late));
     }
 }

@@ -50,6 +50,7 @@
 //! delivery over.
 
 mod fanout;
+mod lead;
 mod limiter;
 pub mod policy;
 pub mod rate;
@@ -130,6 +131,10 @@ pub struct Notifier {
     settings: NotifierSettings,
     /// This process's reservations take turns per limit (`limiter`).
     turns: limiter::Turns,
+    /// How long a reservation takes here (`lead`).
+    reserve_lead: lead::Lead,
+    /// How long a message takes from the queue to its slot (`lead`).
+    queue_lead: lead::Lead,
 }
 
 impl Notifier {
@@ -145,6 +150,8 @@ impl Notifier {
             connector,
             settings,
             turns: limiter::Turns::default(),
+            reserve_lead: lead::Lead::new(Duration::from_millis(2)),
+            queue_lead: lead::Lead::new(Duration::from_millis(20)),
         }
     }
 
@@ -195,6 +202,7 @@ impl Notifier {
         key: &ConversationKey,
         now: Timestamp,
     ) -> Result<Disposition, DeliveryError> {
+        let began = std::time::Instant::now();
         let lease_until = later(now, self.settings.lease);
         let mut record = match self
             .store
@@ -248,7 +256,10 @@ impl Notifier {
                     .await
             }
         };
-        if let Some(wait) = self.slot(&mut record, key, stored.tenant_id()).await? {
+        if let Some(wait) = self
+            .slot(&mut record, key, stored.tenant_id(), began)
+            .await?
+        {
             tracing::debug!(conversation = %key, ?wait, "rate limited; back on the queue");
             self.release(&mut record).await?;
             return Ok(Disposition::RetryAfter(wait));

@@ -32,6 +32,8 @@ use crate::store::StoredReference;
 
 use super::{LocalHost, StartError};
 
+pub mod teams_limits;
+
 /// What one run measured.
 #[derive(Debug)]
 pub struct Figures {

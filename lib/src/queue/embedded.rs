@@ -20,8 +20,9 @@
 //! local host shows those and can [`EmbeddedQueue::redrive`] them.
 //!
 //! Long polling waits on a [`Notify`] that sends and visibility changes
-//! signal, and re-checks the table every 100 ms in any case,
-//! because nothing signals a delay or a visibility timeout running out.
+//! signal, or until the earliest hidden message shows (to the
+//! millisecond: the notifier meets rate-limit slots with the queue's
+//! delays), and re-checks the table every 100 ms in any case.
 
 use std::path::Path;
 use std::pin::pin;
@@ -141,12 +142,13 @@ impl EmbeddedQueue {
         Ok((stored_count(visible)?, stored_count(hidden)?))
     }
 
-    /// One receive attempt, without waiting.
+    /// One receive attempt, without waiting. With nothing to receive, also
+    /// says how long until the next hidden message shows (if any).
     async fn receive_now(
         &self,
         max: usize,
         visibility: Duration,
-    ) -> Result<Vec<ReceivedMessage>, QueueError> {
+    ) -> Result<(Vec<ReceivedMessage>, Option<Duration>), QueueError> {
         let max_receive_count = self.max_receive_count;
         Ok(self
             .db
@@ -157,8 +159,13 @@ impl EmbeddedQueue {
                     dead_letter_exhausted(&tx, now, max_receive_count)?;
                 }
                 let received = take_visible(&tx, now, max, millis(visibility))?;
+                let next = if received.is_empty() {
+                    next_visible(&tx, now)?
+                } else {
+                    None
+                };
                 tx.commit()?;
-                Ok(received)
+                Ok((received, next))
             })
             .await?)
     }
@@ -213,13 +220,17 @@ impl Queue for EmbeddedQueue {
             // look and the wait still wakes this poll.
             let mut arrival = pin!(self.arrivals.notified());
             arrival.as_mut().enable();
-            let received = self.receive_now(max, visibility).await?;
+            let (received, next) = self.receive_now(max, visibility).await?;
             let left = deadline.saturating_duration_since(Instant::now());
             if !received.is_empty() || left.is_zero() {
                 return Ok(received);
             }
-            // Timing out only means "look again".
-            let _ = tokio::time::timeout(left.min(POLL_INTERVAL), arrival).await;
+            // Timing out only means "look again": when the next hidden
+            // message shows, to the millisecond (a message held back for a
+            // rate-limit slot must come back on time), or after the poll
+            // interval in any case.
+            let nap = next.map_or(POLL_INTERVAL, |next| next.min(POLL_INTERVAL));
+            let _ = tokio::time::timeout(left.min(nap), arrival).await;
         }
     }
 
@@ -294,6 +305,13 @@ fn dead_letter_exhausted(
 
 /// Receives up to `max` visible messages: a new receipt each, one more
 /// receive counted, hidden for `visibility_ms`.
+/// How long from `now` until the earliest hidden message shows.
+fn next_visible(conn: &Connection, now: i64) -> Result<Option<Duration>, DbError> {
+    let mut select = conn.prepare_cached("SELECT MIN(visible_at) FROM messages")?;
+    let next: Option<i64> = select.query_row([], |row| row.get(0))?;
+    Ok(next.map(|at| Duration::from_millis(u64::try_from(at.saturating_sub(now)).unwrap_or(0))))
+}
+
 fn take_visible(
     conn: &Connection,
     now: i64,

@@ -17,7 +17,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use crate::delivery::rate::{Limited, Window};
+use crate::delivery::rate::{Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 pub use api_records::{
     AcceptedNotification, DeliveryCounts, IdempotencyClaim, IdempotencyRecord, StoredResponse,
@@ -276,13 +276,17 @@ pub trait Store: Send + Sync {
 
     /// Takes a send slot from `limited`'s rate limit, no earlier than
     /// `earliest` nor than the moment the adapter decides, atomically, by the rule of
-    /// [`crate::delivery::rate::RateState::reserve`], and returns its time.
-    /// The state expires once no window can see it.
+    /// [`crate::delivery::rate::RateState::reserve`], and returns its time;
+    /// in the same write it first gives back `replacing`, a slot this
+    /// caller took before and will not use
+    /// ([`crate::delivery::rate::RateState::give_back`]). The state
+    /// expires once no window can see it.
     async fn reserve_send(
         &self,
         limited: &Limited,
-        windows: &[Window],
+        rule: &Rule,
         earliest: Timestamp,
+        replacing: Option<Timestamp>,
     ) -> Result<Timestamp, StoreError>;
 
     /// Deletes up to `limit` delivery records last updated before

@@ -44,7 +44,7 @@ use super::{
     IdempotencyRecord, Job, JobStatus, Page, Reminder, Store, StoreError, StoredReference,
     TransitionError,
 };
-use crate::delivery::rate::{Limited, Window};
+use crate::delivery::rate::{Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use crate::sqlite_db::{count, decode, encode, immediate, Db, DbError, Migration};
 use caps::{Live, OwnedHolder};
@@ -674,13 +674,14 @@ impl Store for SqliteStore {
     async fn reserve_send(
         &self,
         limited: &Limited,
-        windows: &[Window],
+        rule: &Rule,
         earliest: Timestamp,
+        replacing: Option<Timestamp>,
     ) -> Result<Timestamp, StoreError> {
-        let (limited, windows) = (limited.clone(), windows.to_vec());
+        let (limited, rule) = (limited.clone(), rule.clone());
         Ok(self
             .db
-            .run(move |conn| rate_limits::reserve(conn, &limited, &windows, earliest))
+            .run(move |conn| rate_limits::reserve(conn, &limited, &rule, earliest, replacing))
             .await?)
     }
 

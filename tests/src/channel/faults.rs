@@ -1,7 +1,8 @@
 //! Fault injection for the fake channel: answers scripted per
 //! conversation, slow answers, dropped connections, and a mode that
 //! enforces the Teams rate limits the way Teams does (429 for a send that
-//! breaks them): per conversation, and per app ([`TEAMS_APP`]).
+//! breaks them): per conversation, and per app in each tenant
+//! ([`TeamsLimits`], shared with the benchmark's sink).
 //!
 //! A fault is consumed by the next call to its conversation; a call with no
 //! fault left is accepted, and answered after the channel's latency, if one
@@ -17,6 +18,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::response::Response;
+use nudge::local::bench::teams_limits::TeamsLimits;
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -54,25 +56,13 @@ impl Scripted {
     }
 }
 
-/// The Teams limits per conversation for sends: (count, window).
-const TEAMS: [(usize, Duration); 4] = [
-    (7, Duration::from_secs(1)),
-    (8, Duration::from_secs(2)),
-    (60, Duration::from_secs(30)),
-    (1800, Duration::from_secs(3600)),
-];
-
-/// The Teams limit per app in one tenant (the tenant an activity names;
-/// activities without one share a bucket): 50 requests in any second.
-const TEAMS_APP: (usize, Duration) = (50, Duration::from_secs(1));
-
 #[derive(Default)]
 pub(super) struct Faults {
     scripts: Mutex<HashMap<String, VecDeque<Fault>>>,
     latency: Mutex<Duration>,
-    /// `Some` while the Teams limits are enforced: accepted sends per
-    /// conversation, and of the whole app in the last [`TEAMS_APP`] window.
-    teams: Mutex<Option<Accepted>>,
+    /// `Some` while the Teams limits are enforced, with the sends they
+    /// accepted.
+    teams: Mutex<Option<TeamsLimits>>,
     throttled: AtomicUsize,
     /// Accepted calls whose answer never went out: the caller hung up (or
     /// died) while the channel was still answering.
@@ -106,7 +96,7 @@ impl Faults {
         self.teams
             .lock()
             .expect("lock")
-            .get_or_insert_with(Accepted::default);
+            .get_or_insert_with(TeamsLimits::default);
     }
 
     pub(super) fn throttled(&self) -> usize {
@@ -163,8 +153,8 @@ impl Faults {
     }
 
     /// Whether a send arriving at `arrived` breaks a Teams window, the
-    /// conversation's or the app's in the conversation's tenant (activities
-    /// without a tenant share one); if not, it is counted.
+    /// conversation's or the app's in the conversation's tenant; if not,
+    /// it is counted.
     fn breaks_teams_limits(
         &self,
         conversation: &str,
@@ -172,41 +162,10 @@ impl Faults {
         arrived: Instant,
     ) -> bool {
         let mut teams = self.teams.lock().expect("lock");
-        let Some(accepted) = teams.as_mut() else {
-            return false;
-        };
-        let (app_limit, app_window) = TEAMS_APP;
-        let app = accepted
-            .app
-            .entry(tenant.unwrap_or_default().to_owned())
-            .or_default();
-        app.retain(|&t| arrived.saturating_duration_since(t) < app_window);
-        let sends = accepted
-            .conversations
-            .entry(conversation.to_owned())
-            .or_default();
-        let broken = app.len() >= app_limit
-            || TEAMS.iter().any(|&(limit, window)| {
-                sends
-                    .iter()
-                    .filter(|&&t| arrived.saturating_duration_since(t) < window)
-                    .count()
-                    >= limit
-            });
-        if !broken {
-            sends.push(arrived);
-            app.push(arrived);
-        }
-        broken
+        teams
+            .as_mut()
+            .is_some_and(|limits| !limits.admit(conversation, tenant, arrived.into_std()))
     }
-}
-
-/// The sends a channel enforcing the Teams limits has accepted.
-#[derive(Default)]
-pub(super) struct Accepted {
-    conversations: HashMap<String, Vec<Instant>>,
-    /// Per tenant (`""`: no tenant).
-    app: HashMap<String, Vec<Instant>>,
 }
 
 /// Ends the connection without an answer: the handler's task unwinds and

@@ -75,7 +75,7 @@ use super::{
     IdempotencyRecord, Job, JobStatus, Page, Reminder, Store, StoreError, StoredReference,
     TransitionError,
 };
-use crate::delivery::rate::{Limited, Window};
+use crate::delivery::rate::{Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use table::Table;
 
@@ -342,10 +342,11 @@ impl Store for DynamoStore {
     async fn reserve_send(
         &self,
         limited: &Limited,
-        windows: &[Window],
+        rule: &Rule,
         earliest: Timestamp,
+        replacing: Option<Timestamp>,
     ) -> Result<Timestamp, StoreError> {
-        rate_limits::reserve(&self.table, limited, windows, earliest).await
+        rate_limits::reserve(&self.table, limited, rule, earliest, replacing).await
     }
 
     /// Nothing to do: the table's TTL removes expired records by itself.

@@ -20,7 +20,7 @@ use jiff::Timestamp;
 use super::codec::{decode, encode};
 use super::keys::{BODY, EXPIRES_AT};
 use super::table::{number, Change, Table};
-use crate::delivery::rate::{Limited, RateState, Window};
+use crate::delivery::rate::{Limited, RateState, Rule};
 use crate::store::StoreError;
 
 const RATE_SK: &str = "RATE";
@@ -28,10 +28,11 @@ const RATE_SK: &str = "RATE";
 pub async fn reserve(
     table: &Table,
     limited: &Limited,
-    windows: &[Window],
+    rule: &Rule,
     earliest: Timestamp,
+    replacing: Option<Timestamp>,
 ) -> Result<Timestamp, StoreError> {
-    if windows.is_empty() {
+    if rule.is_unlimited() {
         return Ok(earliest);
     }
     let pk = format!("RATE#{limited}");
@@ -40,10 +41,16 @@ pub async fn reserve(
             let mut state: RateState = item.map(decode).transpose()?.unwrap_or_default();
             // Decided now, not when the caller asked: a lost race must not
             // hand out a slot that is already in the past.
-            let slot = state.reserve(windows, Timestamp::now(), earliest);
+            if let Some(old) = replacing {
+                state.give_back(rule, old);
+            }
+            if let Some(old) = replacing {
+                state.give_back(rule, old);
+            }
+            let slot = state.reserve(rule, Timestamp::now(), earliest);
             let change = Change::default()
                 .set(BODY, encode(&state)?)
-                .set(EXPIRES_AT, number(state.expires_at(windows).as_second()));
+                .set(EXPIRES_AT, number(state.expires_at(rule).as_second()));
             Ok((slot, Some(change)))
         })
         .await

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use rusqlite::{params, Connection};
 
 use super::read_body;
-use crate::delivery::rate::{Limited, RateState, Window};
+use crate::delivery::rate::{Limited, RateState, Rule};
 use crate::sqlite_db::{encode, immediate, DbError};
 
 /// The schema step that adds the table.
@@ -32,10 +32,11 @@ const SWEEP: i64 = 8;
 pub(super) fn reserve(
     conn: &mut Connection,
     limited: &Limited,
-    windows: &[Window],
+    rule: &Rule,
     earliest: Timestamp,
+    replacing: Option<Timestamp>,
 ) -> Result<Timestamp, DbError> {
-    if windows.is_empty() {
+    if rule.is_unlimited() {
         return Ok(earliest);
     }
     let key = limited.to_string();
@@ -44,13 +45,16 @@ pub(super) fn reserve(
         read_body(&tx, "SELECT body FROM rate_limits WHERE key = ?1", &key)?.unwrap_or_default();
     // Decided now, not when the caller asked: waiting for the lock must
     // not hand out a slot that is already in the past.
-    let slot = state.reserve(windows, Timestamp::now(), earliest);
+    if let Some(old) = replacing {
+        state.give_back(rule, old);
+    }
+    let slot = state.reserve(rule, Timestamp::now(), earliest);
     tx.execute(
         "INSERT INTO rate_limits (key, expires_at, body) VALUES (?1, ?2, ?3)
          ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, body = excluded.body",
         params![
             key,
-            state.expires_at(windows).as_millisecond(),
+            state.expires_at(rule).as_millisecond(),
             encode(&state)?
         ],
     )?;

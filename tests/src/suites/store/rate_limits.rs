@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use jiff::Timestamp;
-use nudge::delivery::rate::{Limited, Window, SAFETY_MARGIN};
+use nudge::delivery::rate::{Limited, Rule, Window};
 use nudge::store::Store;
 
 use super::Scope;
@@ -18,7 +18,8 @@ use super::Scope;
 /// Slots fill a window, then move past it; each conversation has its own.
 pub async fn rate_limit_slots_fill_windows_in_order(store: &dyn Store) {
     let scope = Scope::new("rate-order");
-    let windows = [Window::new(2, 1)];
+    let margin = Duration::from_millis(10);
+    let windows = Rule::new(vec![Window::new(2, 1)], margin);
     // A little ahead, so the adapter's own clock (slots are never in the
     // past) does not move it; slots are kept to the millisecond.
     let ahead = Timestamp::now().as_millisecond() + 10_000;
@@ -28,27 +29,35 @@ pub async fn rate_limit_slots_fill_windows_in_order(store: &dyn Store) {
     for _ in 0..3 {
         slots.push(
             store
-                .reserve_send(&one, &windows, now)
+                .reserve_send(&one, &windows, now, None)
                 .await
                 .expect("reserve_send"),
         );
     }
+    let ms = jiff::SignedDuration::from_millis;
+    assert_eq!(slots[0], now, "a window with room gives `earliest`");
     assert_eq!(
-        slots[..2],
-        [now, now],
-        "a window with room gives `earliest`"
+        slots[1],
+        now + ms(500),
+        "paced at the window's even interval"
     );
-    let span = jiff::SignedDuration::try_from(Duration::from_secs(1) + SAFETY_MARGIN)
-        .expect("a small duration");
     assert_eq!(
         slots[2],
-        now + span,
-        "a full window gives the time its oldest slot leaves it"
+        now + ms(1_010),
+        "a full window gives the time its oldest slot leaves it (and margin)"
+    );
+    assert_eq!(
+        store
+            .reserve_send(&one, &windows, now, Some(slots[2]))
+            .await
+            .expect("reserve_send"),
+        now + ms(1_010),
+        "a slot given back in the same write is free again"
     );
     let other = Limited::Conversation(scope.key(2));
     assert_eq!(
         store
-            .reserve_send(&other, &windows, now)
+            .reserve_send(&other, &windows, now, None)
             .await
             .expect("reserve_send"),
         now,
@@ -56,7 +65,7 @@ pub async fn rate_limit_slots_fill_windows_in_order(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .reserve_send(&one, &[], now)
+            .reserve_send(&one, &Rule::new(Vec::new(), margin), now, None)
             .await
             .expect("reserve_send"),
         now,
@@ -68,11 +77,11 @@ pub async fn rate_limit_slots_fill_windows_in_order(store: &dyn Store) {
 /// holds more than its limit.
 pub async fn concurrent_rate_limit_slots_never_overfill(store: &dyn Store) {
     let scope = Scope::new("rate-race");
-    let windows = [Window::new(3, 1)];
+    let windows = Rule::new(vec![Window::new(3, 1)], Duration::from_millis(10));
     let limited = Limited::Conversation(scope.key(1));
     let now = Timestamp::now();
     let mut slots: Vec<Timestamp> =
-        join_all((0..12).map(|_| store.reserve_send(&limited, &windows, now)))
+        join_all((0..12).map(|_| store.reserve_send(&limited, &windows, now, None)))
             .await
             .into_iter()
             .map(|slot| slot.expect("reserve_send"))

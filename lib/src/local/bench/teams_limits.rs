@@ -1,0 +1,99 @@
+//! The Teams rate limits as a channel enforces them: sliding windows over
+//! the arrival times of accepted sends, per conversation (7 in any
+//! second, 8 in any 2 s, 60 in any 30 s, 1800 in any hour) and per app in
+//! one tenant (50 in any second; activities without a tenant share one
+//! bucket). A send that would break one is refused (the channel answers
+//! 429) and not counted.
+//!
+//! One implementation for the two stand-in channels that enforce the
+//! limits: the benchmark's sink ([`super::Sink`]) and the test suite's fake
+//! channel, so that what the benchmark measures and what the tests assert
+//! are held to the same rule.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// The per-conversation limits: (sends, window).
+pub const CONVERSATION: [(usize, Duration); 4] = [
+    (7, Duration::from_secs(1)),
+    (8, Duration::from_secs(2)),
+    (60, Duration::from_secs(30)),
+    (1800, Duration::from_secs(3600)),
+];
+
+/// The app's limit in one tenant: (sends, window).
+pub const APP_PER_TENANT: (usize, Duration) = (50, Duration::from_secs(1));
+
+/// The accepted sends so far, per conversation and per tenant.
+#[derive(Debug, Default)]
+pub struct TeamsLimits {
+    conversations: HashMap<String, Vec<Instant>>,
+    /// Per tenant (`""`: no tenant).
+    tenants: HashMap<String, Vec<Instant>>,
+}
+
+impl TeamsLimits {
+    /// Whether a send to `conversation` (of `tenant`) arriving at
+    /// `arrived` keeps every window; if it does, it is counted.
+    pub fn admit(&mut self, conversation: &str, tenant: Option<&str>, arrived: Instant) -> bool {
+        let (app_limit, app_window) = APP_PER_TENANT;
+        let app = self
+            .tenants
+            .entry(tenant.unwrap_or_default().to_owned())
+            .or_default();
+        app.retain(|&t| arrived.saturating_duration_since(t) < app_window);
+        let sends = self
+            .conversations
+            .entry(conversation.to_owned())
+            .or_default();
+        let within = |window: Duration| {
+            sends
+                .iter()
+                .filter(|&&t| arrived.saturating_duration_since(t) < window)
+                .count()
+        };
+        let broken = app.len() >= app_limit
+            || CONVERSATION
+                .iter()
+                .any(|&(limit, window)| within(window) >= limit);
+        if !broken {
+            sends.push(arrived);
+            app.push(arrived);
+        }
+        !broken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_slide_over_arrivals() {
+        let mut limits = TeamsLimits::default();
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        for n in 0..7 {
+            assert!(limits.admit("c", None, at(n)), "send {n}");
+        }
+        assert!(
+            !limits.admit("c", None, at(999)),
+            "an eighth within a second"
+        );
+        assert!(
+            limits.admit("c", None, at(1_000)),
+            "the first has left the window"
+        );
+        assert!(!limits.admit("c", None, at(1_001)), "8 in 2 s");
+        // The app's 50 a second, per tenant.
+        for n in 0..50 {
+            assert!(limits.admit(&format!("b{n}"), Some("t"), at(5_000)));
+        }
+        assert!(!limits.admit("x", Some("t"), at(5_999)));
+        assert!(
+            limits.admit("x", Some("other"), at(5_999)),
+            "another tenant's bucket"
+        );
+        assert!(limits.admit("x", Some("t"), at(6_000)));
+    }
+}
