@@ -67,11 +67,22 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
-    /// Measure delivery against a local sink channel, rate limits off:
-    /// deliveries per second, enqueue-to-delivery p50/p99, peak memory.
+    /// Measure delivery against a local sink channel: at the Teams limits
+    /// (a broadcast in one tenant and in five, 1,000 users' replies; rates
+    /// as a share of the limit, 429s counted) and with the limits off
+    /// (deliveries per second, enqueue-to-delivery p50/p99, peak memory).
     Bench {
+        /// Which runs, in order.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "broadcast,tenants,replies,throughput"
+        )]
+        runs: Vec<nudge::local::bench::Run>,
+        /// Notifications in a throughput run.
         #[arg(long, default_value_t = 10_000)]
         notifications: usize,
+        /// Conversations (users, in the replies run).
         #[arg(long, default_value_t = 1_000)]
         conversations: usize,
         /// The sink's answer latency, one run per value.
@@ -150,10 +161,30 @@ async fn main() -> ExitCode {
             )
         }
         Command::Bench {
+            runs,
             notifications,
             conversations,
             latency_ms,
-        } => bench(settings, notifications, conversations, &latency_ms).await,
+        } => {
+            // Quiet unless asked: every delivery logs a line at `info`.
+            if std::env::var_os("NUDGE_LOG").is_some() {
+                nudge::telemetry::init(settings.json_logs);
+            }
+            let plan = nudge::local::bench::Plan {
+                runs,
+                notifications,
+                conversations,
+                latencies: latency_ms
+                    .into_iter()
+                    .map(std::time::Duration::from_millis)
+                    .collect(),
+            };
+            report(
+                "bench",
+                nudge::local::bench::run_plan(&settings, &plan).await,
+                |()| {},
+            )
+        }
         Command::Deliveries { id, data_dir } => {
             let dir = data_dir.unwrap_or(settings.data_dir);
             report(
@@ -170,49 +201,6 @@ async fn main() -> ExitCode {
             )
         }
     }
-}
-
-/// Runs `nudge bench`: one measurement per latency, each on a fresh
-/// temporary data directory.
-async fn bench(
-    settings: Settings,
-    notifications: usize,
-    conversations: usize,
-    latencies: &[u64],
-) -> ExitCode {
-    println!("notifications\tlatency\tconcurrency\tdeliveries/s\tp50\tp99\tpeak RSS");
-    for &latency in latencies {
-        let dir =
-            std::env::temp_dir().join(format!("nudge-bench-{}-{latency}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let result = nudge::local::bench::run(
-            settings.clone(),
-            &dir,
-            notifications,
-            conversations,
-            std::time::Duration::from_millis(latency),
-        )
-        .await;
-        let _ = std::fs::remove_dir_all(&dir);
-        match result {
-            Ok(f) => println!(
-                "{}\t{} ms\t{}\t{:.0}\t{:.0} ms\t{:.0} ms\t{} MiB",
-                f.notifications,
-                f.latency.as_millis(),
-                f.concurrency,
-                f.per_second,
-                f.p50.as_secs_f64() * 1000.0,
-                f.p99.as_secs_f64() * 1000.0,
-                f.peak_rss_kib
-                    .map_or("?".to_owned(), |k| (k / 1024).to_string()),
-            ),
-            Err(error) => {
-                eprintln!("nudge bench: {error}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    ExitCode::SUCCESS
 }
 
 /// Prints an operator command's result, or its error.

@@ -47,7 +47,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::ids::ConversationKey;
 use crate::store::{DeliveryRecord, StoreError};
 
-use super::rate::{Limited, Rule};
+use super::rate::{self, Limited, Rule};
 use super::Notifier;
 
 /// How often the limits are each asked for a slot, at most, before the
@@ -131,11 +131,29 @@ impl Notifier {
             return Ok(None);
         }
         let held = record.send_at.take();
-        if held.is_some() {
-            self.queue_lead.observe(began.elapsed());
+        if let Some(at) = held {
+            // It was asked back about `ahead` before its slot; what it took
+            // from then to here is the lead it needed (the queue's own
+            // delay, a wait for a free worker, the claim and the reads).
+            let ahead = self.queue_lead.ahead();
+            let needed = super::time_until(Some(Timestamp::now()), at).map_or_else(
+                || {
+                    ahead.saturating_sub(
+                        super::time_until(Some(at), Timestamp::now()).unwrap_or_default(),
+                    )
+                },
+                |late| ahead + late,
+            );
+            self.queue_lead.observe(needed.max(began.elapsed()));
         }
         let late = limits.late();
-        let mut held = held.filter(|&at| !is_late(at, Timestamp::now(), late));
+        let mut held = held.filter(|&at| {
+            let kept = !is_late(at, Timestamp::now(), late);
+            if !kept {
+                tracing::debug!(conversation = %key, "came back too late for its slot; taking another");
+            }
+            kept
+        });
         for _ in 0..SLOT_TRIES {
             let at = match held.take() {
                 Some(at) => at,
@@ -238,7 +256,9 @@ where
     F: std::future::Future<Output = Result<Timestamp, StoreError>>,
 {
     let mut slots: Vec<Option<Timestamp>> = vec![None; rules.len()];
-    let mut latest = earliest;
+    // Slots are kept to the millisecond: start on one, or a slot at
+    // `earliest` would seem to lie before it.
+    let mut latest = rate::whole_millisecond(earliest);
     let fits = |slot: Option<Timestamp>, rule: &Rule, latest: Timestamp| {
         slot.is_some_and(|s| !is_late(s, latest, rule.margin.saturating_sub(jitter)))
     };

@@ -151,7 +151,7 @@ impl Notifier {
             settings,
             turns: limiter::Turns::default(),
             reserve_lead: lead::Lead::new(Duration::from_millis(2)),
-            queue_lead: lead::Lead::new(Duration::from_millis(20)),
+            queue_lead: lead::Lead::new(Duration::from_millis(50)),
         }
     }
 

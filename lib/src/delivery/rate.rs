@@ -144,6 +144,17 @@ impl Rule {
     }
 }
 
+/// `t` rounded up to a whole millisecond, the precision of slots.
+pub fn whole_millisecond(t: Timestamp) -> Timestamp {
+    let ms = t.as_millisecond();
+    let floor = Timestamp::from_millisecond(ms).unwrap_or(t);
+    if floor < t {
+        Timestamp::from_millisecond(ms + 1).unwrap_or(t)
+    } else {
+        floor
+    }
+}
+
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
@@ -347,7 +358,7 @@ impl RateState {
         let windows = &rule.windows;
         let now = now.as_millisecond();
         self.forget(rule, now);
-        let mut at = earliest.as_millisecond().max(now);
+        let mut at = whole_millisecond(earliest).as_millisecond().max(now);
         let spacing = millis(rule.spacing());
         loop {
             let moved = windows.iter().fold(at, |at, window| {

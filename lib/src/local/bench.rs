@@ -1,6 +1,8 @@
 //! `nudge bench`: how fast the local host delivers, measured end to end.
 //!
-//! Not a test: it prints figures for BENCHMARKS.md. It starts a sink that
+//! Not a test: it prints figures for BENCHMARKS.md. The runs at the
+//! channel's limits are in [`limited`]; the plan of a whole `nudge bench`
+//! in [`Plan`]. The throughput run ([`run`]) starts a sink that
 //! plays a channel (answers every send with 200, after an optional
 //! latency) and the local host on a fresh data directory with the rate
 //! limits off, stores one reference per conversation, enqueues the
@@ -13,14 +15,8 @@
 //! the Lambda notifier binary (`tests/src/bin/bench_lambda.rs`), which
 //! measures the same things against the same sink.
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use axum::extract::{Path as UrlPath, State};
-use axum::routing::post;
-use axum::{Json, Router};
 
 use crate::activity::Activity;
 use crate::config::Settings;
@@ -32,7 +28,13 @@ use crate::store::StoredReference;
 
 use super::{LocalHost, StartError};
 
+pub mod limited;
+mod plan;
+mod sink;
 pub mod teams_limits;
+
+pub use plan::{run as run_plan, Plan, Run};
+pub use sink::{Arrival, Sink};
 
 /// What one run measured.
 #[derive(Debug)]
@@ -44,49 +46,6 @@ pub struct Figures {
     pub p50: Duration,
     pub p99: Duration,
     pub peak_rss_kib: Option<u64>,
-}
-
-/// Arrival times at the sink, by notification number.
-type Arrivals = Arc<Mutex<Vec<(usize, Instant)>>>;
-
-/// A stand-in channel: accepts every `POST
-/// /v3/conversations/{id}/activities` with 200 after `latency`, and notes
-/// when each arrived, by the number the activity's text carries.
-pub struct Sink {
-    addr: SocketAddr,
-    arrivals: Arrivals,
-}
-
-impl Sink {
-    /// Serves the sink on a free loopback port.
-    pub async fn start(latency: Duration) -> std::io::Result<Sink> {
-        let arrivals: Arrivals = Arc::default();
-        let app = Router::new()
-            .route("/v3/conversations/{conversation}/activities", post(accept))
-            .with_state((arrivals.clone(), latency));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(Sink { addr, arrivals })
-    }
-
-    /// Where it listens (plain HTTP).
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// How many sends have arrived, duplicates included.
-    pub fn received(&self) -> usize {
-        self.arrivals.lock().map(|a| a.len()).unwrap_or(0)
-    }
-
-    /// Every arrival so far: the activity's number (`usize::MAX` for a
-    /// text that is none) and when it arrived, in arrival order.
-    pub fn arrivals(&self) -> Vec<(usize, Instant)> {
-        self.arrivals.lock().map(|a| a.clone()).unwrap_or_default()
-    }
 }
 
 /// Runs one measurement: `notifications` spread over `conversations`, the
@@ -140,7 +99,7 @@ pub async fn run(
     let mut delays: Vec<Duration> = sink
         .arrivals()
         .iter()
-        .map(|(_, at)| at.saturating_duration_since(started))
+        .map(|arrival| arrival.at.saturating_duration_since(started))
         .collect();
     delays.sort();
     let last = delays.last().copied().unwrap_or_default();
@@ -176,23 +135,4 @@ pub fn peak_rss_kib(pid: Option<u32>) -> Option<u64> {
     let status = std::fs::read_to_string(path).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-async fn accept(
-    State((arrivals, latency)): State<(Arrivals, Duration)>,
-    UrlPath(_conversation): UrlPath<String>,
-    Json(activity): Json<Activity>,
-) -> Json<serde_json::Value> {
-    let number = activity
-        .text
-        .as_deref()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(usize::MAX);
-    if let Ok(mut arrivals) = arrivals.lock() {
-        arrivals.push((number, Instant::now()));
-    }
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    Json(serde_json::json!({ "id": format!("bench-{number}") }))
 }

@@ -8,7 +8,9 @@
 //!
 //! Each message is a row with a `visible_at` time (epoch milliseconds).
 //! Sending sets it to now plus the delay; receiving picks the visible rows in
-//! `visible_at`, then insertion, order, gives each a fresh random receipt,
+//! insertion order (oldest first: a message back from a delay, such as one
+//! held for its rate-limit slot, goes before a flood sent after it), gives
+//! each a fresh random receipt,
 //! counts the receive and pushes `visible_at` past the visibility timeout.
 //! Deleting and changing visibility go by receipt, so a worker holding an
 //! old receipt (the message was received again since) touches nothing.
@@ -320,7 +322,7 @@ fn take_visible(
 ) -> Result<Vec<ReceivedMessage>, DbError> {
     let mut select = conn.prepare_cached(
         "SELECT seq, id, body, sent_at, receive_count FROM messages
-         WHERE visible_at <= ?1 ORDER BY visible_at, seq LIMIT ?2",
+         WHERE visible_at <= ?1 ORDER BY seq LIMIT ?2",
     )?;
     let mut update = conn.prepare_cached(
         "UPDATE messages SET receipt = ?2, receive_count = ?3, visible_at = ?4 WHERE seq = ?1",

@@ -401,8 +401,8 @@ async fn run(options: &Options, latency: Duration) -> Figures {
 
     let arrivals = sink.arrivals();
     let mut first_arrival: HashMap<usize, Instant> = HashMap::new();
-    for (n, at) in &arrivals {
-        first_arrival.entry(*n).or_insert(*at);
+    for arrival in &arrivals {
+        first_arrival.entry(arrival.number).or_insert(arrival.at);
     }
     let mut delays: Vec<Duration> = first_arrival
         .iter()
