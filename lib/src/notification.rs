@@ -95,6 +95,9 @@ pub enum Reason {
     /// An external system asked, through the webhook API or a queue
     /// message.
     Webhook,
+    /// An in-turn reply the channel could not take in the turn
+    /// (`api::replies`): still a reply to the same activity.
+    Reply,
 }
 
 impl Notification {

@@ -279,6 +279,10 @@ fn router(dir: &std::path::Path) -> axum::Router {
     );
     let state = AppState {
         bot: Arc::new(Bot::new(store.clone(), queue.clone())),
+        limiter: Arc::new(nudge::delivery::Limiter::new(
+            store.clone(),
+            nudge::delivery::rate::RateLimits::default(),
+        )),
         store,
         queue,
         connector,

@@ -5,7 +5,9 @@
 //! the bot's replies back through the Connector before answering the channel
 //! (200 with no body). Nothing is stored before the activity is checked and
 //! authenticated. With `deliveryMode: expectReplies` the replies travel in
-//! the response body instead (`{"activities": [...]}`).
+//! the response body instead (`{"activities": [...]}`). Replies take their
+//! rate-limit slots like every send, and go to the queue rather than being
+//! lost ([`super::replies`]).
 //!
 //! Parsing comes before authentication because the token is checked against
 //! the activity (its `serviceUrl` and `channelId`); parsing touches nothing
@@ -52,7 +54,7 @@ pub async fn receive(
     if expects_replies {
         return Ok((StatusCode::OK, Json(json!({ "activities": replies }))).into_response());
     }
-    send_replies(&app, &turn, &replies).await;
+    super::replies::send(&app, &turn, &replies).await;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -61,34 +63,4 @@ pub async fn receive(
 pub fn parse_activity(bytes: &[u8]) -> Result<Turn, ApiError> {
     let activity: Activity = parse_json(bytes)?;
     Turn::parse(activity).map_err(|e| ApiError::bad_request("InvalidActivity", e.to_string()))
-}
-
-/// Sends replies in order; a failure is logged and ends the sequence (later
-/// replies would make no sense without the earlier ones).
-async fn send_replies(app: &AppState, turn: &Turn, replies: &[Activity]) {
-    let conversation = turn.key.conversation_id();
-    for reply in replies {
-        let sent = match turn.activity.id.as_deref() {
-            Some(activity_id) => {
-                app.connector
-                    .reply_to_activity(
-                        &turn.service_url,
-                        turn.provenance,
-                        conversation,
-                        activity_id,
-                        reply,
-                    )
-                    .await
-            }
-            None => {
-                app.connector
-                    .send_to_conversation(&turn.service_url, turn.provenance, conversation, reply)
-                    .await
-            }
-        };
-        if let Err(error) = sent {
-            tracing::warn!(conversation = %turn.key, error = %crate::telemetry::untrusted(&error), "reply not delivered");
-            return;
-        }
-    }
 }

@@ -19,6 +19,7 @@ mod notifications;
 pub mod notify;
 mod paging;
 mod reminders;
+mod replies;
 mod target;
 pub mod webhook_auth;
 mod webhooks;
@@ -37,6 +38,7 @@ use crate::auth::InboundAuth;
 use crate::bot::Bot;
 use crate::config::Settings;
 use crate::connector::ConnectorClient;
+use crate::delivery::Limiter;
 use crate::queue::Queue;
 use crate::service_url::Provenance;
 use crate::store::Store;
@@ -72,6 +74,8 @@ pub struct AppState {
     pub connector: ConnectorClient,
     pub inbound: Arc<dyn InboundAuth>,
     pub limits: Limits,
+    /// The rate limits replies take their slots from (`replies`).
+    pub limiter: Arc<Limiter>,
 }
 
 impl AppState {
@@ -92,6 +96,10 @@ impl AppState {
             .with_caps(settings.caps);
         AppState {
             bot: Arc::new(bot),
+            limiter: Arc::new(Limiter::new(
+                store.clone(),
+                settings.notifier.rate_limits.clone(),
+            )),
             store,
             queue,
             connector,

@@ -45,9 +45,10 @@ use jiff::Timestamp;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::ids::ConversationKey;
-use crate::store::{DeliveryRecord, StoreError};
+use crate::store::{DeliveryRecord, Store, StoreError};
 
-use super::rate::{self, Limited, Rule};
+use super::lead::Lead;
+use super::rate::{self, Ask, Limited, RateLimits, Rule};
 use super::Notifier;
 
 /// How often the limits are each asked for a slot, at most, before the
@@ -97,10 +98,101 @@ pub(super) fn meet(wait: Duration, step: Duration, lead: Duration) -> Meeting {
     Meeting::Queue(whole)
 }
 
+/// Takes slots from a conversation's limits and its tenant's, in the
+/// store: the notifier's sends and the messages endpoint's replies alike.
+pub struct Limiter {
+    store: Arc<dyn Store>,
+    limits: RateLimits,
+    /// This process's reservations take turns per limit.
+    turns: Turns,
+    /// How long a reservation takes here (`super::lead`).
+    reserve_lead: Lead,
+    /// How long a message takes from the queue to its slot.
+    queue_lead: Lead,
+}
+
+impl Limiter {
+    pub fn new(store: Arc<dyn Store>, limits: RateLimits) -> Limiter {
+        Limiter {
+            store,
+            limits,
+            turns: Turns::default(),
+            reserve_lead: Lead::new(Duration::from_millis(2)),
+            queue_lead: Lead::new(Duration::from_millis(50)),
+        }
+    }
+
+    pub fn limits(&self) -> &RateLimits {
+        &self.limits
+    }
+
+    /// The limits a send to `key` (of `tenant`) is held to; none when no
+    /// limit applies.
+    fn rules(&self, key: &ConversationKey, tenant: Option<&str>) -> Vec<(Limited, Rule)> {
+        [
+            (
+                Limited::Conversation(key.clone()),
+                self.limits.conversation_rule(),
+            ),
+            (
+                Limited::Tenant(tenant.map(str::to_owned)),
+                self.limits.tenant_rule(),
+            ),
+            (Limited::Global, self.limits.global_rule()),
+        ]
+        .into_iter()
+        .filter(|(_, rule)| !rule.is_unlimited())
+        .collect()
+    }
+
+    /// A send time for `key` that every limit agreed on, no later than
+    /// `by` if given ([`agree`]); the send must leave within
+    /// [`RateLimits::late`] of it. With no limits: now.
+    pub async fn agree_for(
+        &self,
+        key: &ConversationKey,
+        tenant: Option<&str>,
+        by: Option<Timestamp>,
+    ) -> Result<Agreement, StoreError> {
+        let rules = self.rules(key, tenant);
+        if rules.is_empty() {
+            return Ok(Agreement::Agreed(Timestamp::now()));
+        }
+        let asked = Instant::now();
+        let earliest = super::later(Timestamp::now(), self.reserve_lead.ahead());
+        let agreed = agree(
+            &rules,
+            |limited, rule, ask| async move { self.reserve_one(limited, rule, ask).await },
+            earliest,
+            by,
+            self.limits.jitter,
+        )
+        .await?;
+        self.reserve_lead.observe(asked.elapsed());
+        Ok(agreed)
+    }
+
+    /// Whether any limit applies to a send to `key`.
+    fn is_limited(&self, key: &ConversationKey, tenant: Option<&str>) -> bool {
+        !self.rules(key, tenant).is_empty()
+    }
+
+    /// One reservation, in this process's turn for `limited`.
+    async fn reserve_one(
+        &self,
+        limited: &Limited,
+        rule: &Rule,
+        ask: Ask,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let _turn = self.turns.take(limited).await;
+        self.store.reserve_send(limited, rule, &ask).await
+    }
+}
+
 impl Notifier {
     /// `None`: send now (after waiting here for a slot closer than the
     /// queue can express). `Some(wait)`: come back after that long; the
-    /// record holds the slot, if one was agreed. `prepared` is when the
+    /// record holds the slot, if one was agreed. `began` is when the
     /// attempt began, to learn how long a message takes from the queue to
     /// its slot.
     pub(super) async fn slot(
@@ -110,23 +202,8 @@ impl Notifier {
         tenant: Option<&str>,
         began: Instant,
     ) -> Result<Option<Duration>, StoreError> {
-        let limits = &self.settings.rate_limits;
-        let rules = [
-            (
-                Limited::Conversation(key.clone()),
-                limits.conversation_rule(),
-            ),
-            (
-                Limited::Tenant(tenant.map(str::to_owned)),
-                limits.tenant_rule(),
-            ),
-            (Limited::Global, limits.global_rule()),
-        ];
-        let rules: Vec<(Limited, Rule)> = rules
-            .into_iter()
-            .filter(|(_, rule)| !rule.is_unlimited())
-            .collect();
-        if rules.is_empty() {
+        let limiter = &self.limiter;
+        if !limiter.is_limited(key, tenant) {
             record.send_at = None;
             return Ok(None);
         }
@@ -135,18 +212,15 @@ impl Notifier {
             // It was asked back about `ahead` before its slot; what it took
             // from then to here is the lead it needed (the queue's own
             // delay, a wait for a free worker, the claim and the reads).
-            let ahead = self.queue_lead.ahead();
-            let needed = super::time_until(Some(Timestamp::now()), at).map_or_else(
-                || {
-                    ahead.saturating_sub(
-                        super::time_until(Some(at), Timestamp::now()).unwrap_or_default(),
-                    )
-                },
-                |late| ahead + late,
-            );
-            self.queue_lead.observe(needed.max(began.elapsed()));
+            let ahead = limiter.queue_lead.ahead();
+            let now = Timestamp::now();
+            let needed = match super::time_until(Some(now), at) {
+                Some(late) => ahead + late,
+                None => ahead.saturating_sub(super::time_until(Some(at), now).unwrap_or_default()),
+            };
+            limiter.queue_lead.observe(needed.max(began.elapsed()));
         }
-        let late = limits.late();
+        let late = limiter.limits.late();
         let mut held = held.filter(|&at| {
             let kept = !is_late(at, Timestamp::now(), late);
             if !kept {
@@ -157,31 +231,21 @@ impl Notifier {
         for _ in 0..SLOT_TRIES {
             let at = match held.take() {
                 Some(at) => at,
-                None => {
-                    let asked = Instant::now();
-                    let earliest = super::later(Timestamp::now(), self.reserve_lead.ahead());
-                    let agreed = agree(
-                        &rules,
-                        |limited, rule, at, replacing| async move {
-                            self.reserve_one(limited, rule, at, replacing).await
-                        },
-                        earliest,
-                        limits.jitter,
-                    )
-                    .await?;
-                    self.reserve_lead.observe(asked.elapsed());
-                    match agreed {
-                        Agreement::Agreed(at) => at,
-                        Agreement::Disagreed(at) => {
-                            tracing::debug!(conversation = %key, "the limits gave no common slot; asking again later");
-                            let wait = super::time_until(Some(at), Timestamp::now());
-                            return Ok(Some(wait.unwrap_or(TRY_AGAIN)));
-                        }
+                None => match limiter.agree_for(key, tenant, None).await? {
+                    Agreement::Agreed(at) => at,
+                    Agreement::Disagreed(at) | Agreement::NotBy(at) => {
+                        tracing::debug!(conversation = %key, "the limits gave no common slot; asking again later");
+                        let wait = super::time_until(Some(at), Timestamp::now());
+                        return Ok(Some(wait.unwrap_or(TRY_AGAIN)));
                     }
-                }
+                },
             };
             let wait = super::time_until(Some(at), Timestamp::now()).unwrap_or_default();
-            match meet(wait, self.queue.delay_resolution(), self.queue_lead.ahead()) {
+            match meet(
+                wait,
+                self.queue.delay_resolution(),
+                limiter.queue_lead.ahead(),
+            ) {
                 Meeting::Now => {}
                 Meeting::Wait(wait) => tokio::time::sleep(wait).await,
                 Meeting::Queue(wait) => {
@@ -197,20 +261,6 @@ impl Notifier {
         Ok(Some(TRY_AGAIN))
     }
 
-    /// One reservation, in this process's turn for `limited`.
-    async fn reserve_one(
-        &self,
-        limited: &Limited,
-        rule: &Rule,
-        earliest: Timestamp,
-        replacing: Option<Timestamp>,
-    ) -> Result<Timestamp, StoreError> {
-        let _turn = self.turns.take(limited).await;
-        self.store
-            .reserve_send(limited, rule, earliest, replacing)
-            .await
-    }
-
     /// Gives back a claim taken for an attempt that did not send: the
     /// attempt is not counted and the next one may claim at once.
     pub(super) async fn release(&self, record: &mut DeliveryRecord) -> Result<(), StoreError> {
@@ -223,13 +273,16 @@ impl Notifier {
 
 /// The outcome of [`agree`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Agreement {
+pub enum Agreement {
     /// Every limit gave a slot close enough before this time: send then.
     Agreed(Timestamp),
     /// They did not agree in [`AGREEMENT_ROUNDS`]; this is the latest slot
     /// seen (the slots last given stay counted, which errs on the safe
     /// side).
     Disagreed(Timestamp),
+    /// Some limit had no slot by the deadline; every slot taken was given
+    /// back. This is the latest slot seen.
+    NotBy(Timestamp),
 }
 
 /// A send time that every limit has given a slot for, each no more before
@@ -249,11 +302,12 @@ pub(super) async fn agree<'r, R, F>(
     rules: &'r [(Limited, Rule)],
     mut reserve: R,
     earliest: Timestamp,
+    by: Option<Timestamp>,
     jitter: Duration,
 ) -> Result<Agreement, StoreError>
 where
-    R: FnMut(&'r Limited, &'r Rule, Timestamp, Option<Timestamp>) -> F,
-    F: std::future::Future<Output = Result<Timestamp, StoreError>>,
+    R: FnMut(&'r Limited, &'r Rule, Ask) -> F,
+    F: std::future::Future<Output = Result<Option<Timestamp>, StoreError>>,
 {
     let mut slots: Vec<Option<Timestamp>> = vec![None; rules.len()];
     // Slots are kept to the millisecond: start on one, or a slot at
@@ -264,10 +318,28 @@ where
     };
     for _ in 0..AGREEMENT_ROUNDS {
         for (n, (limited, rule)) in rules.iter().enumerate() {
-            if !fits(slots[n], rule, latest) {
-                let slot = reserve(limited, rule, latest, slots[n]).await?;
-                slots[n] = Some(slot);
-                latest = latest.max(slot);
+            if fits(slots[n], rule, latest) {
+                continue;
+            }
+            let ask = Ask {
+                earliest: latest,
+                replacing: slots[n],
+                by,
+            };
+            match reserve(limited, rule, ask).await? {
+                Some(slot) => {
+                    slots[n] = Some(slot);
+                    latest = latest.max(slot);
+                }
+                None => {
+                    slots[n] = None;
+                    for ((limited, rule), slot) in rules.iter().zip(&slots) {
+                        if let Some(slot) = slot {
+                            reserve(limited, rule, Ask::give_back(*slot)).await?;
+                        }
+                    }
+                    return Ok(Agreement::NotBy(latest));
+                }
             }
         }
         if rules
@@ -456,28 +528,25 @@ mod tests {
                 .collect();
             let agreed = agree(
                 &rules,
-                |limited, rule, at, replacing| {
+                |limited, rule, ask| {
                     let (index, which) = match limited {
                         Limited::Conversation(_) => (conversation_of(n), 0),
                         Limited::Tenant(_) => (conversations + n % tenants, 1),
                         Limited::Global => (conversations + tenants, 2),
                     };
                     given.borrow_mut()[which] += 1;
-                    let state = &mut states.borrow_mut()[index];
-                    if let Some(old) = replacing {
-                        state.give_back(rule, old);
-                    }
-                    let slot = state.reserve(rule, now, at);
+                    let slot = states.borrow_mut()[index].take(rule, now, &ask);
                     async move { Ok(slot) }
                 },
                 now,
+                None,
                 limits.jitter,
             )
             .await
             .unwrap();
             match agreed {
                 Agreement::Agreed(at) => times.push(at),
-                Agreement::Disagreed(_) => disagreed += 1,
+                Agreement::Disagreed(_) | Agreement::NotBy(_) => disagreed += 1,
             }
         }
         times.sort();

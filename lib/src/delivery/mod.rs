@@ -68,6 +68,7 @@ use crate::notification::{reference_key, Notification, Target};
 use crate::queue::{Queue, QueueError, ReceivedMessage};
 use crate::service_url::ServiceUrl;
 use crate::store::{DeliveryClaim, DeliveryRecord, DeliveryStatus, Store, StoreError};
+pub use limiter::{Agreement, Limiter};
 use policy::Verdict;
 use rate::RateLimits;
 
@@ -129,12 +130,8 @@ pub struct Notifier {
     queue: Arc<dyn Queue>,
     connector: ConnectorClient,
     settings: NotifierSettings,
-    /// This process's reservations take turns per limit (`limiter`).
-    turns: limiter::Turns,
-    /// How long a reservation takes here (`lead`).
-    reserve_lead: lead::Lead,
-    /// How long a message takes from the queue to its slot (`lead`).
-    queue_lead: lead::Lead,
+    /// Takes each send's rate-limit slot.
+    limiter: Limiter,
 }
 
 impl Notifier {
@@ -144,14 +141,13 @@ impl Notifier {
         connector: ConnectorClient,
         settings: NotifierSettings,
     ) -> Self {
+        let limiter = Limiter::new(store.clone(), settings.rate_limits.clone());
         Notifier {
+            limiter,
             store,
             queue,
             connector,
             settings,
-            turns: limiter::Turns::default(),
-            reserve_lead: lead::Lead::new(Duration::from_millis(2)),
-            queue_lead: lead::Lead::new(Duration::from_millis(50)),
         }
     }
 
@@ -268,15 +264,31 @@ impl Notifier {
             .activity
             .clone()
             .addressed_to(&stored.reference);
-        let sent = self
-            .connector
-            .send_to_conversation(
-                &service_url,
-                stored.provenance,
-                key.conversation_id(),
-                &activity,
-            )
-            .await;
+        // A reply handed over from a turn (`api::replies`) still goes to
+        // the activity's reply route.
+        let sent = match activity.reply_to_id.as_deref() {
+            Some(reply_to) => {
+                self.connector
+                    .reply_to_activity(
+                        &service_url,
+                        stored.provenance,
+                        key.conversation_id(),
+                        reply_to,
+                        &activity,
+                    )
+                    .await
+            }
+            None => {
+                self.connector
+                    .send_to_conversation(
+                        &service_url,
+                        stored.provenance,
+                        key.conversation_id(),
+                        &activity,
+                    )
+                    .await
+            }
+        };
         match sent {
             Ok(accepted) => {
                 record.status_codes.push(accepted.status);
@@ -370,7 +382,8 @@ pub async fn settle(
 /// The longest a message can be hidden on a queue (SQS: 12 hours).
 pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
 
-fn later(now: Timestamp, by: Duration) -> Timestamp {
+/// `by` after `now` (`now` if that is beyond time).
+pub(crate) fn later(now: Timestamp, by: Duration) -> Timestamp {
     jiff::SignedDuration::try_from(by)
         .ok()
         .and_then(|d| now.checked_add(d).ok())

@@ -159,6 +159,38 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// One request for a slot ([`crate::store::Store::reserve_send`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ask {
+    /// No slot before this.
+    pub earliest: Timestamp,
+    /// A slot this caller took before and will not use: given back in the
+    /// same write.
+    pub replacing: Option<Timestamp>,
+    /// No slot after this: rather none (a reply that cannot wait longer,
+    /// a typing indicator that goes now or never).
+    pub by: Option<Timestamp>,
+}
+
+impl Ask {
+    pub fn from(earliest: Timestamp) -> Ask {
+        Ask {
+            earliest,
+            replacing: None,
+            by: None,
+        }
+    }
+
+    /// Only gives `slot` back.
+    pub fn give_back(slot: Timestamp) -> Ask {
+        Ask {
+            earliest: slot,
+            replacing: Some(slot),
+            by: Some(Timestamp::MIN),
+        }
+    }
+}
+
 /// The Teams per-conversation limits for sending.
 pub const TEAMS_CONVERSATION: [Window; 4] = [
     Window::new(7, 1),
@@ -392,6 +424,22 @@ impl RateState {
             }
         }
         Timestamp::from_millisecond(at).unwrap_or(Timestamp::MAX)
+    }
+
+    /// [`RateState::reserve`] for an [`Ask`]: first gives back
+    /// `ask.replacing`, then takes the earliest slot, unless it lies after
+    /// `ask.by`: then nothing is taken and the answer is `None` (an `Ask`
+    /// whose `by` is already past only gives back).
+    pub fn take(&mut self, rule: &Rule, now: Timestamp, ask: &Ask) -> Option<Timestamp> {
+        if let Some(old) = ask.replacing {
+            self.give_back(rule, old);
+        }
+        let slot = self.reserve(rule, now, ask.earliest);
+        if ask.by.is_some_and(|by| slot > by) {
+            self.give_back(rule, slot);
+            return None;
+        }
+        Some(slot)
     }
 
     /// Gives back a slot taken earlier and not used (a send moved to a
@@ -644,6 +692,22 @@ mod tests {
             state.reserve(&two, at(0), at(0)),
             at(60_000 + 3_600_000 + JITTER)
         );
+    }
+
+    #[test]
+    fn a_slot_after_the_deadline_is_not_taken() {
+        let two = rule(&[Window::new(2, 1)]);
+        let mut state = RateState::default();
+        let by = |ms| Ask {
+            by: Some(at(ms)),
+            ..Ask::from(at(0))
+        };
+        assert_eq!(state.take(&two, at(0), &by(0)), Some(at(0)));
+        assert_eq!(state.take(&two, at(0), &by(100)), None, "paced to 500");
+        assert_eq!(state.sends.len(), 1, "nothing taken");
+        assert_eq!(state.take(&two, at(0), &by(500)), Some(at(500)));
+        assert_eq!(state.take(&two, at(0), &Ask::give_back(at(500))), None);
+        assert_eq!(state.sends, vec![at(0).as_millisecond()], "given back");
     }
 
     #[test]

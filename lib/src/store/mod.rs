@@ -17,7 +17,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use crate::delivery::rate::{Limited, Rule};
+use crate::delivery::rate::{Ask, Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 pub use api_records::{
     AcceptedNotification, DeliveryCounts, IdempotencyClaim, IdempotencyRecord, StoredResponse,
@@ -274,20 +274,19 @@ pub trait Store: Send + Sync {
 
     // The notifier's rate limits.
 
-    /// Takes a send slot from `limited`'s rate limit, no earlier than
-    /// `earliest` nor than the moment the adapter decides, atomically, by the rule of
-    /// [`crate::delivery::rate::RateState::reserve`], and returns its time;
-    /// in the same write it first gives back `replacing`, a slot this
-    /// caller took before and will not use
-    /// ([`crate::delivery::rate::RateState::give_back`]). The state
+    /// Takes a send slot from `limited`'s rate limit for `ask`, no earlier
+    /// than `ask.earliest` nor than the moment the adapter decides,
+    /// atomically, by the rule of
+    /// [`crate::delivery::rate::RateState::take`] (giving back
+    /// `ask.replacing` in the same write), and returns its time; `None`
+    /// when the slot would lie after `ask.by` (nothing taken). The state
     /// expires once no window can see it.
     async fn reserve_send(
         &self,
         limited: &Limited,
         rule: &Rule,
-        earliest: Timestamp,
-        replacing: Option<Timestamp>,
-    ) -> Result<Timestamp, StoreError>;
+        ask: &Ask,
+    ) -> Result<Option<Timestamp>, StoreError>;
 
     /// Deletes up to `limit` delivery records last updated before
     /// `updated_before` (the retention has passed); returns how many. A

@@ -44,7 +44,7 @@ use super::{
     IdempotencyRecord, Job, JobStatus, Page, Reminder, Store, StoreError, StoredReference,
     TransitionError,
 };
-use crate::delivery::rate::{Limited, Rule};
+use crate::delivery::rate::{Ask, Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use crate::sqlite_db::{count, decode, encode, immediate, Db, DbError, Migration};
 use caps::{Live, OwnedHolder};
@@ -675,13 +675,12 @@ impl Store for SqliteStore {
         &self,
         limited: &Limited,
         rule: &Rule,
-        earliest: Timestamp,
-        replacing: Option<Timestamp>,
-    ) -> Result<Timestamp, StoreError> {
-        let (limited, rule) = (limited.clone(), rule.clone());
+        ask: &Ask,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let (limited, rule, ask) = (limited.clone(), rule.clone(), *ask);
         Ok(self
             .db
-            .run(move |conn| rate_limits::reserve(conn, &limited, &rule, earliest, replacing))
+            .run(move |conn| rate_limits::reserve(conn, &limited, &rule, &ask))
             .await?)
     }
 

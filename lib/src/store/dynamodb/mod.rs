@@ -75,7 +75,7 @@ use super::{
     IdempotencyRecord, Job, JobStatus, Page, Reminder, Store, StoreError, StoredReference,
     TransitionError,
 };
-use crate::delivery::rate::{Limited, Rule};
+use crate::delivery::rate::{Ask, Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use table::Table;
 
@@ -343,10 +343,9 @@ impl Store for DynamoStore {
         &self,
         limited: &Limited,
         rule: &Rule,
-        earliest: Timestamp,
-        replacing: Option<Timestamp>,
-    ) -> Result<Timestamp, StoreError> {
-        rate_limits::reserve(&self.table, limited, rule, earliest, replacing).await
+        ask: &Ask,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        rate_limits::reserve(&self.table, limited, rule, ask).await
     }
 
     /// Nothing to do: the table's TTL removes expired records by itself.

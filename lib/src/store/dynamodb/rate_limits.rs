@@ -20,7 +20,7 @@ use jiff::Timestamp;
 use super::codec::{decode, encode};
 use super::keys::{BODY, EXPIRES_AT};
 use super::table::{number, Change, Table};
-use crate::delivery::rate::{Limited, RateState, Rule};
+use crate::delivery::rate::{Ask, Limited, RateState, Rule};
 use crate::store::StoreError;
 
 const RATE_SK: &str = "RATE";
@@ -29,11 +29,10 @@ pub async fn reserve(
     table: &Table,
     limited: &Limited,
     rule: &Rule,
-    earliest: Timestamp,
-    replacing: Option<Timestamp>,
-) -> Result<Timestamp, StoreError> {
+    ask: &Ask,
+) -> Result<Option<Timestamp>, StoreError> {
     if rule.is_unlimited() {
-        return Ok(earliest);
+        return Ok(Some(ask.earliest));
     }
     let pk = format!("RATE#{limited}");
     table
@@ -41,13 +40,7 @@ pub async fn reserve(
             let mut state: RateState = item.map(decode).transpose()?.unwrap_or_default();
             // Decided now, not when the caller asked: a lost race must not
             // hand out a slot that is already in the past.
-            if let Some(old) = replacing {
-                state.give_back(rule, old);
-            }
-            if let Some(old) = replacing {
-                state.give_back(rule, old);
-            }
-            let slot = state.reserve(rule, Timestamp::now(), earliest);
+            let slot = state.take(rule, Timestamp::now(), ask);
             let change = Change::default()
                 .set(BODY, encode(&state)?)
                 .set(EXPIRES_AT, number(state.expires_at(rule).as_second()));

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use rusqlite::{params, Connection};
 
 use super::read_body;
-use crate::delivery::rate::{Limited, RateState, Rule};
+use crate::delivery::rate::{Ask, Limited, RateState, Rule};
 use crate::sqlite_db::{encode, immediate, DbError};
 
 /// The schema step that adds the table.
@@ -33,11 +33,10 @@ pub(super) fn reserve(
     conn: &mut Connection,
     limited: &Limited,
     rule: &Rule,
-    earliest: Timestamp,
-    replacing: Option<Timestamp>,
-) -> Result<Timestamp, DbError> {
+    ask: &Ask,
+) -> Result<Option<Timestamp>, DbError> {
     if rule.is_unlimited() {
-        return Ok(earliest);
+        return Ok(Some(ask.earliest));
     }
     let key = limited.to_string();
     let tx = immediate(conn)?;
@@ -45,10 +44,7 @@ pub(super) fn reserve(
         read_body(&tx, "SELECT body FROM rate_limits WHERE key = ?1", &key)?.unwrap_or_default();
     // Decided now, not when the caller asked: waiting for the lock must
     // not hand out a slot that is already in the past.
-    if let Some(old) = replacing {
-        state.give_back(rule, old);
-    }
-    let slot = state.reserve(rule, Timestamp::now(), earliest);
+    let slot = state.take(rule, Timestamp::now(), ask);
     tx.execute(
         "INSERT INTO rate_limits (key, expires_at, body) VALUES (?1, ?2, ?3)
          ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, body = excluded.body",
@@ -61,7 +57,7 @@ pub(super) fn reserve(
     tx.execute(
         "DELETE FROM rate_limits WHERE key IN
          (SELECT key FROM rate_limits WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)",
-        params![earliest.as_millisecond(), SWEEP],
+        params![ask.earliest.as_millisecond(), SWEEP],
     )?;
     tx.commit()?;
     Ok(slot)

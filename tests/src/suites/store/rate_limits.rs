@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use jiff::Timestamp;
-use nudge::delivery::rate::{Limited, Rule, Window};
+use nudge::delivery::rate::{Ask, Limited, Rule, Window};
 use nudge::store::Store;
 
 use super::Scope;
@@ -29,9 +29,10 @@ pub async fn rate_limit_slots_fill_windows_in_order(store: &dyn Store) {
     for _ in 0..3 {
         slots.push(
             store
-                .reserve_send(&one, &windows, now, None)
+                .reserve_send(&one, &windows, &Ask::from(now))
                 .await
-                .expect("reserve_send"),
+                .expect("reserve_send")
+                .expect("no deadline: a slot"),
         );
     }
     let ms = jiff::SignedDuration::from_millis;
@@ -48,28 +49,56 @@ pub async fn rate_limit_slots_fill_windows_in_order(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .reserve_send(&one, &windows, now, Some(slots[2]))
+            .reserve_send(
+                &one,
+                &windows,
+                &Ask {
+                    replacing: Some(slots[2]),
+                    ..Ask::from(now)
+                }
+            )
             .await
             .expect("reserve_send"),
-        now + ms(1_010),
+        Some(now + ms(1_010)),
         "a slot given back in the same write is free again"
     );
     let other = Limited::Conversation(scope.key(2));
     assert_eq!(
         store
-            .reserve_send(&other, &windows, now, None)
+            .reserve_send(&other, &windows, &Ask::from(now))
             .await
             .expect("reserve_send"),
-        now,
+        Some(now),
         "another conversation has a window of its own"
     );
     assert_eq!(
         store
-            .reserve_send(&one, &Rule::new(Vec::new(), margin), now, None)
+            .reserve_send(&one, &Rule::new(Vec::new(), margin), &Ask::from(now))
             .await
             .expect("reserve_send"),
-        now,
+        Some(now),
         "no windows: no limit"
+    );
+    let by = |ms_ahead| Ask {
+        by: Some(now + ms(ms_ahead)),
+        ..Ask::from(now + ms(5_000))
+    };
+    let third = Limited::Conversation(scope.key(3));
+    assert_eq!(
+        store
+            .reserve_send(&third, &windows, &by(4_999))
+            .await
+            .expect("reserve_send"),
+        None,
+        "no slot by the deadline: none taken"
+    );
+    assert_eq!(
+        store
+            .reserve_send(&third, &windows, &by(5_000))
+            .await
+            .expect("reserve_send"),
+        Some(now + ms(5_000)),
+        "the deadline's own slot is free: nothing was taken before"
     );
 }
 
@@ -79,12 +108,12 @@ pub async fn concurrent_rate_limit_slots_never_overfill(store: &dyn Store) {
     let scope = Scope::new("rate-race");
     let windows = Rule::new(vec![Window::new(3, 1)], Duration::from_millis(10));
     let limited = Limited::Conversation(scope.key(1));
-    let now = Timestamp::now();
+    let ask = Ask::from(Timestamp::now());
     let mut slots: Vec<Timestamp> =
-        join_all((0..12).map(|_| store.reserve_send(&limited, &windows, now, None)))
+        join_all((0..12).map(|_| store.reserve_send(&limited, &windows, &ask)))
             .await
             .into_iter()
-            .map(|slot| slot.expect("reserve_send"))
+            .map(|slot| slot.expect("reserve_send").expect("a slot"))
             .collect();
     slots.sort();
     for (i, slot) in slots.iter().enumerate() {

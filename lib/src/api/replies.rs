@@ -1,0 +1,182 @@
+//! Sending the bot's in-turn replies, under the same rate limits as every
+//! other send, and never losing one.
+//!
+//! A reply is a send like any other: Teams counts it against the
+//! conversation's and the tenant's limits, so it takes its slot from the
+//! same limiter as the notifier ([`crate::delivery::Limiter`]). What is
+//! different is the clock: the channel waits for the turn's answer (Teams
+//! gives a bot 15 s), so a reply waits for its slot in place only up to
+//! [`REPLY_WAIT`], well inside that. A reply that cannot have a slot by
+//! then, or that the channel answers with a status the notifier would
+//! retry (429, 412, 408, 502–504, or no answer), is handed to the notifier
+//! as a queued delivery instead, still a reply to the same activity (its
+//! `replyToId` is kept; the notifier posts it to the activity's reply
+//! route): the same retry, `Retry-After` and dead-letter rules then apply,
+//! and it has a delivery record. The replies after it go the same way, in
+//! order, so they never overtake it. A reply the channel refuses for good
+//! (403, 404, a bad request) is logged, as before, and ends the turn's
+//! replies.
+//!
+//! Typing indicators are the exception: they are only worth sending now,
+//! so one is sent only when a slot is free within the jitter allowance,
+//! and otherwise skipped; it is never queued or retried.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::activity::{kind, Activity};
+use crate::delivery::later;
+use crate::delivery::policy::{self, Verdict};
+use crate::delivery::Agreement;
+use crate::notification::{enqueue, Notification, Reason};
+use crate::turn::Turn;
+
+use super::AppState;
+
+/// How long a reply waits in the turn for its rate-limit slot.
+pub const REPLY_WAIT: Duration = Duration::from_secs(5);
+
+/// What became of one reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    Delivered,
+    /// Skipped (a typing indicator with no free slot).
+    Skipped,
+    /// Not sent: hand it, and every later reply, to the notifier, not
+    /// before this time (a `Retry-After`) if given.
+    HandOver(Option<Timestamp>),
+    /// Refused for good: the later replies make no sense without it.
+    Refused,
+}
+
+/// Sends `replies` in order (see the module's docs).
+pub async fn send(app: &AppState, turn: &Turn, replies: &[Activity]) {
+    let tenant = turn.tenant();
+    let deadline = later(Timestamp::now(), REPLY_WAIT);
+    for (n, reply) in replies.iter().enumerate() {
+        match send_one(app, turn, tenant, reply, deadline).await {
+            Sent::Delivered | Sent::Skipped => {}
+            Sent::Refused => return,
+            Sent::HandOver(not_before) => {
+                hand_over(app, turn, &replies[n..], not_before).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Sends one reply, its slot no later than `deadline` (a typing
+/// indicator's: now).
+async fn send_one(
+    app: &AppState,
+    turn: &Turn,
+    tenant: Option<&str>,
+    reply: &Activity,
+    deadline: Timestamp,
+) -> Sent {
+    let typing = reply.kind.as_deref() == Some(kind::TYPING);
+    let by = if typing {
+        later(Timestamp::now(), app.limiter.limits().late())
+    } else {
+        deadline
+    };
+    // Asking may itself wait (for this process's turn at a busy limit, or
+    // a slow store): that counts against the deadline too. A reservation
+    // cut short leaves its slots counted, which errs on the safe side.
+    let asking = Duration::try_from(by.duration_since(Timestamp::now())).unwrap_or_default();
+    let agreed = tokio::time::timeout(asking, app.limiter.agree_for(&turn.key, tenant, Some(by)))
+        .await
+        .unwrap_or(Ok(Agreement::NotBy(by)));
+    let slot = match agreed {
+        Ok(Agreement::Agreed(at)) => at,
+        Ok(Agreement::NotBy(_) | Agreement::Disagreed(_)) if typing => return Sent::Skipped,
+        Ok(Agreement::NotBy(_) | Agreement::Disagreed(_)) => {
+            tracing::info!(conversation = %turn.key, "no rate-limit slot within the turn; the reply goes to the queue");
+            return Sent::HandOver(None);
+        }
+        Err(error) => {
+            // The store is down: sending unlimited could provoke the
+            // channel, and the queue may well work.
+            tracing::warn!(conversation = %turn.key, %error, "no rate-limit slot; the reply goes to the queue");
+            return if typing {
+                Sent::Skipped
+            } else {
+                Sent::HandOver(None)
+            };
+        }
+    };
+    if let Ok(wait) = Duration::try_from(slot.duration_since(Timestamp::now())) {
+        tokio::time::sleep(wait).await;
+    }
+    // Sent later than this, it could bunch with the slots after it.
+    let late = Duration::try_from(Timestamp::now().duration_since(slot)).unwrap_or_default();
+    if late > app.limiter.limits().late() {
+        tracing::debug!(conversation = %turn.key, ?late, "reply slot missed");
+        return if typing {
+            Sent::Skipped
+        } else {
+            Sent::HandOver(None)
+        };
+    }
+    let conversation = turn.key.conversation_id();
+    let sent = match turn.activity.id.as_deref() {
+        Some(activity_id) => {
+            app.connector
+                .reply_to_activity(
+                    &turn.service_url,
+                    turn.provenance,
+                    conversation,
+                    activity_id,
+                    reply,
+                )
+                .await
+        }
+        None => {
+            app.connector
+                .send_to_conversation(&turn.service_url, turn.provenance, conversation, reply)
+                .await
+        }
+    };
+    let Err(error) = sent else {
+        return Sent::Delivered;
+    };
+    let error_text = crate::telemetry::untrusted(&error);
+    match policy::classify(&error) {
+        Verdict::Retry(_) if typing => Sent::Skipped,
+        Verdict::Retry(retry_after) => {
+            tracing::info!(conversation = %turn.key, error = %error_text, "reply not accepted now; it goes to the queue");
+            Sent::HandOver(retry_after.map(|wait| later(Timestamp::now(), wait)))
+        }
+        _ => {
+            tracing::warn!(conversation = %turn.key, error = %error_text, "reply not delivered");
+            Sent::Refused
+        }
+    }
+}
+
+/// Queues `replies` for the notifier, in order: each a millisecond after
+/// the one before, so none overtakes another; typing indicators dropped.
+async fn hand_over(
+    app: &AppState,
+    turn: &Turn,
+    replies: &[Activity],
+    not_before: Option<Timestamp>,
+) {
+    let start = not_before.unwrap_or_else(Timestamp::now);
+    let notifications: Vec<Notification> = replies
+        .iter()
+        .filter(|reply| reply.kind.as_deref() != Some(kind::TYPING))
+        .enumerate()
+        .map(|(n, reply)| {
+            let mut notification =
+                Notification::to_conversation(turn.key.clone(), reply.clone(), Reason::Reply);
+            let step = Duration::from_millis(u64::try_from(n).unwrap_or(u64::MAX));
+            notification.not_before = Some(later(start, step));
+            notification
+        })
+        .collect();
+    if let Err(error) = enqueue(app.queue.as_ref(), &notifications).await {
+        tracing::error!(conversation = %turn.key, %error, replies = notifications.len(), "replies could not be queued; lost");
+    }
+}
