@@ -32,6 +32,8 @@ pub struct Received {
     pub reply_to: Option<String>,
     pub activity: Activity,
     pub authorization: Option<String>,
+    /// When the channel accepted it.
+    pub arrived: tokio::time::Instant,
 }
 
 impl Received {
@@ -306,6 +308,7 @@ fn record(
             reply_to,
             activity,
             authorization,
+            arrived: tokio::time::Instant::now(),
         });
         format!("activity-{}", received.len())
     };

@@ -138,6 +138,25 @@ macro_rules! lambda_suite {
 
 nudge_tests::delivery_checks!(lambda_suite);
 
+/// The tenant limit of the pacing check: moto cannot serve 50 requests a
+/// second, so the proof of pacing across instances runs at 5.
+const PACED_PER_SECOND: usize = 5;
+
+/// The bot's limit in a tenant, paced, holds across [`INSTANCES`] notifier
+/// instances sharing it through DynamoDB: no second of arrivals holds more
+/// than the limit, no 429, and the rate (printed) is close to the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paced_tenant_limit_holds_across_three_instances() {
+    let _turn = ONE_STACK_AT_A_TIME.lock().await;
+    let limit = PACED_PER_SECOND.to_string();
+    let stack = LambdaRig::start(Setup {
+        env: &[("NUDGE_BOT_RATE_LIMIT", &limit)],
+        ..SUITE
+    })
+    .await;
+    delivery::a_broadcast_is_paced_to_the_tenant_limit(&stack.rig(), PACED_PER_SECOND).await;
+}
+
 /// Notifications in the crash check, and the concurrency of each instance.
 const CRASH_NOTIFICATIONS: usize = 120;
 const CRASH_CONCURRENCY: usize = 8;

@@ -53,3 +53,18 @@ nudge_tests::delivery_checks!(local_suite);
 
 // Local only: on moto the store, not the limits, sets the pace.
 local_suite!(a_broadcast_over_five_tenants_keeps_each_tenants_limit);
+
+/// The pacing check at a low limit, as on Lambda (`delivery_lambda.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_is_paced_to_the_tenant_limit() {
+    let data = DataDir::new("paced");
+    let mut env: Vec<(&str, String)> = RIG_ENV.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    env.push(("NUDGE_BOT_RATE_LIMIT", "5".to_owned()));
+    let host = start_in_process(&settings_with(data.path(), &env)).await;
+    let local = Local {
+        channel: FakeChannel::start().await,
+        host,
+        _data: data,
+    };
+    delivery::a_broadcast_is_paced_to_the_tenant_limit(&local.rig(), 5).await;
+}

@@ -33,6 +33,7 @@ pub async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let began = jiff::Timestamp::now();
     let bytes = read_limited(body, app.limits.max_activity_bytes).await?;
     let turn = parse_activity(&bytes)?;
     let provenance = app.authenticate_headers(&headers, &turn).await?;
@@ -54,7 +55,7 @@ pub async fn receive(
     if expects_replies {
         return Ok((StatusCode::OK, Json(json!({ "activities": replies }))).into_response());
     }
-    super::replies::send(&app, &turn, &replies).await;
+    super::replies::send(&app, &turn, &replies, began).await;
     Ok(StatusCode::OK.into_response())
 }
 

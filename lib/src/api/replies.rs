@@ -34,7 +34,8 @@ use crate::turn::Turn;
 
 use super::AppState;
 
-/// How long a reply waits in the turn for its rate-limit slot.
+/// How long after the turn's request arrived its replies may wait for
+/// rate-limit slots (Teams waits 15 s for the answer).
 pub const REPLY_WAIT: Duration = Duration::from_secs(5);
 
 /// What became of one reply.
@@ -50,10 +51,12 @@ enum Sent {
     Refused,
 }
 
-/// Sends `replies` in order (see the module's docs).
-pub async fn send(app: &AppState, turn: &Turn, replies: &[Activity]) {
+/// Sends `replies` in order (see the module's docs); the turn began at
+/// `began` (its request arrived), and its replies wait for slots until
+/// [`REPLY_WAIT`] after that, whatever the bot's own work took.
+pub async fn send(app: &AppState, turn: &Turn, replies: &[Activity], began: Timestamp) {
     let tenant = turn.tenant();
-    let deadline = later(Timestamp::now(), REPLY_WAIT);
+    let deadline = later(began, REPLY_WAIT);
     for (n, reply) in replies.iter().enumerate() {
         match send_one(app, turn, tenant, reply, deadline).await {
             Sent::Delivered | Sent::Skipped => {}

@@ -7,9 +7,10 @@
 //! (redelivery, dead letters) can be watched on a laptop.
 //!
 //! Each message is a row with a `visible_at` time (epoch milliseconds).
-//! Sending sets it to now plus the delay; receiving picks the visible rows in
-//! insertion order (oldest first: a message back from a delay, such as one
-//! held for its rate-limit slot, goes before a flood sent after it), gives
+//! Sending sets it to now plus the delay; receiving picks the visible rows
+//! that were received before first (a message back from a delay, such as
+//! one held for its rate-limit slot, goes before a flood of fresh ones),
+//! then fresh ones, each in `visible_at`, then insertion, order, gives
 //! each a fresh random receipt,
 //! counts the receive and pushes `visible_at` past the visibility timeout.
 //! Deleting and changing visibility go by receipt, so a worker holding an
@@ -72,6 +73,9 @@ const SCHEMA: &[Migration] = &[
     );
 ",
     dead_letters::MIGRATION,
+    // Messages back from a delay are received before fresh ones.
+    "CREATE INDEX IF NOT EXISTS messages_returning ON messages (visible_at, seq)
+     WHERE receive_count > 0;",
 ];
 
 /// A [`Queue`] in a SQLite file, with its dead-letter queue beside it.
@@ -305,8 +309,6 @@ fn dead_letter_exhausted(
     Ok(())
 }
 
-/// Receives up to `max` visible messages: a new receipt each, one more
-/// receive counted, hidden for `visibility_ms`.
 /// How long from `now` until the earliest hidden message shows.
 fn next_visible(conn: &Connection, now: i64) -> Result<Option<Duration>, DbError> {
     let mut select = conn.prepare_cached("SELECT MIN(visible_at) FROM messages")?;
@@ -314,24 +316,38 @@ fn next_visible(conn: &Connection, now: i64) -> Result<Option<Duration>, DbError
     Ok(next.map(|at| Duration::from_millis(u64::try_from(at.saturating_sub(now)).unwrap_or(0))))
 }
 
+/// Receives up to `max` visible messages: a new receipt each, one more
+/// receive counted, hidden for `visibility_ms`. Messages received before
+/// (back from a delay: held for a rate-limit slot, or a retry) go first,
+/// then fresh ones; each kind in `visible_at`, then insertion, order.
 fn take_visible(
     conn: &Connection,
     now: i64,
     max: usize,
     visibility_ms: i64,
 ) -> Result<Vec<ReceivedMessage>, DbError> {
-    let mut select = conn.prepare_cached(
+    let mut returning = conn.prepare_cached(
         "SELECT seq, id, body, sent_at, receive_count FROM messages
-         WHERE visible_at <= ?1 ORDER BY seq LIMIT ?2",
+         WHERE visible_at <= ?1 AND receive_count > 0 ORDER BY visible_at, seq LIMIT ?2",
     )?;
+    let mut fresh = conn.prepare_cached(
+        "SELECT seq, id, body, sent_at, receive_count FROM messages
+         WHERE visible_at <= ?1 AND receive_count = 0 ORDER BY visible_at, seq LIMIT ?2",
+    )?;
+    let read = |row: &Row| Ok((row.get::<_, i64>(0)?, VisibleRow::read(row)?));
+    let mut picked = returning
+        .query_map(params![now, count(max)], read)?
+        .collect::<Result<Vec<_>, _>>()?;
+    if picked.len() < max {
+        picked.extend(
+            fresh
+                .query_map(params![now, count(max - picked.len())], read)?
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+    }
     let mut update = conn.prepare_cached(
         "UPDATE messages SET receipt = ?2, receive_count = ?3, visible_at = ?4 WHERE seq = ?1",
     )?;
-    let picked = select
-        .query_map(params![now, count(max)], |row| {
-            Ok((row.get::<_, i64>(0)?, VisibleRow::read(row)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
     picked
         .into_iter()
         .map(|(seq, row)| {
