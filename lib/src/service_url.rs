@@ -97,6 +97,12 @@ impl FromStr for ServiceUrl {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(malformed("must be http or https"));
         }
+        // The raw text is what is kept and compared (`as_str`), so it must
+        // already be in the form the parser would give: `https:/host` or
+        // `HTTPS://host` parse, but name the host only after rewriting.
+        if !(s.starts_with("https://") || s.starts_with("http://")) {
+            return Err(malformed("must start with https:// or http://"));
+        }
         if url.host_str().is_none_or(str::is_empty) {
             return Err(malformed("has no host"));
         }
@@ -158,6 +164,9 @@ mod tests {
             "https://user:pw@example.com/",
             "https://example.com/?q=1",
             "file:///etc/passwd",
+            // Parse, but only after rewriting the host into place.
+            "https:/aWm/smba.trafficmanager.net/amer/",
+            "HTTPS://smba.trafficmanager.net/amer/",
         ] {
             assert!(bad.parse::<ServiceUrl>().is_err(), "{bad} was accepted");
         }
