@@ -158,17 +158,29 @@ impl Limiter {
         if rules.is_empty() {
             return Ok(Agreement::Agreed(Timestamp::now()));
         }
-        let asked = Instant::now();
-        let earliest = super::later(Timestamp::now(), self.reserve_lead.ahead());
-        let agreed = agree(
-            &rules,
-            |limited, rule, ask| async move { self.reserve_one(limited, rule, ask).await },
-            earliest,
-            by,
-            self.limits.jitter,
-        )
-        .await?;
-        self.reserve_lead.observe(asked.elapsed());
+        // Each limit with room gives the moment it decides, so limits asked
+        // one after another on a slow store (tens of milliseconds a
+        // reservation) would each give a later "now" and never agree: the
+        // slot is asked for far enough ahead that every reservation is done
+        // by then. A first try that shows the store slower than learned
+        // teaches the lead, and the second starts that far ahead.
+        let mut agreed = Agreement::Disagreed(Timestamp::now());
+        for _ in 0..2 {
+            let asked = Instant::now();
+            let earliest = super::later(Timestamp::now(), self.reserve_lead.ahead());
+            agreed = agree(
+                &rules,
+                |limited, rule, ask| async move { self.reserve_one(limited, rule, ask).await },
+                earliest,
+                by,
+                self.limits.jitter,
+            )
+            .await?;
+            self.reserve_lead.observe(asked.elapsed());
+            if !matches!(agreed, Agreement::Disagreed(_)) {
+                break;
+            }
+        }
         Ok(agreed)
     }
 
