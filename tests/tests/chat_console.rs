@@ -46,6 +46,10 @@ async fn the_console_shows_replies_and_proactive_messages() {
     let host = HostProcess::start(data.path()).await;
     let mut chat = console(&host, "term");
     let mut stdin = chat.stdin.take().expect("stdin");
+    // As a person would, a moment after the welcome: a typing indicator
+    // goes only when the conversation has a free slot at once (the
+    // welcome's slot paces the next send by 142 ms).
+    tokio::time::sleep(Duration::from_secs(1)).await;
     stdin.write_all(b"run 1\n").await.unwrap();
     tokio::time::sleep(Duration::from_secs(4)).await;
     let screen = screen_after_quit(chat, &mut stdin).await;
