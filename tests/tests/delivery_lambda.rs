@@ -154,7 +154,8 @@ async fn a_paced_tenant_limit_holds_across_three_instances() {
         ..SUITE
     })
     .await;
-    delivery::a_broadcast_is_paced_to_the_tenant_limit(&stack.rig(), PACED_PER_SECOND).await;
+    delivery::a_broadcast_is_paced_to_the_tenant_limit(&stack.rig(), PACED_PER_SECOND, INSTANCES)
+        .await;
 }
 
 /// Notifications in the crash check, and the concurrency of each instance.

@@ -66,5 +66,5 @@ async fn a_broadcast_is_paced_to_the_tenant_limit() {
         host,
         _data: data,
     };
-    delivery::a_broadcast_is_paced_to_the_tenant_limit(&local.rig(), 5).await;
+    delivery::a_broadcast_is_paced_to_the_tenant_limit(&local.rig(), 5, 0).await;
 }
