@@ -80,7 +80,7 @@ async fn send_one(
 ) -> Sent {
     let typing = reply.kind.as_deref() == Some(kind::TYPING);
     let by = if typing {
-        later(Timestamp::now(), app.limiter.limits().late())
+        later(app.limiter.soonest(), app.limiter.limits().late())
     } else {
         deadline
     };

@@ -126,6 +126,12 @@ impl Limiter {
         &self.limits
     }
 
+    /// The soonest slot a reservation asked now can give: now plus the time
+    /// reservations take here.
+    pub fn soonest(&self) -> Timestamp {
+        super::later(Timestamp::now(), self.reserve_lead.ahead())
+    }
+
     /// The limits a send to `key` (of `tenant`) is held to; none when no
     /// limit applies.
     fn rules(&self, key: &ConversationKey, tenant: Option<&str>) -> Vec<(Limited, Rule)> {
