@@ -51,6 +51,18 @@ enum Sent {
     Refused,
 }
 
+impl Sent {
+    /// What becomes of a reply that gets no slot in time: a typing
+    /// indicator is skipped, anything else goes to the queue.
+    fn missed(typing: bool) -> Sent {
+        if typing {
+            Sent::Skipped
+        } else {
+            Sent::HandOver(None)
+        }
+    }
+}
+
 /// Sends `replies` in order (see the module's docs); the turn began at
 /// `began` (its request arrived), and its replies wait for slots until
 /// [`REPLY_WAIT`] after that, whatever the bot's own work took.
@@ -102,11 +114,7 @@ async fn send_one(
             // The store is down: sending unlimited could provoke the
             // channel, and the queue may well work.
             tracing::warn!(conversation = %turn.key, %error, "no rate-limit slot; the reply goes to the queue");
-            return if typing {
-                Sent::Skipped
-            } else {
-                Sent::HandOver(None)
-            };
+            return Sent::missed(typing);
         }
     };
     if let Ok(wait) = Duration::try_from(slot.duration_since(Timestamp::now())) {
@@ -116,31 +124,19 @@ async fn send_one(
     let late = Duration::try_from(Timestamp::now().duration_since(slot)).unwrap_or_default();
     if late > app.limiter.limits().late() {
         tracing::debug!(conversation = %turn.key, ?late, "reply slot missed");
-        return if typing {
-            Sent::Skipped
-        } else {
-            Sent::HandOver(None)
-        };
+        return Sent::missed(typing);
     }
-    let conversation = turn.key.conversation_id();
-    let sent = match turn.activity.id.as_deref() {
-        Some(activity_id) => {
-            app.connector
-                .reply_to_activity(
-                    &turn.service_url,
-                    turn.provenance,
-                    conversation,
-                    activity_id,
-                    reply,
-                )
-                .await
-        }
-        None => {
-            app.connector
-                .send_to_conversation(&turn.service_url, turn.provenance, conversation, reply)
-                .await
-        }
-    };
+    // Addressed as a reply to the turn's activity (`replyToId`), so it
+    // goes to the activity's reply route.
+    let sent = app
+        .connector
+        .send_activity(
+            &turn.service_url,
+            turn.provenance,
+            turn.key.conversation_id(),
+            reply,
+        )
+        .await;
     let Err(error) = sent else {
         return Sent::Delivered;
     };

@@ -124,6 +124,27 @@ impl ConnectorClient {
         self.post(service_url, provenance, &path, activity).await
     }
 
+    /// Sends `activity` where it says it goes: as a reply to the activity
+    /// its `replyToId` names, else as a new activity in the conversation.
+    pub async fn send_activity(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        conversation_id: &str,
+        activity: &Activity,
+    ) -> Result<ResourceResponse, ConnectorError> {
+        match activity.reply_to_id.as_deref() {
+            Some(reply_to) => {
+                self.reply_to_activity(service_url, provenance, conversation_id, reply_to, activity)
+                    .await
+            }
+            None => {
+                self.send_to_conversation(service_url, provenance, conversation_id, activity)
+                    .await
+            }
+        }
+    }
+
     async fn post(
         &self,
         service_url: &ServiceUrl,

@@ -190,11 +190,6 @@ impl Limiter {
         Ok(agreed)
     }
 
-    /// Whether any limit applies to a send to `key`.
-    fn is_limited(&self, key: &ConversationKey, tenant: Option<&str>) -> bool {
-        !self.rules(key, tenant).is_empty()
-    }
-
     /// One reservation, in this process's turn for `limited`.
     async fn reserve_one(
         &self,
@@ -221,7 +216,7 @@ impl Notifier {
         began: Instant,
     ) -> Result<Option<Duration>, StoreError> {
         let limiter = &self.limiter;
-        if !limiter.is_limited(key, tenant) {
+        if limiter.limits.is_off() {
             record.send_at = None;
             return Ok(None);
         }
@@ -230,12 +225,10 @@ impl Notifier {
             // It was asked back about `ahead` before its slot; what it took
             // from then to here is the lead it needed (the queue's own
             // delay, a wait for a free worker, the claim and the reads).
-            let ahead = limiter.queue_lead.ahead();
-            let now = Timestamp::now();
-            let needed = match super::time_until(Some(now), at) {
-                Some(late) => ahead + late,
-                None => ahead.saturating_sub(super::time_until(Some(at), now).unwrap_or_default()),
-            };
+            let ahead =
+                jiff::SignedDuration::try_from(limiter.queue_lead.ahead()).unwrap_or_default();
+            let needed = ahead + Timestamp::now().duration_since(at);
+            let needed = Duration::try_from(needed).unwrap_or_default();
             limiter.queue_lead.observe(needed.max(began.elapsed()));
         }
         let late = limiter.limits.late();

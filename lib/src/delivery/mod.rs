@@ -266,29 +266,15 @@ impl Notifier {
             .addressed_to(&stored.reference);
         // A reply handed over from a turn (`api::replies`) still goes to
         // the activity's reply route.
-        let sent = match activity.reply_to_id.as_deref() {
-            Some(reply_to) => {
-                self.connector
-                    .reply_to_activity(
-                        &service_url,
-                        stored.provenance,
-                        key.conversation_id(),
-                        reply_to,
-                        &activity,
-                    )
-                    .await
-            }
-            None => {
-                self.connector
-                    .send_to_conversation(
-                        &service_url,
-                        stored.provenance,
-                        key.conversation_id(),
-                        &activity,
-                    )
-                    .await
-            }
-        };
+        let sent = self
+            .connector
+            .send_activity(
+                &service_url,
+                stored.provenance,
+                key.conversation_id(),
+                &activity,
+            )
+            .await;
         match sent {
             Ok(accepted) => {
                 record.status_codes.push(accepted.status);

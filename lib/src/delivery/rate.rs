@@ -237,6 +237,11 @@ impl RateLimits {
         }
     }
 
+    /// Whether no limit applies at all.
+    pub fn is_off(&self) -> bool {
+        self.conversation.is_empty() && self.bot_per_second == 0 && self.global_per_second == 0
+    }
+
     /// One conversation's rule: its windows, with room for its slot to lie
     /// up to one jitter before the bot's (`delivery::limiter`).
     pub fn conversation_rule(&self) -> Rule {
@@ -782,6 +787,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(limits, RateLimits::off());
+        assert!(limits.is_off() && !RateLimits::default().is_off());
         let capped = RateLimits::from_env(&[
             ("NUDGE_GLOBAL_RATE_LIMIT", "120"),
             ("NUDGE_RATE_JITTER_MS", "40"),

@@ -68,8 +68,7 @@ pub async fn run(
     let service_url = format!("http://{}", sink.addr());
     let mut keys = Vec::with_capacity(conversations);
     for n in 0..conversations.max(1) {
-        let key = ConversationKey::new("bench", &format!("c{n}"))
-            .map_err(|e| StartError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
+        let key = bench_key(&format!("c{n}"))?;
         store
             .save_reference(&StoredReference::minimal(
                 &key,
@@ -115,6 +114,11 @@ pub async fn run(
     tracing::info!(enqueue = ?enqueued.duration_since(started), "bench run done");
     host.stop().await;
     Ok(figures)
+}
+
+/// A conversation of the benchmark's own channel.
+fn bench_key(id: &str) -> Result<ConversationKey, crate::store::StoreError> {
+    ConversationKey::new("bench", id).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))
 }
 
 /// The `p`th percentile of durations sorted ascending (zero for none).

@@ -18,13 +18,13 @@ use serde_json::json;
 
 use crate::activity::Activity;
 use crate::config::Settings;
-use crate::ids::{ConversationKey, NotificationId};
+use crate::ids::NotificationId;
 use crate::notification::{enqueue, Notification, Reason, Target};
 use crate::service_url::Provenance;
-use crate::store::{StoreError, StoredReference};
+use crate::store::StoredReference;
 
 use super::super::{LocalHost, StartError};
-use super::{peak_rss_kib, percentile, Sink};
+use super::{bench_key, peak_rss_kib, percentile, Sink};
 
 /// How long a run waits for its last arrival before reporting what it has.
 const PATIENCE: Duration = Duration::from_secs(300);
@@ -206,10 +206,6 @@ async fn start(mut settings: Settings, data_dir: &Path) -> Result<(Sink, LocalHo
     settings.data_dir = data_dir.to_owned();
     let host = LocalHost::start(&settings).await?;
     Ok((sink, host))
-}
-
-fn bench_key(id: &str) -> Result<ConversationKey, StoreError> {
-    ConversationKey::new("bench", id).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Waits until the sink has accepted `count` sends, or [`PATIENCE`].
