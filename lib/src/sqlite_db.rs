@@ -4,14 +4,16 @@
 //! [`crate::store::sqlite`] and [`crate::queue::embedded`] each keep their
 //! data in a SQLite file of their own, and open it the same way:
 //!
-//! - **One connection behind a mutex.** The local host is a single process,
-//!   so a single writer is all it needs; serialising every call on one
-//!   connection also makes each adapter method trivially atomic with respect
-//!   to the others in the process. `IMMEDIATE` transactions ([`immediate`])
-//!   keep them atomic against another process opening the same file.
-//! - **Blocking work off the runtime.** rusqlite is synchronous, and a
-//!   `fsync` can take milliseconds; [`Db::run`] moves each call onto tokio's
-//!   blocking pool so the async workers never stall on the disk.
+//! - **One connection, on a thread of its own.** The local host is a single
+//!   process, so a single writer is all it needs; running every call on one
+//!   connection, one after another, also makes each adapter method
+//!   trivially atomic with respect to the others in the process. rusqlite is
+//!   synchronous and a commit waits for the disk, so the connection lives
+//!   on its own thread and [`Db::run`] hands it the work: the async workers
+//!   never stall on the disk.
+//! - **Group commit** ([`group_commit`]): the calls that queue up while a
+//!   transaction runs are committed together, one disk sync for the lot,
+//!   each still atomic on its own and durable when its call returns.
 //! - **WAL and a busy timeout.** Readers do not block the writer, and a
 //!   second process waits for the lock instead of failing at once.
 //! - **Migrations counted by `user_version`.** Each adapter lists its schema
@@ -19,17 +21,23 @@
 //!   file written by an older build is upgraded in place, and a file from a
 //!   newer build is refused rather than misread.
 
+mod group_commit;
+
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Savepoint, TransactionBehavior};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// How long a call waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
 
 /// Why the embedded database failed. Each adapter maps it onto its port's
 /// error type.
@@ -79,9 +87,12 @@ fn private_file(path: &Path) -> std::io::Result<()> {
 /// `IF NOT EXISTS` as well, so a half-recorded step is safe to run again.
 pub(crate) type Migration = &'static str;
 
-/// A SQLite connection shared by the methods of one adapter.
+/// A SQLite connection shared by the methods of one adapter. Dropping the
+/// last handle lets its thread finish the calls queued and close it.
 pub(crate) struct Db {
-    conn: Arc<Mutex<Connection>>,
+    calls: mpsc::Sender<Box<dyn group_commit::Call>>,
+    /// Transactions committed so far (each holds one or more calls).
+    commits: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -102,33 +113,46 @@ impl Db {
 
     fn prepare(mut conn: Connection, schema: &[Migration]) -> Result<Self, DbError> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Room for every statement the hot paths keep prepared (rusqlite's
+        // default is 16; the store and the queue each use more).
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrate(&mut conn, schema)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        let (calls, queued) = mpsc::channel();
+        let commits = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&commits);
+        std::thread::Builder::new()
+            .name("nudge-sqlite".to_owned())
+            .spawn(move || group_commit::serve(conn, queued, counted))
+            .map_err(|e| DbError::Failed(format!("cannot start the database thread: {e}")))?;
+        Ok(Self { calls, commits })
     }
 
-    /// Runs `work` on the connection, on the blocking pool.
+    /// Transactions committed since the database was opened.
+    #[cfg(test)]
+    pub(crate) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Runs `work` on the connection's thread, atomically (its writes are
+    /// kept only if it returns `Ok`), and returns once they are committed.
     pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, DbError>
     where
         F: FnOnce(&mut Connection) -> Result<T, DbError> + Send + 'static,
         T: Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            // A panic mid-call leaves the mutex poisoned, but not the
-            // connection: its open transaction was rolled back on unwind.
-            let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            work(&mut conn)
-        })
-        .await
-        .map_err(|e| DbError::Failed(format!("database task failed: {e}")))?
+        let (call, answer) = group_commit::Pending::new(work);
+        self.calls
+            .send(Box::new(call))
+            .map_err(|_| DbError::Failed("the database thread has stopped".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| DbError::Failed("the database thread has stopped".to_owned()))?
     }
 }
 
 /// Applies the steps of `schema` that the file has not recorded yet.
 fn migrate(conn: &mut Connection, schema: &[Migration]) -> Result<(), DbError> {
-    let tx = immediate(conn)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let applied: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     let applied = usize::try_from(applied)
         .map_err(|_| DbError::Corrupt(format!("negative schema version {applied}")))?;
@@ -146,10 +170,11 @@ fn migrate(conn: &mut Connection, schema: &[Migration]) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Begins a transaction that takes the write lock at once, so two
-/// processes never both read and then fail to upgrade to writing.
-pub(crate) fn immediate(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
-    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+/// A part of a call that is kept or dropped as one (a savepoint within
+/// the call's own): for work that may stop half-way and still answer `Ok`.
+/// A call as a whole is atomic without it ([`Db::run`]).
+pub(crate) fn atomic(conn: &mut Connection) -> rusqlite::Result<Savepoint<'_>> {
+    conn.savepoint()
 }
 
 /// A Rust count as an SQL integer (SQLite integers are signed 64-bit).
@@ -211,6 +236,82 @@ mod tests {
             migrate(&mut conn, &SCHEMA[..1]),
             Err(DbError::Failed(_))
         ));
+    }
+
+    /// Inserts `x` into `a`, then fails or panics if told to.
+    fn insert<'a>(
+        db: &'a Db,
+        x: i64,
+        then: &'static str,
+    ) -> impl std::future::Future<Output = Result<(), DbError>> + 'a {
+        db.run(move |conn| {
+            conn.execute("INSERT INTO a (x) VALUES (?1)", [x])?;
+            match then {
+                "wait" => std::thread::sleep(Duration::from_millis(200)),
+                "fail" => return Err(DbError::Failed("told to".to_owned())),
+                "panic" => panic!("told to"),
+                _ => {}
+            }
+            Ok(())
+        })
+    }
+
+    async fn stored(db: &Db) -> Vec<i64> {
+        db.run(|conn| {
+            let mut rows = conn.prepare("SELECT x FROM a ORDER BY x")?;
+            let xs = rows.query_map([], |row| row.get(0))?;
+            Ok(xs.collect::<Result<Vec<i64>, _>>()?)
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn calls_that_wait_commit_together_each_atomic_on_its_own() {
+        let db = Db::in_memory(SCHEMA).unwrap();
+        // The first call holds the connection while the other four queue
+        // up behind it: they run as one group (or join the first's).
+        let (first, ok, failed, panicked, last) = tokio::join!(
+            insert(&db, 1, "wait"),
+            insert(&db, 2, ""),
+            insert(&db, 3, "fail"),
+            insert(&db, 4, "panic"),
+            insert(&db, 5, ""),
+        );
+        assert!(first.is_ok() && ok.is_ok() && last.is_ok());
+        assert!(matches!(failed, Err(DbError::Failed(why)) if why == "told to"));
+        assert!(matches!(panicked, Err(DbError::Failed(why)) if why.contains("panicked")));
+        assert!(
+            db.commits() <= 2,
+            "{} transactions for five calls",
+            db.commits()
+        );
+        // The failed and the panicked call left nothing; the thread lives on.
+        assert_eq!(stored(&db).await, vec![1, 2, 5]);
+    }
+
+    #[tokio::test]
+    async fn a_call_returns_once_its_work_is_on_disk() {
+        let dir = std::env::temp_dir().join(format!("nudge-db-{}", crate::ids::random_token(8)));
+        let path = dir.join("db.sqlite");
+        let db = Db::open(&path, SCHEMA).unwrap();
+        let calls: Vec<_> = (0..50).map(|x| insert(&db, x, "")).collect();
+        for done in futures::future::join_all(calls).await {
+            done.unwrap();
+        }
+        // Another connection (another process, say) sees all of it.
+        let other = Connection::open(&path).unwrap();
+        let rows: i64 = other
+            .query_row("SELECT COUNT(*) FROM a", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(rows, 50);
+        assert!(
+            db.commits() < 50,
+            "{} transactions for 50 calls",
+            db.commits()
+        );
+        drop(db);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -39,7 +39,7 @@ use tokio::time::Instant;
 
 use super::{DeadLetter, OutgoingMessage, Queue, QueueError, ReceivedMessage, MAX_DELAY};
 use crate::ids::random_token;
-use crate::sqlite_db::{count, immediate, millis, timestamp, Db, DbError, Migration};
+use crate::sqlite_db::{atomic, count, millis, timestamp, Db, DbError, Migration};
 
 mod dead_letters;
 
@@ -159,7 +159,7 @@ impl EmbeddedQueue {
         Ok(self
             .db
             .run(move |conn| {
-                let tx = immediate(conn)?;
+                let tx = atomic(conn)?;
                 let now = now_ms();
                 if max_receive_count > 0 {
                     dead_letter_exhausted(&tx, now, max_receive_count)?;
@@ -194,14 +194,19 @@ impl Queue for EmbeddedQueue {
         }
         self.db
             .run(move |conn| {
-                let tx = immediate(conn)?;
+                let tx = atomic(conn)?;
                 let now = now_ms();
                 for message in &messages {
                     let delay = millis(message.delay.min(MAX_DELAY));
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO messages (id, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![new_message_id(), message.body, now, now.saturating_add(delay)],
-                    )?;
+                    )?
+                    .execute(params![
+                        new_message_id(),
+                        message.body,
+                        now,
+                        now.saturating_add(delay)
+                    ])?;
                 }
                 tx.commit()?;
                 Ok(())
@@ -244,7 +249,8 @@ impl Queue for EmbeddedQueue {
         let receipt = receipt.to_owned();
         self.db
             .run(move |conn| {
-                conn.execute("DELETE FROM messages WHERE receipt = ?1", [receipt])?;
+                conn.prepare_cached("DELETE FROM messages WHERE receipt = ?1")?
+                    .execute([receipt])?;
                 Ok(())
             })
             .await?;
@@ -291,7 +297,11 @@ impl Queue for EmbeddedQueue {
 }
 
 /// Moves every visible message that has used up its receives to the
-/// dead-letter table.
+/// dead-letter table. `receive_count > 0` (implied, as the limit is at
+/// least one) lets SQLite read only the messages received before, through
+/// their partial index, instead of every visible one: this runs on each
+/// receive, and a backlog of fresh messages made it the notifier's largest
+/// cost.
 fn dead_letter_exhausted(
     conn: &Connection,
     now: i64,
@@ -301,11 +311,15 @@ fn dead_letter_exhausted(
     conn.prepare_cached(
         "INSERT INTO dead_letters (id, body, sent_at, receive_count, dead_at)
          SELECT id, body, sent_at, receive_count, ?1 FROM messages
-         WHERE visible_at <= ?1 AND receive_count >= ?2 ORDER BY visible_at, seq",
+         WHERE visible_at <= ?1 AND receive_count >= ?2 AND receive_count > 0
+         ORDER BY visible_at, seq",
     )?
     .execute(exhausted)?;
-    conn.prepare_cached("DELETE FROM messages WHERE visible_at <= ?1 AND receive_count >= ?2")?
-        .execute(exhausted)?;
+    conn.prepare_cached(
+        "DELETE FROM messages
+         WHERE visible_at <= ?1 AND receive_count >= ?2 AND receive_count > 0",
+    )?
+    .execute(exhausted)?;
     Ok(())
 }
 

@@ -46,7 +46,7 @@ use super::{
 };
 use crate::delivery::rate::{Ask, Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
-use crate::sqlite_db::{count, decode, encode, immediate, Db, DbError, Migration};
+use crate::sqlite_db::{atomic, count, decode, encode, Db, DbError, Migration};
 use caps::{Live, OwnedHolder};
 
 /// The schema, one step per version (`PRAGMA user_version`). Append new
@@ -216,7 +216,7 @@ impl Store for SqliteStore {
         Ok(self
             .db
             .run(move |conn| {
-                let tx = immediate(conn)?;
+                let tx = atomic(conn)?;
                 if let Some(mut reference) = read_reference(&tx, &key)? {
                     reference.active = false;
                     reference.inactive_reason = Some(reason);
@@ -420,7 +420,7 @@ impl Store for SqliteStore {
         let (id, from) = (id.to_string(), from.to_vec());
         self.db
             .run(move |conn| {
-                let tx = immediate(conn)?;
+                let tx = atomic(conn)?;
                 let Some(mut job) = read_job(&tx, &id)? else {
                     return Ok(Err(TransitionError::NotFound));
                 };
@@ -550,7 +550,7 @@ impl Store for SqliteStore {
         Ok(self
             .db
             .run(move |conn| {
-                let tx = immediate(conn)?;
+                let tx = atomic(conn)?;
                 let existing = read_delivery(&tx, id.as_str())?;
                 let claim = DeliveryClaim::decide(existing, &id, conversation, now, lease_until);
                 if let DeliveryClaim::Proceed(record) = &claim {
@@ -734,7 +734,10 @@ fn read_body<T: DeserializeOwned>(
     sql: &str,
     key: &str,
 ) -> Result<Option<T>, DbError> {
-    let body: Option<String> = conn.query_row(sql, [key], |row| row.get(0)).optional()?;
+    let body: Option<String> = conn
+        .prepare_cached(sql)?
+        .query_row([key], |row| row.get(0))
+        .optional()?;
     body.as_deref().map(decode).transpose()
 }
 
@@ -802,18 +805,18 @@ fn read_reminders(
 }
 
 fn write_delivery(conn: &Connection, record: &DeliveryRecord) -> Result<(), DbError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO deliveries (id, status, updated_at, body, parent) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (id) DO UPDATE SET
              status = excluded.status, updated_at = excluded.updated_at, body = excluded.body",
-        params![
-            record.notification_id.as_str(),
-            record.status.to_string(),
-            record.updated_at.as_millisecond(),
-            encode(record)?,
-            record.notification_id.parent().map(|p| p.to_string())
-        ],
-    )?;
+    )?
+    .execute(params![
+        record.notification_id.as_str(),
+        record.status.to_string(),
+        record.updated_at.as_millisecond(),
+        encode(record)?,
+        record.notification_id.parent().map(|p| p.to_string())
+    ])?;
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use super::{reminder_row, SqliteStore, DUE_REMINDERS};
 use crate::ids::ReminderId;
 use crate::queue::embedded::EmbeddedQueue;
 use crate::schedule::{tick, Recurrence};
-use crate::sqlite_db::{immediate, DbError};
+use crate::sqlite_db::{atomic, DbError};
 use crate::store::{Reminder, ReminderStatus};
 
 const STORED: usize = 100_000;
@@ -81,7 +81,7 @@ async fn insert_all(store: &SqliteStore) {
     store
         .db
         .run(|conn| {
-            let tx = immediate(conn)?;
+            let tx = atomic(conn)?;
             {
                 let mut insert = tx.prepare(
                     "INSERT INTO reminders (id, owner, status, next_due, body, created_by)

@@ -13,7 +13,7 @@ use rusqlite::{params, Connection};
 
 use super::read_body;
 use crate::delivery::rate::{Ask, Limited, RateState, Rule};
-use crate::sqlite_db::{encode, immediate, DbError};
+use crate::sqlite_db::{atomic, encode, DbError};
 
 /// The schema step that adds the table.
 pub(super) const MIGRATION: &str = "
@@ -39,7 +39,7 @@ pub(super) fn reserve(
         return Ok(Some(ask.earliest));
     }
     let key = limited.to_string();
-    let tx = immediate(conn)?;
+    let tx = atomic(conn)?;
     let mut state: RateState =
         read_body(&tx, "SELECT body FROM rate_limits WHERE key = ?1", &key)?.unwrap_or_default();
     // Decided now, not when the caller asked: waiting for the lock must

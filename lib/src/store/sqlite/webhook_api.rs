@@ -17,7 +17,7 @@ use rusqlite::{params, Connection};
 
 use super::{cursor, parse_key, probe, query_column, read_body};
 use crate::ids::{ConversationKey, NotificationId};
-use crate::sqlite_db::{decode, encode, immediate, DbError};
+use crate::sqlite_db::{atomic, decode, encode, DbError};
 use crate::store::{
     AcceptedNotification, DeliveryCounts, DeliveryRecord, DeliveryStatus, IdempotencyClaim,
     IdempotencyRecord, Page,
@@ -69,7 +69,7 @@ pub(super) fn remember_signature(
     expires_at: Timestamp,
     now: Timestamp,
 ) -> Result<Option<String>, DbError> {
-    let tx = immediate(conn)?;
+    let tx = atomic(conn)?;
     tx.execute(
         "DELETE FROM signatures WHERE expires_at <= ?1",
         [now.as_millisecond()],
@@ -158,7 +158,7 @@ pub(super) fn claim_idempotency(
     record: &IdempotencyRecord,
     now: Timestamp,
 ) -> Result<IdempotencyClaim, DbError> {
-    let tx = immediate(conn)?;
+    let tx = atomic(conn)?;
     tx.execute(
         "DELETE FROM idempotency WHERE expires_at <= ?1",
         [now.as_millisecond()],
