@@ -12,6 +12,7 @@ mod faults;
 pub use faults::Fault;
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use nudge::activity::Activity;
 use tokio::sync::Notify;
@@ -61,6 +63,8 @@ struct Inner {
     script: Mutex<VecDeque<Scripted>>,
     arrived: Notify,
     faults: faults::Faults,
+    /// TCP connections accepted.
+    connections: AtomicUsize,
 }
 
 pub struct FakeChannel {
@@ -83,6 +87,10 @@ impl FakeChannel {
             .await
             .expect("bind fake channel");
         let addr = listener.local_addr().expect("fake channel address");
+        let counted = inner.clone();
+        let listener = listener.tap_io(move |_| {
+            counted.connections.fetch_add(1, Ordering::Relaxed);
+        });
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -96,6 +104,11 @@ impl FakeChannel {
     /// The `serviceUrl` activities from this channel carry.
     pub fn service_url(&self) -> &str {
         &self.service_url
+    }
+
+    /// How many TCP connections callers opened to the channel.
+    pub fn connections(&self) -> usize {
+        self.inner.connections.load(Ordering::Relaxed)
     }
 
     /// Everything received so far, in arrival order.

@@ -68,3 +68,35 @@ async fn a_broadcast_is_paced_to_the_tenant_limit() {
     };
     delivery::a_broadcast_is_paced_to_the_tenant_limit(&local.rig(), 5, 0).await;
 }
+
+/// Connections to the channel are kept alive and reused: a hundred sends
+/// open no more connections than there are sends in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_reuse_their_connections_to_the_channel() {
+    const IN_FLIGHT: usize = 8;
+    let data = DataDir::new("keepalive");
+    let mut env: Vec<(&str, String)> = RIG_ENV.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    env.push(("NUDGE_NOTIFIER_CONCURRENCY", IN_FLIGHT.to_string()));
+    let host = start_in_process(&settings_with(data.path(), &env)).await;
+    let local = Local {
+        channel: FakeChannel::start().await,
+        host,
+        _data: data,
+    };
+    let rig = local.rig();
+    let mut sent = Vec::new();
+    for n in 0..100 {
+        let key = rig.conversation(&format!("kept-{n}")).await;
+        sent.push(rig.notify(&key, &format!("note {n}")).await);
+    }
+    for id in &sent {
+        let record = rig.outcome(id, std::time::Duration::from_secs(60)).await;
+        assert_eq!(record.status, nudge::store::DeliveryStatus::Sent, "{record:?}");
+    }
+    assert_eq!(local.channel.received().len(), 100);
+    let opened = local.channel.connections();
+    assert!(
+        (1..=IN_FLIGHT).contains(&opened),
+        "{opened} connections for 100 sends, at most {IN_FLIGHT} in flight"
+    );
+}
