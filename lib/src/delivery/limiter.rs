@@ -18,9 +18,11 @@
 //! read. So the notifier asks the queue to show the message that long (its
 //! learned lead) *before* the slot, in whole steps rounded down, and waits
 //! out the rest here, in the attempt, then sends. That wait is not a retry
-//! sleeping on a channel: it is bounded by one step plus the lead (about a
-//! second on SQS, milliseconds on the embedded queue), it happens at most
-//! once per attempt, and it meets a time the queue cannot express. It sits
+//! sleeping on a channel: it is bounded by one step plus the lead
+//! (milliseconds on the embedded queue) or, on a queue too coarse to bring
+//! a message back punctually, by [`COARSE_HOLD`] (SQS: [`hold_in_place`]
+//! says why), it happens at most once per attempt, and it meets a time the
+//! queue cannot express. It sits
 //! here, and not in the Lambda batch handler or the local loop, because
 //! only the notifier knows which waits are slots (a backoff or a busy lease
 //! may well come back late). Likewise a reservation is made for *now plus
@@ -77,14 +79,15 @@ pub(super) enum Meeting {
     Queue(Duration),
 }
 
-/// The rule of [`Meeting`]: a wait under one step plus the lead is waited
-/// for in place; a longer one, less the lead, goes to the queue rounded
-/// down to whole steps (a queue that has no steps takes it as it is).
-pub(super) fn meet(wait: Duration, step: Duration, lead: Duration) -> Meeting {
+/// The rule of [`Meeting`]: a wait under one step plus the lead, or under
+/// `hold`, is waited for in place; a longer one, less the lead, goes to the
+/// queue rounded down to whole steps (a queue that has no steps takes it as
+/// it is).
+pub(super) fn meet(wait: Duration, step: Duration, lead: Duration, hold: Duration) -> Meeting {
     if wait.is_zero() {
         return Meeting::Now;
     }
-    if wait < step + lead {
+    if wait < (step + lead).max(hold) {
         return Meeting::Wait(wait);
     }
     let queued = wait - lead;
@@ -97,6 +100,34 @@ pub(super) fn meet(wait: Duration, step: Duration, lead: Duration) -> Meeting {
         .unwrap_or(queued);
     Meeting::Queue(whole)
 }
+
+/// How long a message waits for its slot in place, on a queue that delays
+/// in `step`s, when a send may be `late` for its slot: on a queue that
+/// cannot bring a message back that punctually, up to [`COARSE_HOLD`].
+///
+/// Why: a slot held across a trip through such a queue is often missed,
+/// and a missed slot is lost to everyone. SQS shows messages in whole
+/// seconds, and a Lambda poller holds its batch until every record is
+/// done, so a message shown on time may wait seconds for a free poller: on
+/// three notifier instances over moto half the held slots were missed that
+/// way and a broadcast ran at 61 % of its limit. Waiting in place instead
+/// misses nothing; a longer in-place wait only keeps the invocation (and
+/// its poller) a little longer, and the learned lead cannot fix that, as
+/// a longer lead lengthens the batches that hold the pollers up.
+pub(super) fn hold_in_place(step: Duration, late: Duration) -> Duration {
+    if step <= late {
+        Duration::ZERO
+    } else {
+        COARSE_HOLD
+    }
+}
+
+/// The longest wait in place on a coarse queue: with a send's
+/// [`crate::connector::CALL_TIMEOUT`] (20 s) and the claim, well inside
+/// the notifier function's 30 s timeout (`template.yaml`). At 50 sends a
+/// second it covers 250 slots, so a broadcast's records in flight (10 a
+/// batch per concurrent invocation) rarely go back to the queue at all.
+pub(super) const COARSE_HOLD: Duration = Duration::from_secs(5);
 
 /// Takes slots from a conversation's limits and its tenant's, in the
 /// store: the notifier's sends and the messages endpoint's replies alike.
@@ -235,7 +266,8 @@ impl Notifier {
         let mut held = held.filter(|&at| {
             let kept = !is_late(at, Timestamp::now(), late);
             if !kept {
-                tracing::debug!(conversation = %key, "came back too late for its slot; taking another");
+                let by = Timestamp::now().duration_since(at);
+                tracing::debug!(conversation = %key, late_by = %by, "came back too late for its slot; taking another");
             }
             kept
         });
@@ -252,10 +284,12 @@ impl Notifier {
                 },
             };
             let wait = super::time_until(Some(at), Timestamp::now()).unwrap_or_default();
+            let step = self.queue.delay_resolution();
             match meet(
                 wait,
-                self.queue.delay_resolution(),
+                step,
                 limiter.queue_lead.ahead(),
+                hold_in_place(step, late),
             ) {
                 Meeting::Now => {}
                 Meeting::Wait(wait) => tokio::time::sleep(wait).await,
@@ -403,32 +437,82 @@ mod tests {
 
     #[test]
     fn a_slot_that_has_come_sends_now() {
-        assert_eq!(meet(Duration::ZERO, SECOND, ms(5)), Meeting::Now);
         assert_eq!(
-            meet(Duration::ZERO, Duration::ZERO, Duration::ZERO),
+            meet(Duration::ZERO, SECOND, ms(5), Duration::ZERO),
+            Meeting::Now
+        );
+        assert_eq!(
+            meet(
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO
+            ),
             Meeting::Now
         );
     }
 
     #[test]
     fn a_slot_within_one_step_and_the_lead_is_waited_for_in_place() {
-        assert_eq!(meet(ms(1), SECOND, ms(5)), Meeting::Wait(ms(1)));
-        assert_eq!(meet(ms(999), SECOND, ms(5)), Meeting::Wait(ms(999)));
-        assert_eq!(meet(ms(1_004), SECOND, ms(5)), Meeting::Wait(ms(1_004)));
+        assert_eq!(
+            meet(ms(1), SECOND, ms(5), Duration::ZERO),
+            Meeting::Wait(ms(1))
+        );
+        assert_eq!(
+            meet(ms(999), SECOND, ms(5), Duration::ZERO),
+            Meeting::Wait(ms(999))
+        );
+        assert_eq!(
+            meet(ms(1_004), SECOND, ms(5), Duration::ZERO),
+            Meeting::Wait(ms(1_004))
+        );
         // On a fine queue, only the lead is waited for in place.
-        assert_eq!(meet(ms(20), ms(1), ms(25)), Meeting::Wait(ms(20)));
+        assert_eq!(
+            meet(ms(20), ms(1), ms(25), Duration::ZERO),
+            Meeting::Wait(ms(20))
+        );
+    }
+
+    #[test]
+    fn a_coarse_queue_holds_slots_within_its_hold_in_place() {
+        let hold = hold_in_place(SECOND, ms(5));
+        assert_eq!(hold, COARSE_HOLD);
+        assert_eq!(hold_in_place(ms(1), ms(5)), Duration::ZERO);
+        assert_eq!(
+            meet(ms(4_900), SECOND, ms(5), hold),
+            Meeting::Wait(ms(4_900))
+        );
+        assert_eq!(
+            meet(ms(7_500), SECOND, ms(5), hold),
+            Meeting::Queue(ms(7_000))
+        );
     }
 
     #[test]
     fn a_later_slot_goes_to_the_queue_less_the_lead_rounded_down() {
-        assert_eq!(meet(ms(1_005), SECOND, ms(5)), Meeting::Queue(SECOND));
-        assert_eq!(meet(ms(1_300), SECOND, ms(5)), Meeting::Queue(SECOND));
-        assert_eq!(meet(ms(2_004), SECOND, ms(5)), Meeting::Queue(SECOND));
-        assert_eq!(meet(ms(43_500), SECOND, ms(5)), Meeting::Queue(ms(43_000)));
-        assert_eq!(meet(ms(300), ms(1), ms(25)), Meeting::Queue(ms(275)));
+        assert_eq!(
+            meet(ms(1_005), SECOND, ms(5), Duration::ZERO),
+            Meeting::Queue(SECOND)
+        );
+        assert_eq!(
+            meet(ms(1_300), SECOND, ms(5), Duration::ZERO),
+            Meeting::Queue(SECOND)
+        );
+        assert_eq!(
+            meet(ms(2_004), SECOND, ms(5), Duration::ZERO),
+            Meeting::Queue(SECOND)
+        );
+        assert_eq!(
+            meet(ms(43_500), SECOND, ms(5), Duration::ZERO),
+            Meeting::Queue(ms(43_000))
+        );
+        assert_eq!(
+            meet(ms(300), ms(1), ms(25), Duration::ZERO),
+            Meeting::Queue(ms(275))
+        );
         // A queue without steps takes the wait less the lead as it is.
         assert_eq!(
-            meet(ms(1_300), Duration::ZERO, ms(5)),
+            meet(ms(1_300), Duration::ZERO, ms(5), Duration::ZERO),
             Meeting::Queue(ms(1_295))
         );
     }
@@ -444,7 +528,7 @@ mod tests {
                 let mut left = wait;
                 let mut waited_here = Duration::ZERO;
                 loop {
-                    match meet(left, step, lead) {
+                    match meet(left, step, lead, Duration::ZERO) {
                         Meeting::Now => break,
                         Meeting::Wait(d) => {
                             waited_here += d;
