@@ -91,7 +91,11 @@ async fn sends_reuse_their_connections_to_the_channel() {
     }
     for id in &sent {
         let record = rig.outcome(id, std::time::Duration::from_secs(60)).await;
-        assert_eq!(record.status, nudge::store::DeliveryStatus::Sent, "{record:?}");
+        assert_eq!(
+            record.status,
+            nudge::store::DeliveryStatus::Sent,
+            "{record:?}"
+        );
     }
     assert_eq!(local.channel.received().len(), 100);
     let opened = local.channel.connections();
