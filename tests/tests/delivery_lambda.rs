@@ -88,6 +88,9 @@ impl LambdaRig {
         .await;
         env.push(("NUDGE_LOG", "info,nudge=debug".to_owned()));
         env.extend(RIG_ENV.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        // Records worked on at once per invocation, as `template.yaml`
+        // deploys it (the code's default, 64, is the local host's).
+        env.push(("NUDGE_NOTIFIER_CONCURRENCY", "8".to_owned()));
         env.extend(setup.env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         let instances = futures::future::join_all(
             (0..setup.instances).map(|_| LambdaFunction::start("notifier", &env)),

@@ -132,6 +132,8 @@ async fn an_unverified_service_url_off_the_list_is_never_called() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(attacker.received().is_empty());
+    // Not even a connection (the one a timed send opens ahead of itself).
+    assert_eq!(attacker.connections(), 0);
     host.stop().await;
 }
 

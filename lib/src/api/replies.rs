@@ -91,6 +91,9 @@ async fn send_one(
     deadline: Timestamp,
 ) -> Sent {
     let typing = reply.kind.as_deref() == Some(kind::TYPING);
+    app.connector
+        .ready(&turn.service_url, turn.provenance)
+        .await;
     let by = if typing {
         later(app.limiter.soonest(), app.limiter.limits().late())
     } else {

@@ -14,6 +14,7 @@
 mod error;
 pub mod token;
 pub mod trust;
+mod warm;
 
 pub use error::{parse_retry_after, ConnectorError};
 pub use token::{
@@ -71,6 +72,7 @@ pub struct ConnectorClient {
     http: reqwest::Client,
     tokens: Arc<dyn TokenSource>,
     trust: Arc<TrustPolicy>,
+    warmed: Arc<warm::Warmed>,
 }
 
 impl ConnectorClient {
@@ -79,6 +81,7 @@ impl ConnectorClient {
             http,
             tokens,
             trust: Arc::new(trust),
+            warmed: Arc::default(),
         }
     }
 
@@ -147,6 +150,24 @@ impl ConnectorClient {
                     .await
             }
         }
+    }
+
+    /// Gets ready for a send timed to a rate-limit slot, so that it leaves
+    /// at its slot instead of waiting first for the token endpoint or a
+    /// new connection (a cold instance's first send arrived late and
+    /// bunched with the next slot: 429): fetches the bot's token if the
+    /// cache has none, and opens a connection to a service URL this
+    /// process has not sent to yet ([`warm`]). Only a service URL the trust
+    /// policy allows is contacted; a failure is left for the send itself
+    /// to meet and report.
+    pub async fn ready(&self, service_url: &ServiceUrl, provenance: Provenance) {
+        if self.trust.check(service_url, provenance).is_err() {
+            return;
+        }
+        if let Err(error) = self.tokens.token().await {
+            tracing::debug!(%error, "no Connector token ahead of the send");
+        }
+        self.warmed.warm(&self.http, service_url).await;
     }
 
     async fn post(

@@ -252,6 +252,7 @@ impl Notifier {
                     .await
             }
         };
+        self.connector.ready(&service_url, stored.provenance).await;
         if let Some(wait) = self
             .slot(&mut record, key, stored.tenant_id(), began)
             .await?
