@@ -29,7 +29,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use rusqlite::{Connection, Savepoint, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -169,13 +169,6 @@ fn migrate(conn: &mut Connection, schema: &[Migration]) -> Result<(), DbError> {
     tx.pragma_update(None, "user_version", count(schema.len()))?;
     tx.commit()?;
     Ok(())
-}
-
-/// A part of a call that is kept or dropped as one (a savepoint within
-/// the call's own): for work that may stop half-way and still answer `Ok`.
-/// A call as a whole is atomic without it ([`Db::run`]).
-pub(crate) fn atomic(conn: &mut Connection) -> rusqlite::Result<Savepoint<'_>> {
-    conn.savepoint()
 }
 
 /// A Rust count as an SQL integer (SQLite integers are signed 64-bit).

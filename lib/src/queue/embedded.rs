@@ -39,7 +39,7 @@ use tokio::time::Instant;
 
 use super::{DeadLetter, OutgoingMessage, Queue, QueueError, ReceivedMessage, MAX_DELAY};
 use crate::ids::random_token;
-use crate::sqlite_db::{atomic, count, millis, timestamp, Db, DbError, Migration};
+use crate::sqlite_db::{count, millis, timestamp, Db, DbError, Migration};
 
 mod dead_letters;
 
@@ -159,18 +159,16 @@ impl EmbeddedQueue {
         Ok(self
             .db
             .run(move |conn| {
-                let tx = atomic(conn)?;
                 let now = now_ms();
                 if max_receive_count > 0 {
-                    dead_letter_exhausted(&tx, now, max_receive_count)?;
+                    dead_letter_exhausted(conn, now, max_receive_count)?;
                 }
-                let received = take_visible(&tx, now, max, millis(visibility))?;
+                let received = take_visible(conn, now, max, millis(visibility))?;
                 let next = if received.is_empty() {
-                    next_visible(&tx, now)?
+                    next_visible(conn, now)?
                 } else {
                     None
                 };
-                tx.commit()?;
                 Ok((received, next))
             })
             .await?)
@@ -194,11 +192,10 @@ impl Queue for EmbeddedQueue {
         }
         self.db
             .run(move |conn| {
-                let tx = atomic(conn)?;
                 let now = now_ms();
                 for message in &messages {
                     let delay = millis(message.delay.min(MAX_DELAY));
-                    tx.prepare_cached(
+                    conn.prepare_cached(
                         "INSERT INTO messages (id, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4)",
                     )?
                     .execute(params![
@@ -208,7 +205,6 @@ impl Queue for EmbeddedQueue {
                         now.saturating_add(delay)
                     ])?;
                 }
-                tx.commit()?;
                 Ok(())
             })
             .await?;

@@ -28,9 +28,10 @@
 //! exist only to be queried. Times in columns are epoch milliseconds.
 //!
 //! Every method runs as one call on the adapter's single connection, off
-//! the async runtime; the methods that decide on what they read
-//! ([`Store::transition_job`], [`Store::begin_delivery`], ...) do so inside
-//! one `IMMEDIATE` transaction, which is what makes them atomic.
+//! the async runtime, and every call is atomic on its own (a savepoint in
+//! an `IMMEDIATE` transaction: [`crate::sqlite_db`]), so the methods that
+//! decide on what they read ([`Store::transition_job`],
+//! [`Store::begin_delivery`], ...) need nothing more.
 
 use std::path::Path;
 
@@ -46,7 +47,7 @@ use super::{
 };
 use crate::delivery::rate::{Ask, Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
-use crate::sqlite_db::{atomic, count, decode, encode, Db, DbError, Migration};
+use crate::sqlite_db::{count, decode, encode, Db, DbError, Migration};
 use caps::{Live, OwnedHolder};
 
 /// The schema, one step per version (`PRAGMA user_version`). Append new
@@ -216,13 +217,11 @@ impl Store for SqliteStore {
         Ok(self
             .db
             .run(move |conn| {
-                let tx = atomic(conn)?;
-                if let Some(mut reference) = read_reference(&tx, &key)? {
+                if let Some(mut reference) = read_reference(conn, &key)? {
                     reference.active = false;
                     reference.inactive_reason = Some(reason);
-                    write_reference(&tx, &reference)?;
+                    write_reference(conn, &reference)?;
                 }
-                tx.commit()?;
                 Ok(())
             })
             .await?)
@@ -420,8 +419,7 @@ impl Store for SqliteStore {
         let (id, from) = (id.to_string(), from.to_vec());
         self.db
             .run(move |conn| {
-                let tx = atomic(conn)?;
-                let Some(mut job) = read_job(&tx, &id)? else {
+                let Some(mut job) = read_job(conn, &id)? else {
                     return Ok(Err(TransitionError::NotFound));
                 };
                 if !from.contains(&job.status) {
@@ -431,11 +429,10 @@ impl Store for SqliteStore {
                 if to == JobStatus::Complete {
                     job.completed_at = Some(at);
                 }
-                tx.execute(
+                conn.execute(
                     "UPDATE jobs SET status = ?2, body = ?3 WHERE id = ?1",
                     params![id, job.status.to_string(), encode(&job)?],
                 )?;
-                tx.commit()?;
                 Ok(Ok(job))
             })
             .await
@@ -550,13 +547,11 @@ impl Store for SqliteStore {
         Ok(self
             .db
             .run(move |conn| {
-                let tx = atomic(conn)?;
-                let existing = read_delivery(&tx, id.as_str())?;
+                let existing = read_delivery(conn, id.as_str())?;
                 let claim = DeliveryClaim::decide(existing, &id, conversation, now, lease_until);
                 if let DeliveryClaim::Proceed(record) = &claim {
-                    write_delivery(&tx, record)?;
+                    write_delivery(conn, record)?;
                 }
-                tx.commit()?;
                 Ok(claim)
             })
             .await?)

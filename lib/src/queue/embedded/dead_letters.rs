@@ -6,7 +6,7 @@
 
 use rusqlite::{params, Connection};
 
-use crate::sqlite_db::{atomic, count, DbError};
+use crate::sqlite_db::{count, DbError};
 
 /// The schema step that lets a dead letter say why it died.
 pub(super) const MIGRATION: &str = "
@@ -20,30 +20,26 @@ pub(super) fn bury(
     reason: &str,
     now: i64,
 ) -> Result<(), DbError> {
-    let tx = atomic(conn)?;
-    tx.execute(
+    conn.execute(
         "INSERT INTO dead_letters (id, body, sent_at, receive_count, dead_at, reason)
          SELECT id, body, sent_at, receive_count, ?2, ?3 FROM messages WHERE receipt = ?1",
         params![receipt, now, reason],
     )?;
-    tx.execute("DELETE FROM messages WHERE receipt = ?1", [receipt])?;
-    tx.commit()?;
+    conn.execute("DELETE FROM messages WHERE receipt = ?1", [receipt])?;
     Ok(())
 }
 
 /// Moves the oldest `max` dead letters back, visible at `now`.
 pub(super) fn redrive(conn: &mut Connection, max: usize, now: i64) -> Result<usize, DbError> {
-    let tx = atomic(conn)?;
-    let moved = tx.execute(
+    let moved = conn.execute(
         "INSERT INTO messages (id, body, sent_at, visible_at, receive_count)
          SELECT id, body, sent_at, ?1, 0 FROM dead_letters ORDER BY seq LIMIT ?2",
         params![now, count(max)],
     )?;
-    tx.execute(
+    conn.execute(
         "DELETE FROM dead_letters WHERE seq IN
          (SELECT seq FROM dead_letters ORDER BY seq LIMIT ?1)",
         [count(max)],
     )?;
-    tx.commit()?;
     Ok(moved)
 }

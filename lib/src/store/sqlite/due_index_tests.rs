@@ -18,7 +18,7 @@ use super::{reminder_row, SqliteStore, DUE_REMINDERS};
 use crate::ids::ReminderId;
 use crate::queue::embedded::EmbeddedQueue;
 use crate::schedule::{tick, Recurrence};
-use crate::sqlite_db::{atomic, DbError};
+use crate::sqlite_db::DbError;
 use crate::store::{Reminder, ReminderStatus};
 
 const STORED: usize = 100_000;
@@ -81,9 +81,8 @@ async fn insert_all(store: &SqliteStore) {
     store
         .db
         .run(|conn| {
-            let tx = atomic(conn)?;
             {
-                let mut insert = tx.prepare(
+                let mut insert = conn.prepare(
                     "INSERT INTO reminders (id, owner, status, next_due, body, created_by)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
@@ -91,7 +90,6 @@ async fn insert_all(store: &SqliteStore) {
                     insert.execute(reminder_row(&reminder(n))?)?;
                 }
             }
-            tx.commit()?;
             Ok(())
         })
         .await

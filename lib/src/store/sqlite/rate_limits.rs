@@ -13,7 +13,7 @@ use rusqlite::{params, Connection};
 
 use super::read_body;
 use crate::delivery::rate::{Ask, Limited, RateState, Rule};
-use crate::sqlite_db::{atomic, encode, DbError};
+use crate::sqlite_db::{encode, DbError};
 
 /// The schema step that adds the table.
 pub(super) const MIGRATION: &str = "
@@ -39,13 +39,12 @@ pub(super) fn reserve(
         return Ok(Some(ask.earliest));
     }
     let key = limited.to_string();
-    let tx = atomic(conn)?;
     let mut state: RateState =
-        read_body(&tx, "SELECT body FROM rate_limits WHERE key = ?1", &key)?.unwrap_or_default();
+        read_body(conn, "SELECT body FROM rate_limits WHERE key = ?1", &key)?.unwrap_or_default();
     // Decided now, not when the caller asked: waiting for the lock must
     // not hand out a slot that is already in the past.
     let slot = state.take(rule, Timestamp::now(), ask);
-    tx.execute(
+    conn.execute(
         "INSERT INTO rate_limits (key, expires_at, body) VALUES (?1, ?2, ?3)
          ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, body = excluded.body",
         params![
@@ -54,11 +53,10 @@ pub(super) fn reserve(
             encode(&state)?
         ],
     )?;
-    tx.execute(
+    conn.execute(
         "DELETE FROM rate_limits WHERE key IN
          (SELECT key FROM rate_limits WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)",
         params![ask.earliest.as_millisecond(), SWEEP],
     )?;
-    tx.commit()?;
     Ok(slot)
 }

@@ -17,7 +17,7 @@ use rusqlite::{params, Connection};
 
 use super::{cursor, parse_key, probe, query_column, read_body};
 use crate::ids::{ConversationKey, NotificationId};
-use crate::sqlite_db::{atomic, decode, encode, DbError};
+use crate::sqlite_db::{decode, encode, DbError};
 use crate::store::{
     AcceptedNotification, DeliveryCounts, DeliveryRecord, DeliveryStatus, IdempotencyClaim,
     IdempotencyRecord, Page,
@@ -69,12 +69,11 @@ pub(super) fn remember_signature(
     expires_at: Timestamp,
     now: Timestamp,
 ) -> Result<Option<String>, DbError> {
-    let tx = atomic(conn)?;
-    tx.execute(
+    conn.execute(
         "DELETE FROM signatures WHERE expires_at <= ?1",
         [now.as_millisecond()],
     )?;
-    let inserted = tx.execute(
+    let inserted = conn.execute(
         "INSERT INTO signatures (digest, idempotency_key, expires_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (digest) DO NOTHING",
         params![digest, idempotency_key, expires_at.as_millisecond()],
@@ -82,13 +81,12 @@ pub(super) fn remember_signature(
     let seen = if inserted == 1 {
         None
     } else {
-        Some(tx.query_row(
+        Some(conn.query_row(
             "SELECT idempotency_key FROM signatures WHERE digest = ?1",
             [digest],
             |row| row.get(0),
         )?)
     };
-    tx.commit()?;
     Ok(seen)
 }
 
@@ -158,21 +156,19 @@ pub(super) fn claim_idempotency(
     record: &IdempotencyRecord,
     now: Timestamp,
 ) -> Result<IdempotencyClaim, DbError> {
-    let tx = atomic(conn)?;
-    tx.execute(
+    conn.execute(
         "DELETE FROM idempotency WHERE expires_at <= ?1",
         [now.as_millisecond()],
     )?;
     let existing: Option<IdempotencyRecord> = read_body(
-        &tx,
+        conn,
         "SELECT body FROM idempotency WHERE key = ?1",
         record.key.as_str(),
     )?;
     let claim = IdempotencyClaim::decide(existing, now);
     if claim == IdempotencyClaim::Claimed {
-        put_idempotency(&tx, record)?;
+        put_idempotency(conn, record)?;
     }
-    tx.commit()?;
     Ok(claim)
 }
 
