@@ -35,9 +35,15 @@ impl Warmed {
     pub(super) async fn warm(&self, http: &reqwest::Client, service_url: &ServiceUrl) {
         let once = {
             let mut urls = self.urls.lock().unwrap_or_else(|e| e.into_inner());
-            urls.entry(service_url.as_str().to_owned())
-                .or_default()
-                .clone()
+            // Looked up before it is inserted: every timed send passes
+            // here, and only the first per URL needs a key of its own.
+            match urls.get(service_url.as_str()) {
+                Some(once) => once.clone(),
+                None => urls
+                    .entry(service_url.as_str().to_owned())
+                    .or_default()
+                    .clone(),
+            }
         };
         once.get_or_init(|| async {
             let answer = http

@@ -252,7 +252,10 @@ impl Notifier {
                     .await
             }
         };
-        self.connector.ready(&service_url, stored.provenance).await;
+        if !self.settings.rate_limits.is_off() {
+            // Only a send timed to a slot needs to leave on the dot.
+            self.connector.ready(&service_url, stored.provenance).await;
+        }
         if let Some(wait) = self
             .slot(&mut record, key, stored.tenant_id(), began)
             .await?
