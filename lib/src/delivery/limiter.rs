@@ -37,7 +37,9 @@
 //! conversation (or a broadcast, for the bot's limit) would race its own
 //! tasks for the same item, and every lost race costs requests and time;
 //! so within a process the reservations of one limit take turns, and only
-//! other processes (other Lambda instances) race.
+//! other processes (other Lambda instances) race. An agreement holds the
+//! turns of all its limits until it is done, so that the slot it asks for
+//! is counted from when it can be decided, not from before a wait.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
@@ -201,13 +203,24 @@ impl Limiter {
         // slot is asked for far enough ahead that every reservation is done
         // by then. A first try that shows the store slower than learned
         // teaches the lead, and the second starts that far ahead.
+        //
+        // The turns of every limit are held for the whole agreement (taken
+        // in one order: conversation, tenant, global, so no two agreements
+        // wait for each other), and the lead is counted from there: a wait
+        // for a turn behind this process's other sends varies with the
+        // load, and a slot asked from before that wait was often in the
+        // past by the time the store decided it, which sent the limits
+        // chasing each other's "now".
+        let _turns = self.turns.take_all(rules.iter().map(|(limited, _)| limited)).await;
         let mut agreed = Agreement::Disagreed(Timestamp::now());
         for _ in 0..2 {
             let asked = Instant::now();
             let earliest = super::later(Timestamp::now(), self.reserve_lead.ahead());
             agreed = agree(
                 &rules,
-                |limited, rule, ask| async move { self.reserve_one(limited, rule, ask).await },
+                |limited, rule, ask| async move {
+                    self.store.reserve_send(limited, rule, &ask).await
+                },
                 earliest,
                 by,
                 self.limits.jitter,
@@ -221,16 +234,6 @@ impl Limiter {
         Ok(agreed)
     }
 
-    /// One reservation, in this process's turn for `limited`.
-    async fn reserve_one(
-        &self,
-        limited: &Limited,
-        rule: &Rule,
-        ask: Ask,
-    ) -> Result<Option<Timestamp>, StoreError> {
-        let _turn = self.turns.take(limited).await;
-        self.store.reserve_send(limited, rule, &ask).await
-    }
 }
 
 impl Notifier {
@@ -416,6 +419,18 @@ impl Turns {
             queues.entry(limited.to_string()).or_default().clone()
         };
         queue.lock_owned().await
+    }
+
+    /// The turns of every one of `limits`, taken in the order given.
+    async fn take_all<'l>(
+        &self,
+        limits: impl Iterator<Item = &'l Limited>,
+    ) -> Vec<OwnedMutexGuard<()>> {
+        let mut turns = Vec::new();
+        for limited in limits {
+            turns.push(self.take(limited).await);
+        }
+        turns
     }
 }
 
