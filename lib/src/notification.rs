@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::activity::{Activity, ConversationReference};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
-use crate::queue::{OutgoingMessage, Queue, QueueError, MAX_DELAY};
+use crate::queue::{OutgoingMessage, Queue, QueueError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -128,12 +128,13 @@ impl Notification {
     }
 
     /// How long the queue should hold this before delivery: until
-    /// `not_before`, at most [`MAX_DELAY`] (the notifier re-delays the rest).
-    pub fn queue_delay(&self, now: Timestamp) -> Duration {
+    /// `not_before`, at most `max_delay`, the queue's longest (the notifier
+    /// re-delays the rest).
+    pub fn queue_delay(&self, now: Timestamp, max_delay: Duration) -> Duration {
         self.not_before
             .map(|at| at.duration_since(now))
             .and_then(|d| Duration::try_from(d).ok())
-            .map_or(Duration::ZERO, |d| d.min(MAX_DELAY))
+            .map_or(Duration::ZERO, |d| d.min(max_delay))
     }
 }
 
@@ -144,13 +145,14 @@ pub async fn enqueue(queue: &dyn Queue, notifications: &[Notification]) -> Resul
         return Ok(());
     }
     let now = Timestamp::now();
+    let max_delay = queue.limits().max_delay;
     let messages = notifications
         .iter()
         .map(|n| {
             serde_json::to_string(n)
                 .map(|body| OutgoingMessage {
                     body,
-                    delay: n.queue_delay(now),
+                    delay: n.queue_delay(now, max_delay),
                 })
                 .map_err(|e| QueueError::Backend(format!("cannot encode notification: {e}")))
         })
@@ -191,10 +193,11 @@ mod tests {
         let key = ConversationKey::new("emulator", "c1").unwrap();
         let now = Timestamp::now();
         let n = Notification::to_conversation(key, Activity::message("x"), Reason::Subscribed);
-        assert_eq!(n.queue_delay(now), Duration::ZERO);
+        let most = Duration::from_secs(900);
+        assert_eq!(n.queue_delay(now, most), Duration::ZERO);
         let soon = n.clone().delayed(now, Duration::from_secs(30));
-        assert_eq!(soon.queue_delay(now), Duration::from_secs(30));
+        assert_eq!(soon.queue_delay(now, most), Duration::from_secs(30));
         let late = n.delayed(now, Duration::from_secs(3600));
-        assert_eq!(late.queue_delay(now), MAX_DELAY);
+        assert_eq!(late.queue_delay(now, most), most);
     }
 }

@@ -21,7 +21,8 @@ use nudge::queue::sqs::{SqsQueue, ORIGIN_ATTRIBUTE};
 use nudge::queue::{OutgoingMessage, Queue};
 use nudge::store::dynamodb::keys::SHARDS;
 use nudge::store::dynamodb::DynamoStore;
-use nudge::store::{DeliveryClaim, DeliveryStatus, Store, StoreError};
+use nudge::store::prelude::*;
+use nudge::store::{DeliveryClaim, DeliveryStatus, StoreError};
 use nudge_tests::moto::{self, TestQueue};
 use nudge_tests::suites::{self, queue::QueueSetup, unique};
 

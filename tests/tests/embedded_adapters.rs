@@ -15,8 +15,9 @@ use nudge::ids::{ConversationKey, JobId, NotificationId};
 use nudge::queue::embedded::EmbeddedQueue;
 use nudge::queue::{OutgoingMessage, Queue, ReceivedMessage};
 use nudge::service_url::Provenance;
+use nudge::store::prelude::*;
 use nudge::store::sqlite::SqliteStore;
-use nudge::store::{DeliveryClaim, DeliveryRecord, Job, JobStatus, Store, StoredReference};
+use nudge::store::{DeliveryClaim, DeliveryRecord, Job, JobStatus, StoredReference};
 use nudge_tests::suites::{self, queue::QueueSetup};
 use tokio::time::Instant;
 
@@ -43,63 +44,22 @@ macro_rules! store_suite {
 
 /// One queue check per test, each on a fresh file.
 macro_rules! queue_suite {
-    ($($check:ident($($arg:expr),*)),* $(,)?) => {
+    ($($check:ident),* $(,)?) => {
         mod queue_suite {
             $(
                 #[tokio::test]
                 async fn $check() {
                     let dir = super::TempDir::new();
                     let queue = dir.queue(super::SETUP.max_receive_count);
-                    nudge_tests::suites::queue::$check(&queue $(, $arg)*).await;
+                    nudge_tests::suites::queue::$check(&queue, super::SETUP).await;
                 }
             )*
         }
     };
 }
 
-store_suite!(
-    references_round_trip,
-    deactivation,
-    references_list_in_key_order_by_page,
-    subscribe_and_unsubscribe,
-    subscribers_list_by_tag_and_overall_by_page,
-    subscriber_counts,
-    subscriber_counts_follow_each_change,
-    concurrent_subscription_changes_keep_counts_exact,
-    refreshing_a_reference_keeps_its_subscriptions,
-    jobs_insert_get_and_list,
-    job_transitions,
-    delivery_claims,
-    delivery_records_round_trip,
-    reminders_insert_and_get,
-    reminders_list_by_owner,
-    due_reminders_by_due_time,
-    reminder_advances_are_conditional,
-    concurrent_reminder_advances_let_one_win,
-    user_conversations_are_the_active_ones_naming_the_user,
-    child_deliveries_are_listed_and_counted_by_parent,
-    child_delivery_counts_follow_each_status_change,
-    concurrent_child_deliveries_are_counted_once,
-    idempotency_keys_are_claimed_once,
-    accepted_notifications_round_trip,
-    rate_limit_slots_fill_windows_in_order,
-    concurrent_rate_limit_slots_never_overfill,
-    caps_count_live_records,
-    parked_reminders_resume_once,
-    signatures_are_remembered_once,
-);
-
-queue_suite!(
-    send_receive_delete(super::SETUP),
-    receive_takes_at_most_max(super::SETUP),
-    visibility_timeout_redelivers_with_a_new_receipt(super::SETUP),
-    delayed_messages_wait(super::SETUP),
-    change_visibility_reveals_and_hides(super::SETUP),
-    dead_letters_after_max_receives(super::SETUP),
-    dead_lettered_messages_are_redriven(super::SETUP),
-    long_polling(super::SETUP),
-    oversized_messages_are_refused(),
-);
+nudge_tests::store_checks!(store_suite);
+nudge_tests::queue_checks!(queue_suite);
 
 #[tokio::test]
 async fn the_whole_store_suite_passes_on_one_shared_store() {

@@ -11,8 +11,9 @@ use jiff::Timestamp;
 use nudge::ids::NotificationId;
 use nudge::queue::embedded::EmbeddedQueue;
 use nudge::queue::{OutgoingMessage, Queue};
+use nudge::store::prelude::*;
 use nudge::store::sqlite::SqliteStore;
-use nudge::store::{DeliveryClaim, Store};
+use nudge::store::DeliveryClaim;
 use nudge_tests::host::{binary, DataDir};
 use serde_json::Value;
 

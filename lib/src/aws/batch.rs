@@ -24,7 +24,7 @@ pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use futures::stream::{self, StreamExt};
 use tracing::Instrument;
 
-use crate::delivery::{Disposition, Notifier, MAX_VISIBILITY};
+use crate::delivery::{Disposition, Notifier};
 use crate::queue::sqs::{receive_count, sent_at, ORIGIN_ATTRIBUTE};
 use crate::queue::{Queue, ReceivedMessage};
 
@@ -104,7 +104,6 @@ impl BatchProcessor {
                     }
                 }
                 Disposition::RetryAfter(wait) => {
-                    let wait = wait.min(MAX_VISIBILITY);
                     if let Err(error) = self.queue.change_visibility(&message.receipt, wait).await {
                         tracing::warn!(%error, "could not set the retry delay; SQS retries after the queue's visibility timeout");
                     }

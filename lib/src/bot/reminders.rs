@@ -9,7 +9,7 @@
 //! Setting one resolves the phrase completely ([`ReminderSpec::resolve`])
 //! before anything is written, so a refused request stores nothing.
 //! Cancelling is the same conditional write the tick uses to advance a
-//! reminder ([`crate::store::Store::advance_reminder`]), so a cancel and a
+//! reminder ([`crate::store::ReminderStore::advance_reminder`]), so a cancel and a
 //! tick racing on one occurrence end in exactly one of them; a cancel that
 //! loses reads the reminder again once and tries again (a repeating one was
 //! just moved to its next occurrence), and otherwise says it lost.

@@ -12,7 +12,7 @@
 //! the slots after it beyond the jitter allowance.
 //!
 //! **Meeting a slot on time** ([`meet`], [`super::lead`]). A queue delays
-//! in steps ([`crate::queue::Queue::delay_resolution`]: SQS in whole
+//! in steps ([`crate::queue::QueueLimits::delay_resolution`]: SQS in whole
 //! seconds, rounded up; the embedded queue in milliseconds), and between
 //! the queue showing a message and its send lie a receive, a claim and a
 //! read. So the notifier asks the queue to show the message that long (its
@@ -211,21 +211,25 @@ impl Limiter {
         // load, and a slot asked from before that wait was often in the
         // past by the time the store decided it, which sent the limits
         // chasing each other's "now".
-        let _turns = self.turns.take_all(rules.iter().map(|(limited, _)| limited)).await;
+        let _turns = self
+            .turns
+            .take_all(rules.iter().map(|(limited, _)| limited))
+            .await;
         let mut agreed = Agreement::Disagreed(Timestamp::now());
         for _ in 0..2 {
             let asked = Instant::now();
             let earliest = super::later(Timestamp::now(), self.reserve_lead.ahead());
-            agreed = agree(
-                &rules,
-                |limited, rule, ask| async move {
-                    self.store.reserve_send(limited, rule, &ask).await
-                },
-                earliest,
-                by,
-                self.limits.jitter,
-            )
-            .await?;
+            agreed =
+                agree(
+                    &rules,
+                    |limited, rule, ask| async move {
+                        self.store.reserve_send(limited, rule, &ask).await
+                    },
+                    earliest,
+                    by,
+                    self.limits.jitter,
+                )
+                .await?;
             self.reserve_lead.observe(asked.elapsed());
             if !matches!(agreed, Agreement::Disagreed(_)) {
                 break;
@@ -233,7 +237,6 @@ impl Limiter {
         }
         Ok(agreed)
     }
-
 }
 
 impl Notifier {
@@ -287,7 +290,7 @@ impl Notifier {
                 },
             };
             let wait = super::time_until(Some(at), Timestamp::now()).unwrap_or_default();
-            let step = self.queue.delay_resolution();
+            let step = self.queue.limits().delay_resolution;
             match meet(
                 wait,
                 step,

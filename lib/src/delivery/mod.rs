@@ -10,12 +10,12 @@
 //! never sleeps to wait out a channel: waiting is the queue's job, so the
 //! same code works in a local loop and in a Lambda invocation. The one
 //! wait it does in place is for a rate-limit slot closer than the queue
-//! can express (under one [`Queue::delay_resolution`] step: at most a
+//! can express (under one [`crate::queue::QueueLimits::delay_resolution`] step: at most a
 //! second on SQS); longer waits for a slot are asked of the queue in whole
 //! steps (`delivery/limiter.rs` says why).
 //!
 //! Once in effect: every delivery is claimed in the store with a conditional
-//! write before the send ([`crate::store::Store::begin_delivery`]) and its
+//! write before the send ([`crate::store::DeliveryStore::begin_delivery`]) and its
 //! outcome recorded after it. A redelivered message (a worker crash, a
 //! visibility timeout, a duplicate enqueue) finds the record finished and
 //! sends nothing; one that finds another attempt's live lease goes back on
@@ -79,7 +79,7 @@ pub enum Disposition {
     Done,
     /// Keep it; make it visible again after this long. A wait for a
     /// rate-limit slot is a whole number of the queue's
-    /// [`Queue::delay_resolution`] steps, so the queue shows the message
+    /// [`crate::queue::QueueLimits::delay_resolution`] steps, so the queue shows the message
     /// again in time for it.
     RetryAfter(Duration),
     /// Move it to the dead-letter queue, with this reason: it failed as
@@ -360,17 +360,10 @@ pub async fn settle(
 ) -> Result<(), QueueError> {
     match disposition {
         Disposition::Done => queue.delete(&message.receipt).await,
-        Disposition::RetryAfter(wait) => {
-            queue
-                .change_visibility(&message.receipt, wait.min(MAX_VISIBILITY))
-                .await
-        }
+        Disposition::RetryAfter(wait) => queue.change_visibility(&message.receipt, wait).await,
         Disposition::DeadLetter(reason) => queue.dead_letter(message, &reason).await,
     }
 }
-
-/// The longest a message can be hidden on a queue (SQS: 12 hours).
-pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
 
 /// `by` after `now` (`now` if that is beyond time).
 pub(crate) fn later(now: Timestamp, by: Duration) -> Timestamp {

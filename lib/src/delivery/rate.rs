@@ -1,5 +1,5 @@
 //! Rate limits: the slot rule, pure, that every store applies atomically
-//! ([`crate::store::Store::reserve_send`]).
+//! ([`crate::store::RateLimitStore::reserve_send`]).
 //!
 //! Teams throttles each bot per conversation (7 sends per second, 8 per 2 s,
 //! 60 per 30 s, 1800 per hour) and per app per tenant (50 requests per
@@ -159,7 +159,7 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// One request for a slot ([`crate::store::Store::reserve_send`]).
+/// One request for a slot ([`crate::store::RateLimitStore::reserve_send`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ask {
     /// No slot before this.

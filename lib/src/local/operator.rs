@@ -15,8 +15,9 @@ use std::path::Path;
 use crate::ids::NotificationId;
 use crate::queue::embedded::EmbeddedQueue;
 use crate::queue::{DeadLetter, Queue, QueueError};
+use crate::store::prelude::*;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{DeliveryRecord, Store, StoreError};
+use crate::store::{DeliveryRecord, StoreError};
 
 /// Records per page when reading a fan-out's deliveries.
 const PAGE: usize = 500;

@@ -9,7 +9,7 @@
 //! time: ticks are safe to repeat (see [`crate::schedule`]).
 //!
 //! Each tick also deletes delivery records older than the retention, a
-//! bounded number at a time ([`Store::purge_deliveries`]); in the cloud
+//! bounded number at a time ([`DeliveryStore::purge_deliveries`]); in the cloud
 //! DynamoDB's TTL does that.
 
 use std::sync::Arc;

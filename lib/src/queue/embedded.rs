@@ -37,13 +37,22 @@ use rusqlite::{params, Connection, Row};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::{DeadLetter, OutgoingMessage, Queue, QueueError, ReceivedMessage, MAX_DELAY};
+use super::{DeadLetter, OutgoingMessage, Queue, QueueError, QueueLimits, ReceivedMessage};
 use crate::ids::random_token;
 use crate::sqlite_db::{count, millis, timestamp, Db, DbError, Migration};
 
 mod dead_letters;
 
-pub use super::MAX_BODY_BYTES;
+/// What the embedded queue can do: SQS's body, delay and visibility
+/// limits, so that what the local host accepts the cloud hosts accept too,
+/// but delays in milliseconds (it keeps `visible_at` in epoch
+/// milliseconds).
+pub const LIMITS: QueueLimits = QueueLimits {
+    delay_resolution: Duration::from_millis(1),
+    ..QueueLimits::SQS
+};
+const MAX_BODY_BYTES: usize = LIMITS.max_body_bytes;
+const MAX_DELAY: Duration = LIMITS.max_delay;
 
 /// How often a long poll looks again when nothing has signalled it.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -163,7 +172,12 @@ impl EmbeddedQueue {
                 if max_receive_count > 0 {
                     dead_letter_exhausted(conn, now, max_receive_count)?;
                 }
-                let received = take_visible(conn, now, max, millis(visibility))?;
+                let received = take_visible(
+                    conn,
+                    now,
+                    max,
+                    millis(visibility.min(LIMITS.max_visibility)),
+                )?;
                 let next = if received.is_empty() {
                     next_visible(conn, now)?
                 } else {
@@ -257,7 +271,8 @@ impl Queue for EmbeddedQueue {
         let receipt = receipt.to_owned();
         self.db
             .run(move |conn| {
-                let visible_at = now_ms().saturating_add(millis(timeout));
+                let visible_at =
+                    now_ms().saturating_add(millis(timeout.min(LIMITS.max_visibility)));
                 conn.execute(
                     "UPDATE messages SET visible_at = ?2 WHERE receipt = ?1",
                     params![receipt, visible_at],
@@ -269,9 +284,8 @@ impl Queue for EmbeddedQueue {
         Ok(())
     }
 
-    /// Visibility is kept in epoch milliseconds.
-    fn delay_resolution(&self) -> Duration {
-        Duration::from_millis(1)
+    fn limits(&self) -> QueueLimits {
+        LIMITS
     }
 
     async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), QueueError> {

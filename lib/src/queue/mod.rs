@@ -4,15 +4,18 @@
 //! cloud, and the notifier code must be the same everywhere:
 //! - at-least-once: a received message stays on the queue, invisible for the
 //!   visibility timeout, until it is deleted; then it comes back;
-//! - delayed messages (`delay`, up to [`MAX_DELAY`]), in whole steps of
-//!   the adapter's [`Queue::delay_resolution`] (SQS: seconds);
+//! - delayed messages (`delay`, up to the adapter's
+//!   [`QueueLimits::max_delay`]), in whole steps of its
+//!   [`QueueLimits::delay_resolution`] (SQS: seconds);
 //! - a receive count per message, and a dead-letter queue that takes a
 //!   message once it has been received `max_receive_count` times, or when
 //!   the notifier gives up on it ([`Queue::dead_letter`], with the reason);
 //!   [`Queue::redrive_dead_letters`] puts dead letters back.
 //!
-//! Adapters: [`embedded`] (SQLite on disk, the local host) and `sqs`
-//! (feature `aws`).
+//! What a backend can do (largest body, longest delay and visibility, its
+//! delay step, long polling) is a property of the adapter,
+//! [`Queue::limits`], not of the port: the notifier asks. Adapters:
+//! [`embedded`] (SQLite on disk, the local host) and `sqs` (feature `aws`).
 
 pub mod embedded;
 #[cfg(feature = "aws")]
@@ -23,20 +26,46 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-/// The longest delay a message can be sent with (SQS: 15 minutes). Later
-/// work is scheduled through the reminder path instead.
-pub const MAX_DELAY: Duration = Duration::from_secs(900);
+/// What one queue backend can do ([`Queue::limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// The largest body a message may have; the adapter refuses larger
+    /// ones with [`QueueError::TooLarge`], never truncating.
+    pub max_body_bytes: usize,
+    /// The longest delay a message can be sent with; a longer one is cut to
+    /// it (the notifier re-delays the rest when the message comes).
+    pub max_delay: Duration,
+    /// The longest a received message can be hidden.
+    pub max_visibility: Duration,
+    /// The finest step in which the queue delays a message or sets its
+    /// visibility. A duration between steps is rounded up: the queue never
+    /// shows a message earlier than asked, but may show it up to a step
+    /// later. The notifier asks for whole steps when it must meet a time
+    /// closely (a rate-limit slot, [`crate::delivery`]) and waits out the
+    /// rest itself.
+    pub delay_resolution: Duration,
+    /// Whether a receive can wait for a message to arrive.
+    pub long_polling: bool,
+}
 
-/// The largest body a message may have (SQS's classic limit, 256 KiB);
-/// every adapter refuses larger ones with [`QueueError::TooLarge`].
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+impl QueueLimits {
+    /// Amazon SQS: 256 KiB, delays up to 15 minutes, visibility up to
+    /// 12 hours, both in whole seconds; long polling.
+    pub const SQS: QueueLimits = QueueLimits {
+        max_body_bytes: 256 * 1024,
+        max_delay: Duration::from_secs(900),
+        max_visibility: Duration::from_secs(12 * 3600),
+        delay_resolution: Duration::from_secs(1),
+        long_polling: true,
+    };
+}
 
 /// A message to send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutgoingMessage {
     pub body: String,
     /// Invisible to receivers for this long after sending; capped at
-    /// [`MAX_DELAY`].
+    /// [`QueueLimits::max_delay`].
     pub delay: Duration,
 }
 
@@ -100,18 +129,12 @@ pub trait Queue: Send + Sync {
 
     /// Makes a received message visible again after `timeout` (zero: now).
     /// A stale receipt is not an error, as for [`Queue::delete`].
-    /// The adapter rounds `timeout` up to whole [`Queue::delay_resolution`]
-    /// steps.
+    /// The adapter caps `timeout` at [`QueueLimits::max_visibility`] and
+    /// rounds it up to whole [`QueueLimits::delay_resolution`] steps.
     async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError>;
 
-    /// The finest step in which this queue delays a message or sets its
-    /// visibility (SQS: a second; the embedded queue: a millisecond). A
-    /// duration between steps is rounded up: the queue never shows a
-    /// message earlier than asked, but may show it up to a step later.
-    /// The notifier asks for whole steps when it must meet a time closely
-    /// (a rate-limit slot, [`crate::delivery`]) and waits out the rest
-    /// itself.
-    fn delay_resolution(&self) -> Duration;
+    /// What this backend can do.
+    fn limits(&self) -> QueueLimits;
 
     /// Moves a received message to the dead-letter queue, with the reason
     /// it died, and deletes it here. A stale receipt moves nothing.

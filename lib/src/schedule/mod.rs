@@ -22,7 +22,7 @@
 //! 1. **enqueues** one notification per due occurrence, with the id
 //!    [`NotificationId::from_reminder`]`(id, next_due)`: the same for that
 //!    occurrence however often it is computed;
-//! 2. **then advances** each reminder with [`Store::advance_reminder`], a
+//! 2. **then advances** each reminder with [`ReminderStore::advance_reminder`], a
 //!    conditional write that succeeds only if the reminder is still
 //!    pending *and* still due at the occurrence the tick read.
 //!
@@ -33,7 +33,7 @@
 //! enqueue an occurrence, but only one wins the conditional advance. Either
 //! way a notification can be on the queue twice, never a reminder fired
 //! twice: the notifier claims each notification id once in the store
-//! ([`Store::begin_delivery`]) and drops the second copy. Advancing first
+//! ([`DeliveryStore::begin_delivery`]) and drops the second copy. Advancing first
 //! would have the opposite failure, a crash losing a reminder for good.
 //!
 //! A reminder missed while no tick ran (host down, schedule skipped) is
@@ -45,8 +45,8 @@
 //! one occurrence resolve to exactly one of them.
 //!
 //! [`NotificationId::from_reminder`]: crate::ids::NotificationId::from_reminder
-//! [`Store::advance_reminder`]: crate::store::Store::advance_reminder
-//! [`Store::begin_delivery`]: crate::store::Store::begin_delivery
+//! [`ReminderStore::advance_reminder`]: crate::store::ReminderStore::advance_reminder
+//! [`DeliveryStore::begin_delivery`]: crate::store::DeliveryStore::begin_delivery
 
 pub mod phrase;
 mod recurrence;

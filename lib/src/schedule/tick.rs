@@ -179,6 +179,7 @@ fn advanced(reminder: &Reminder, now: Timestamp) -> Reminder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::prelude::*;
     use crate::queue::embedded::EmbeddedQueue;
     use crate::schedule::Recurrence;
     use crate::store::sqlite::SqliteStore;

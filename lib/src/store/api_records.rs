@@ -44,7 +44,7 @@ pub struct StoredResponse {
     pub body: String,
 }
 
-/// The answer to [`crate::store::Store::claim_idempotency_key`].
+/// The answer to [`crate::store::WebhookStore::claim_idempotency_key`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyClaim {
     /// The key was free (never used, expired, or released): the record

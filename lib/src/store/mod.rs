@@ -1,12 +1,18 @@
 //! The `Store` port: everything nudge remembers.
 //!
-//! Conversation references, subscriptions, jobs and delivery records live
-//! behind one trait so that the bot, the notifier and the reminder never see
-//! a database. Adapters: [`sqlite`] (the embedded local host) and, on AWS,
-//! `dynamodb` (feature `aws`). Every operation where two writers can race is a single
-//! conditional write in the adapter ([`Store::transition_job`],
-//! [`Store::begin_delivery`], [`Store::insert_job`]): callers never
-//! read-modify-write.
+//! Conversation references, subscriptions, jobs, reminders, delivery
+//! records, the webhook API's records and rate-limit states live behind
+//! one trait per part ([`ReferenceStore`], [`SubscriptionStore`],
+//! [`JobStore`], [`ReminderStore`], [`DeliveryStore`], [`WebhookStore`],
+//! [`RateLimitStore`]), so that the bot, the notifier and the reminder never
+//! see a database, and a new host's adapter can be built and checked one
+//! part at a time. [`Store`] is their sum, implemented for anything that
+//! implements every part; `use nudge::store::prelude::*` brings the parts'
+//! methods into scope. Adapters: [`sqlite`] (the embedded local host) and,
+//! on AWS, `dynamodb` (feature `aws`). Every operation where two writers
+//! can race is a single conditional write in the adapter
+//! ([`JobJobStore::transition_job`], [`DeliveryDeliveryStore::begin_delivery`],
+//! [`JobJobStore::insert_job`]): callers never read-modify-write.
 
 pub mod api_records;
 #[cfg(feature = "aws")]
@@ -26,6 +32,14 @@ pub use records::{
     DeliveryClaim, DeliveryRecord, DeliveryStatus, Holder, Job, JobStatus, Page, Reminder,
     ReminderStatus, StoredReference, IN_DOUBT,
 };
+
+/// The parts of [`Store`], to bring their methods into scope.
+pub mod prelude {
+    pub use super::{
+        DeliveryStore, JobStore, RateLimitStore, ReferenceStore, ReminderStore, Store,
+        SubscriptionStore, WebhookStore,
+    };
+}
 
 /// A storage failure. Domain outcomes (not found, wrong state) are not
 /// errors of the store; they have their own types.
@@ -50,8 +64,10 @@ pub enum TransitionError {
     Store(#[from] StoreError),
 }
 
+/// Conversation references: what the bot may later speak to, and who it
+/// has heard from.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait ReferenceStore: Send + Sync {
     /// Inserts or refreshes a conversation reference. A refresh replaces the
     /// reference, `last_seen`, `active` and `inactive_reason`; it keeps
     /// the conversation's subscriptions.
@@ -77,6 +93,22 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Page<StoredReference>, StoreError>;
 
+    /// The active conversations whose reference names this user of this
+    /// channel, in key order, `limit` at a time, after `after`. Adapters
+    /// answer from an index on (channel, user): the cost grows with the
+    /// user's conversations, never with the number stored.
+    async fn user_conversations(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+        after: Option<&ConversationKey>,
+        limit: usize,
+    ) -> Result<Page<ConversationKey>, StoreError>;
+}
+
+/// Subscriptions of conversations to tags, and their counts.
+#[async_trait]
+pub trait SubscriptionStore: Send + Sync {
     /// Subscribes a conversation to broadcasts (`tag` `None`: the general
     /// list). Returns whether it was newly subscribed.
     async fn subscribe(
@@ -109,7 +141,11 @@ pub trait Store: Send + Sync {
     /// How many subscriptions (the general list and tags) one conversation
     /// holds.
     async fn count_subscriptions(&self, key: &ConversationKey) -> Result<u64, StoreError>;
+}
 
+/// Jobs: long work a conversation started and is told about when done.
+#[async_trait]
+pub trait JobStore: Send + Sync {
     /// Stores a new job; [`StoreError::Conflict`] if the id is taken.
     async fn insert_job(&self, job: &Job) -> Result<(), StoreError>;
 
@@ -136,7 +172,11 @@ pub trait Store: Send + Sync {
         to: JobStatus,
         at: Timestamp,
     ) -> Result<Job, TransitionError>;
+}
 
+/// Reminders, and the due index the reminder tick reads.
+#[async_trait]
+pub trait ReminderStore: Send + Sync {
     /// Stores a new reminder; [`StoreError::Conflict`] if the id is taken.
     async fn insert_reminder(&self, reminder: &Reminder) -> Result<(), StoreError>;
 
@@ -186,7 +226,12 @@ pub trait Store: Send + Sync {
         expected_due: Timestamp,
         updated: &Reminder,
     ) -> Result<bool, StoreError>;
+}
 
+/// Delivery records: one per notification and conversation, claimed
+/// before each send.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
     /// Claims the delivery of a notification for one attempt, atomically:
     /// creates the record on the first attempt; refuses when the delivery
     /// has finished or another worker's lease on it has not run out.
@@ -208,18 +253,6 @@ pub trait Store: Send + Sync {
 
     // The webhook API's methods.
 
-    /// The active conversations whose reference names this user of this
-    /// channel, in key order, `limit` at a time, after `after`. Adapters
-    /// answer from an index on (channel, user): the cost grows with the
-    /// user's conversations, never with the number stored.
-    async fn user_conversations(
-        &self,
-        channel_id: &str,
-        user_id: &str,
-        after: Option<&ConversationKey>,
-        limit: usize,
-    ) -> Result<Page<ConversationKey>, StoreError>;
-
     /// The delivery records of `parent`'s children (the ids
     /// [`NotificationId::child`] makes: one per recipient of a fan-out), in
     /// id order, `limit` at a time, after `after`.
@@ -236,6 +269,21 @@ pub trait Store: Send + Sync {
         parent: &NotificationId,
     ) -> Result<DeliveryCounts, StoreError>;
 
+    /// Deletes up to `limit` delivery records last updated before
+    /// `updated_before` (the retention has passed); returns how many. A
+    /// store whose records expire by themselves (DynamoDB's TTL) deletes
+    /// nothing here.
+    async fn purge_deliveries(
+        &self,
+        updated_before: Timestamp,
+        limit: usize,
+    ) -> Result<usize, StoreError>;
+}
+
+/// What the webhook API remembers: idempotency keys, signatures seen,
+/// accepted notifications.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
     /// Claims an idempotency key for the call `record` describes,
     /// atomically, by the rule of [`IdempotencyClaim::decide`]: stores
     /// `record` when the key is free, else answers with what holds it.
@@ -273,7 +321,11 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<AcceptedNotification>, StoreError>;
 
     // The notifier's rate limits.
+}
 
+/// The notifier's rate-limit states.
+#[async_trait]
+pub trait RateLimitStore: Send + Sync {
     /// Takes a send slot from `limited`'s rate limit for `ask`, no earlier
     /// than `ask.earliest` nor than the moment the adapter decides,
     /// atomically, by the rule of
@@ -287,14 +339,29 @@ pub trait Store: Send + Sync {
         rule: &Rule,
         ask: &Ask,
     ) -> Result<Option<Timestamp>, StoreError>;
+}
 
-    /// Deletes up to `limit` delivery records last updated before
-    /// `updated_before` (the retention has passed); returns how many. A
-    /// store whose records expire by themselves (DynamoDB's TTL) deletes
-    /// nothing here.
-    async fn purge_deliveries(
-        &self,
-        updated_before: Timestamp,
-        limit: usize,
-    ) -> Result<usize, StoreError>;
+/// Everything nudge remembers: the sum of the parts, which a host's
+/// adapter implements one by one. Code that needs only a part asks
+/// for that part.
+pub trait Store:
+    ReferenceStore
+    + SubscriptionStore
+    + JobStore
+    + ReminderStore
+    + DeliveryStore
+    + WebhookStore
+    + RateLimitStore
+{
+}
+
+impl<T> Store for T where
+    T: ReferenceStore
+        + SubscriptionStore
+        + JobStore
+        + ReminderStore
+        + DeliveryStore
+        + WebhookStore
+        + RateLimitStore
+{
 }

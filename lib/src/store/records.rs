@@ -292,7 +292,7 @@ pub struct DeliveryRecord {
 pub const IN_DOUBT: &str = "an earlier attempt ended without recording its outcome \
      (the worker died mid-send); if the channel had accepted it, this delivery was sent twice";
 
-/// The answer to [`crate::store::Store::begin_delivery`].
+/// The answer to [`crate::store::DeliveryStore::begin_delivery`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeliveryClaim {
     /// This attempt owns the delivery; the record counts it.
@@ -305,7 +305,7 @@ pub enum DeliveryClaim {
 
 impl DeliveryClaim {
     /// Decides an attempt to claim a delivery from the record it finds (the
-    /// rules of [`crate::store::Store::begin_delivery`]); every adapter
+    /// rules of [`crate::store::DeliveryStore::begin_delivery`]); every adapter
     /// applies them inside its own atomic read-and-write, and writes the
     /// record back when the answer is `Proceed`. A record saved without a
     /// conversation learns it from a later attempt. A dead-lettered record

@@ -30,8 +30,8 @@
 //! Every method runs as one call on the adapter's single connection, off
 //! the async runtime, and every call is atomic on its own (a savepoint in
 //! an `IMMEDIATE` transaction: [`crate::sqlite_db`]), so the methods that
-//! decide on what they read ([`Store::transition_job`],
-//! [`Store::begin_delivery`], ...) need nothing more.
+//! decide on what they read ([`JobStore::transition_job`],
+//! [`DeliveryStore::begin_delivery`], ...) need nothing more.
 
 use std::path::Path;
 
@@ -42,8 +42,12 @@ use serde::de::DeserializeOwned;
 
 use super::{
     AcceptedNotification, DeliveryClaim, DeliveryCounts, DeliveryRecord, Holder, IdempotencyClaim,
-    IdempotencyRecord, Job, JobStatus, Page, Reminder, Store, StoreError, StoredReference,
+    IdempotencyRecord, Job, JobStatus, Page, Reminder, StoreError, StoredReference,
     TransitionError,
+};
+use super::{
+    DeliveryStore, JobStore, RateLimitStore, ReferenceStore, ReminderStore, SubscriptionStore,
+    WebhookStore,
 };
 use crate::delivery::rate::{Ask, Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
@@ -191,7 +195,7 @@ impl From<DbError> for StoreError {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl ReferenceStore for SqliteStore {
     async fn save_reference(&self, reference: &StoredReference) -> Result<(), StoreError> {
         let reference = reference.clone();
         Ok(self
@@ -250,6 +254,25 @@ impl Store for SqliteStore {
             .await?)
     }
 
+    async fn user_conversations(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+        after: Option<&ConversationKey>,
+        limit: usize,
+    ) -> Result<Page<ConversationKey>, StoreError> {
+        let (channel, user, after) = (channel_id.to_owned(), user_id.to_owned(), after.cloned());
+        Ok(self
+            .db
+            .run(move |conn| {
+                webhook_api::user_conversations(conn, &channel, &user, after.as_ref(), limit)
+            })
+            .await?)
+    }
+}
+
+#[async_trait]
+impl SubscriptionStore for SqliteStore {
     async fn subscribe(
         &self,
         key: &ConversationKey,
@@ -360,7 +383,10 @@ impl Store for SqliteStore {
             .await?;
         u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count {n}")))
     }
+}
 
+#[async_trait]
+impl JobStore for SqliteStore {
     async fn insert_job(&self, job: &Job) -> Result<(), StoreError> {
         let job = job.clone();
         let inserted = self
@@ -438,7 +464,10 @@ impl Store for SqliteStore {
             .await
             .map_err(StoreError::from)?
     }
+}
 
+#[async_trait]
+impl ReminderStore for SqliteStore {
     async fn insert_reminder(&self, reminder: &Reminder) -> Result<(), StoreError> {
         let reminder = reminder.clone();
         let inserted = self
@@ -535,7 +564,10 @@ impl Store for SqliteStore {
         self.replace_reminder("pending", Some(expected_due), updated)
             .await
     }
+}
 
+#[async_trait]
+impl DeliveryStore for SqliteStore {
     async fn begin_delivery(
         &self,
         id: &NotificationId,
@@ -573,22 +605,6 @@ impl Store for SqliteStore {
         Ok(self.db.run(move |conn| read_delivery(conn, &id)).await?)
     }
 
-    async fn user_conversations(
-        &self,
-        channel_id: &str,
-        user_id: &str,
-        after: Option<&ConversationKey>,
-        limit: usize,
-    ) -> Result<Page<ConversationKey>, StoreError> {
-        let (channel, user, after) = (channel_id.to_owned(), user_id.to_owned(), after.cloned());
-        Ok(self
-            .db
-            .run(move |conn| {
-                webhook_api::user_conversations(conn, &channel, &user, after.as_ref(), limit)
-            })
-            .await?)
-    }
-
     async fn child_deliveries(
         &self,
         parent: &NotificationId,
@@ -613,6 +629,20 @@ impl Store for SqliteStore {
             .await?)
     }
 
+    async fn purge_deliveries(
+        &self,
+        updated_before: Timestamp,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        Ok(self
+            .db
+            .run(move |conn| retention::purge_deliveries(conn, updated_before, limit))
+            .await?)
+    }
+}
+
+#[async_trait]
+impl WebhookStore for SqliteStore {
     async fn claim_idempotency_key(
         &self,
         record: &IdempotencyRecord,
@@ -665,7 +695,10 @@ impl Store for SqliteStore {
             .run(move |conn| webhook_api::get_accepted(conn, &id))
             .await?)
     }
+}
 
+#[async_trait]
+impl RateLimitStore for SqliteStore {
     async fn reserve_send(
         &self,
         limited: &Limited,
@@ -676,17 +709,6 @@ impl Store for SqliteStore {
         Ok(self
             .db
             .run(move |conn| rate_limits::reserve(conn, &limited, &rule, &ask))
-            .await?)
-    }
-
-    async fn purge_deliveries(
-        &self,
-        updated_before: Timestamp,
-        limit: usize,
-    ) -> Result<usize, StoreError> {
-        Ok(self
-            .db
-            .run(move |conn| retention::purge_deliveries(conn, updated_before, limit))
             .await?)
     }
 }

@@ -48,25 +48,39 @@ const LONG: Duration = Duration::from_secs(30);
 /// How far a backend's timing may stray from the requested one.
 const SLACK: Duration = Duration::from_millis(200);
 
-/// SQS's body size limit, which every adapter enforces.
-const MAX_BODY_BYTES: usize = 256 * 1024;
-
-/// Runs every check of the suite on `queue`.
-pub async fn run_all(queue: &dyn Queue, setup: QueueSetup) {
-    assert!(
-        setup.max_receive_count >= 3,
-        "the queue suite needs a max_receive_count of at least 3"
-    );
-    send_receive_delete(queue, setup).await;
-    receive_takes_at_most_max(queue, setup).await;
-    visibility_timeout_redelivers_with_a_new_receipt(queue, setup).await;
-    delayed_messages_wait(queue, setup).await;
-    change_visibility_reveals_and_hides(queue, setup).await;
-    dead_letters_after_max_receives(queue, setup).await;
-    dead_lettered_messages_are_redriven(queue, setup).await;
-    long_polling(queue, setup).await;
-    oversized_messages_are_refused(queue).await;
+/// Every check of the suite, listed once (see `store_checks!`): each is
+/// `check(queue, setup)`.
+#[macro_export]
+macro_rules! queue_checks {
+    ($m:ident) => {
+        $m!(
+            send_receive_delete,
+            receive_takes_at_most_max,
+            visibility_timeout_redelivers_with_a_new_receipt,
+            delayed_messages_wait,
+            change_visibility_reveals_and_hides,
+            dead_letters_after_max_receives,
+            dead_lettered_messages_are_redriven,
+            long_polling,
+            oversized_messages_are_refused,
+        );
+    };
 }
+
+macro_rules! in_turn {
+    ($($check:ident),* $(,)?) => {
+        /// Runs every check of the suite on `queue`, one after another.
+        pub async fn run_all(queue: &dyn Queue, setup: QueueSetup) {
+            assert!(
+                setup.max_receive_count >= 3,
+                "the queue suite needs a max_receive_count of at least 3"
+            );
+            $($check(queue, setup).await;)*
+        }
+    };
+}
+
+crate::queue_checks!(in_turn);
 
 /// Sent messages are received once each (count 1, distinct ids and
 /// receipts), are hidden while in flight, and deleted ones never return.
@@ -343,9 +357,11 @@ pub async fn long_polling(queue: &dyn Queue, setup: QueueSetup) {
     batch.delete(queue, &got).await;
 }
 
-/// A body over 256 KiB is refused with `TooLarge`.
-pub async fn oversized_messages_are_refused(queue: &dyn Queue) {
-    let body = "x".repeat(MAX_BODY_BYTES + 1);
+/// A body over the adapter's own limit ([`Queue::limits`]) is refused
+/// with `TooLarge`, naming the body's size and that limit.
+pub async fn oversized_messages_are_refused(queue: &dyn Queue, _setup: QueueSetup) {
+    let most = queue.limits().max_body_bytes;
+    let body = "x".repeat(most + 1);
     match queue
         .send(vec![OutgoingMessage {
             body,
@@ -354,10 +370,10 @@ pub async fn oversized_messages_are_refused(queue: &dyn Queue) {
         .await
     {
         Err(QueueError::TooLarge(size, limit)) => {
-            assert_eq!(size, MAX_BODY_BYTES + 1, "TooLarge names the body's size");
-            assert!(limit <= MAX_BODY_BYTES, "TooLarge names the limit");
+            assert_eq!(size, most + 1, "TooLarge names the body's size");
+            assert_eq!(limit, most, "TooLarge names the adapter's limit");
         }
-        other => panic!("a body over 256 KiB must be TooLarge, got {other:?}"),
+        other => panic!("a body over {most} bytes must be TooLarge, got {other:?}"),
     }
 }
 

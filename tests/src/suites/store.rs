@@ -39,38 +39,57 @@ pub use rate_limits::*;
 pub use reminders::*;
 pub use webhook_api::*;
 
-/// Runs every check of the suite on `store`.
-pub async fn run_all(store: &dyn Store) {
-    references_round_trip(store).await;
-    deactivation(store).await;
-    references_list_in_key_order_by_page(store).await;
-    subscribe_and_unsubscribe(store).await;
-    subscribers_list_by_tag_and_overall_by_page(store).await;
-    subscriber_counts(store).await;
-    subscriber_counts_follow_each_change(store).await;
-    concurrent_subscription_changes_keep_counts_exact(store).await;
-    refreshing_a_reference_keeps_its_subscriptions(store).await;
-    jobs_insert_get_and_list(store).await;
-    job_transitions(store).await;
-    delivery_claims(store).await;
-    delivery_records_round_trip(store).await;
-    reminders_insert_and_get(store).await;
-    reminders_list_by_owner(store).await;
-    due_reminders_by_due_time(store).await;
-    reminder_advances_are_conditional(store).await;
-    concurrent_reminder_advances_let_one_win(store).await;
-    user_conversations_are_the_active_ones_naming_the_user(store).await;
-    child_deliveries_are_listed_and_counted_by_parent(store).await;
-    child_delivery_counts_follow_each_status_change(store).await;
-    concurrent_child_deliveries_are_counted_once(store).await;
-    idempotency_keys_are_claimed_once(store).await;
-    accepted_notifications_round_trip(store).await;
-    rate_limit_slots_fill_windows_in_order(store).await;
-    concurrent_rate_limit_slots_never_overfill(store).await;
-    caps_count_live_records(store).await;
-    parked_reminders_resume_once(store).await;
-    signatures_are_remembered_once(store).await;
+/// Every check of the suite, listed once: `store_checks!(m)` expands to
+/// `m!(check, …)`. An adapter's test file passes a macro that makes one test
+/// per check, and [`run_all`] runs them in turn, so a check added here runs
+/// on every adapter.
+#[macro_export]
+macro_rules! store_checks {
+    ($m:ident) => {
+        $m!(
+            references_round_trip,
+            deactivation,
+            references_list_in_key_order_by_page,
+            subscribe_and_unsubscribe,
+            subscribers_list_by_tag_and_overall_by_page,
+            subscriber_counts,
+            subscriber_counts_follow_each_change,
+            concurrent_subscription_changes_keep_counts_exact,
+            refreshing_a_reference_keeps_its_subscriptions,
+            jobs_insert_get_and_list,
+            job_transitions,
+            delivery_claims,
+            delivery_records_round_trip,
+            reminders_insert_and_get,
+            reminders_list_by_owner,
+            due_reminders_by_due_time,
+            reminder_advances_are_conditional,
+            concurrent_reminder_advances_let_one_win,
+            user_conversations_are_the_active_ones_naming_the_user,
+            child_deliveries_are_listed_and_counted_by_parent,
+            child_delivery_counts_follow_each_status_change,
+            concurrent_child_deliveries_are_counted_once,
+            idempotency_keys_are_claimed_once,
+            accepted_notifications_round_trip,
+            rate_limit_slots_fill_windows_in_order,
+            concurrent_rate_limit_slots_never_overfill,
+            caps_count_live_records,
+            parked_reminders_resume_once,
+            signatures_are_remembered_once,
+        );
+    };
 }
+
+macro_rules! in_turn {
+    ($($check:ident),* $(,)?) => {
+        /// Runs every check of the suite on `store`, one after another.
+        pub async fn run_all(store: &dyn Store) {
+            $($check(store).await;)*
+        }
+    };
+}
+
+crate::store_checks!(in_turn);
 
 /// Saving stores the reference whole (unknown channel fields included);
 /// saving again replaces it; unknown keys read as `None`.

@@ -5,9 +5,9 @@
 //!   messages and 256 KiB each ([`send`]); entries SQS fails for its own
 //!   reasons are sent again, entries it refuses as malformed are an error.
 //! - **Delays** are `DelaySeconds`, and visibility timeouts
-//!   `VisibilityTimeout`, rounded up to whole seconds (the adapter's
-//!   [`Queue::delay_resolution`]) and capped at [`MAX_DELAY`](super::MAX_DELAY)
-//!   and [`MAX_VISIBILITY`]; later work goes through the reminder path.
+//!   `VisibilityTimeout`, rounded up to whole seconds and capped at SQS's
+//!   limits ([`QueueLimits::SQS`]); later work goes through the reminder
+//!   path.
 //! - **Receiving** long-polls (`WaitTimeSeconds`, at most 20 s a call, so a
 //!   longer wait is several calls) and reads the receive count and send time
 //!   from the system attributes.
@@ -37,17 +37,15 @@ use aws_sdk_sqs::Client;
 use jiff::Timestamp;
 use tokio::time::Instant;
 
-use super::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
-use crate::delivery::MAX_VISIBILITY;
+use super::{OutgoingMessage, Queue, QueueError, QueueLimits, ReceivedMessage};
+
+const MAX_VISIBILITY: Duration = QueueLimits::SQS.max_visibility;
 
 /// The name of the message attribute that says who sent a message.
 pub const ORIGIN_ATTRIBUTE: &str = "origin";
 
 /// The longest one `ReceiveMessage` call may wait (SQS's limit).
 const MAX_WAIT: Duration = Duration::from_secs(20);
-
-/// SQS's delays and visibility timeouts are whole seconds ([`seconds`]).
-const RESOLUTION: Duration = Duration::from_secs(1);
 
 /// A [`Queue`] on one SQS queue.
 #[derive(Clone)]
@@ -171,9 +169,8 @@ impl Queue for SqsQueue {
         }
     }
 
-    /// SQS takes `DelaySeconds` and `VisibilityTimeout` in whole seconds.
-    fn delay_resolution(&self) -> Duration {
-        RESOLUTION
+    fn limits(&self) -> QueueLimits {
+        QueueLimits::SQS
     }
 
     async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), QueueError> {
@@ -257,7 +254,7 @@ mod tests {
         assert_eq!(seconds(Duration::from_millis(1)), 1);
         assert_eq!(seconds(Duration::from_secs(2)), 2);
         assert_eq!(seconds(Duration::from_millis(2001)), 3);
-        assert_eq!(seconds(crate::queue::MAX_DELAY), 900);
+        assert_eq!(seconds(QueueLimits::SQS.max_delay), 900);
     }
 
     #[test]

@@ -18,7 +18,10 @@ use aws_sdk_sqs::types::{
 use aws_sdk_sqs::Client;
 
 use super::{backend, seconds, ORIGIN_ATTRIBUTE};
-use crate::queue::{OutgoingMessage, QueueError, MAX_BODY_BYTES, MAX_DELAY};
+use crate::queue::{OutgoingMessage, QueueError, QueueLimits};
+
+const MAX_BODY_BYTES: usize = QueueLimits::SQS.max_body_bytes;
+const MAX_DELAY: Duration = QueueLimits::SQS.max_delay;
 
 /// Entries per `SendMessageBatch` (SQS's limit).
 const BATCH_ENTRIES: usize = 10;

@@ -72,8 +72,12 @@ pub use schema::create_table;
 
 use super::{
     AcceptedNotification, DeliveryClaim, DeliveryCounts, DeliveryRecord, Holder, IdempotencyClaim,
-    IdempotencyRecord, Job, JobStatus, Page, Reminder, Store, StoreError, StoredReference,
+    IdempotencyRecord, Job, JobStatus, Page, Reminder, StoreError, StoredReference,
     TransitionError,
+};
+use super::{
+    DeliveryStore, JobStore, RateLimitStore, ReferenceStore, ReminderStore, SubscriptionStore,
+    WebhookStore,
 };
 use crate::delivery::rate::{Ask, Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
@@ -106,7 +110,7 @@ impl DynamoStore {
 }
 
 #[async_trait]
-impl Store for DynamoStore {
+impl ReferenceStore for DynamoStore {
     async fn save_reference(&self, reference: &StoredReference) -> Result<(), StoreError> {
         references::save(&self.table, reference).await
     }
@@ -134,6 +138,19 @@ impl Store for DynamoStore {
         references::list(&self.table, after, limit).await
     }
 
+    async fn user_conversations(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+        after: Option<&ConversationKey>,
+        limit: usize,
+    ) -> Result<Page<ConversationKey>, StoreError> {
+        references::of_user(&self.table, channel_id, user_id, after, limit).await
+    }
+}
+
+#[async_trait]
+impl SubscriptionStore for DynamoStore {
     async fn subscribe(
         &self,
         key: &ConversationKey,
@@ -167,7 +184,10 @@ impl Store for DynamoStore {
     async fn count_subscriptions(&self, key: &ConversationKey) -> Result<u64, StoreError> {
         subscriptions::count_own(&self.table, key).await
     }
+}
 
+#[async_trait]
+impl JobStore for DynamoStore {
     async fn insert_job(&self, job: &Job) -> Result<(), StoreError> {
         jobs::insert(&self.table, job).await
     }
@@ -198,7 +218,10 @@ impl Store for DynamoStore {
     ) -> Result<Job, TransitionError> {
         jobs::transition(&self.table, id, from, to, at).await
     }
+}
 
+#[async_trait]
+impl ReminderStore for DynamoStore {
     async fn insert_reminder(&self, reminder: &Reminder) -> Result<(), StoreError> {
         reminders::insert(&self.table, reminder).await
     }
@@ -250,7 +273,10 @@ impl Store for DynamoStore {
     ) -> Result<bool, StoreError> {
         reminders::advance(&self.table, expected_due, updated).await
     }
+}
 
+#[async_trait]
+impl DeliveryStore for DynamoStore {
     async fn begin_delivery(
         &self,
         id: &NotificationId,
@@ -280,16 +306,6 @@ impl Store for DynamoStore {
         deliveries::get(&self.table, id).await
     }
 
-    async fn user_conversations(
-        &self,
-        channel_id: &str,
-        user_id: &str,
-        after: Option<&ConversationKey>,
-        limit: usize,
-    ) -> Result<Page<ConversationKey>, StoreError> {
-        references::of_user(&self.table, channel_id, user_id, after, limit).await
-    }
-
     async fn child_deliveries(
         &self,
         parent: &NotificationId,
@@ -306,6 +322,18 @@ impl Store for DynamoStore {
         deliveries::count_children(&self.table, parent).await
     }
 
+    /// Nothing to do: the table's TTL removes expired records by itself.
+    async fn purge_deliveries(
+        &self,
+        _updated_before: Timestamp,
+        _limit: usize,
+    ) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+}
+
+#[async_trait]
+impl WebhookStore for DynamoStore {
     async fn claim_idempotency_key(
         &self,
         record: &IdempotencyRecord,
@@ -338,7 +366,10 @@ impl Store for DynamoStore {
     ) -> Result<Option<AcceptedNotification>, StoreError> {
         webhook_api::get_accepted(&self.table, id).await
     }
+}
 
+#[async_trait]
+impl RateLimitStore for DynamoStore {
     async fn reserve_send(
         &self,
         limited: &Limited,
@@ -346,14 +377,5 @@ impl Store for DynamoStore {
         ask: &Ask,
     ) -> Result<Option<Timestamp>, StoreError> {
         rate_limits::reserve(&self.table, limited, rule, ask).await
-    }
-
-    /// Nothing to do: the table's TTL removes expired records by itself.
-    async fn purge_deliveries(
-        &self,
-        _updated_before: Timestamp,
-        _limit: usize,
-    ) -> Result<usize, StoreError> {
-        Ok(0)
     }
 }
