@@ -15,9 +15,11 @@ use crate::auth::{InboundSettings, WebhookSettings};
 use crate::bot::{Caps, JobScope};
 use crate::connector::{MsiEndpoint, TrustSettings};
 use crate::delivery::NotifierSettings;
-use crate::local::server::ServerSettings;
 use crate::schedule::Zone;
 use crate::secret::Secret;
+pub use server::ServerSettings;
+
+pub mod server;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration {variable}: {problem}")]

@@ -33,12 +33,14 @@ pub mod connector;
 pub mod delivery;
 mod fetch;
 pub mod ids;
+#[cfg(feature = "local")]
 pub mod local;
 pub mod notification;
 pub mod queue;
 pub mod schedule;
 pub mod secret;
 pub mod service_url;
+#[cfg(feature = "local")]
 mod sqlite_db;
 pub mod store;
 pub mod telemetry;

@@ -98,6 +98,14 @@ pub enum Reason {
     /// An in-turn reply the channel could not take in the turn
     /// (`api::replies`): still a reply to the same activity.
     Reply,
+    /// A library user's own reason ([`crate::bot::TurnHandler`]): a name
+    /// and any data, kept with the notification. Delivering it does
+    /// nothing more than the send.
+    Custom {
+        name: String,
+        #[serde(default)]
+        data: serde_json::Value,
+    },
 }
 
 impl Notification {

@@ -3,8 +3,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
+use nudge::bot::{Commands, TurnHandler};
 use nudge::config::{Env, Settings};
 use nudge::local::LocalHost;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -77,13 +79,20 @@ impl Env for TestEnv<'_> {
 /// Starts the local host in this process. Its logs go to the test's
 /// captured output, shown when the test fails.
 pub async fn start_in_process(settings: &Settings) -> LocalHost {
+    start_bot_in_process(settings, Arc::new(Commands)).await
+}
+
+/// [`start_in_process`] with `handler` as the bot's logic for each turn.
+pub async fn start_bot_in_process(settings: &Settings, handler: Arc<dyn TurnHandler>) -> LocalHost {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             std::env::var("NUDGE_LOG").unwrap_or_else(|_| "info,nudge=debug".to_owned()),
         )
         .with_test_writer()
         .try_init();
-    LocalHost::start(settings).await.expect("local host starts")
+    LocalHost::start_with(settings, handler)
+        .await
+        .expect("local host starts")
 }
 
 /// One test's own in-process host on a fresh data directory, with a fake
@@ -102,9 +111,18 @@ impl Harness {
 
     /// A harness whose host reads these variables as well.
     pub async fn start_with(name: &str, env: &[(&str, String)]) -> Harness {
+        Self::start_bot(name, env, Arc::new(Commands)).await
+    }
+
+    /// A harness whose host runs `handler` as the bot's logic for each turn.
+    pub async fn start_bot(
+        name: &str,
+        env: &[(&str, String)],
+        handler: Arc<dyn TurnHandler>,
+    ) -> Harness {
         let data = DataDir::new(name);
         let channel = FakeChannel::start().await;
-        let host = start_in_process(&settings_with(data.path(), env)).await;
+        let host = start_bot_in_process(&settings_with(data.path(), env), handler).await;
         let client = BotClient::new(base_url(&host), channel.service_url());
         Harness {
             channel,

@@ -35,7 +35,7 @@ pub use messages::parse_activity;
 pub use webhook_auth::WebhookGate;
 
 use crate::auth::InboundAuth;
-use crate::bot::Bot;
+use crate::bot::{Bot, TurnHandler};
 use crate::config::Settings;
 use crate::connector::ConnectorClient;
 use crate::delivery::Limiter;
@@ -106,6 +106,14 @@ impl AppState {
             inbound,
             limits: settings.limits.clone(),
         }
+    }
+
+    /// The same state with the bot's logic for each turn replaced by
+    /// `handler` (nudge's own commands unless given): the framework work
+    /// around it, the webhook API and delivery stay nudge's.
+    pub fn with_turn_handler(mut self, handler: Arc<dyn TurnHandler>) -> AppState {
+        self.bot = Arc::new(self.bot.as_ref().clone().with_handler(handler));
+        self
     }
 
     async fn authenticate_headers(

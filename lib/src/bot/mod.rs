@@ -1,8 +1,10 @@
 //! The turn logic: what the bot does with each incoming activity.
 //!
-//! [`Bot::handle`] takes a checked [`Turn`] and returns the activities to
-//! send back within the turn (typing indicators, replies); it never talks to
-//! the channel itself. That keeps the bot testable on its own and lets the
+//! [`Bot::handle`] takes a checked [`Turn`], does the framework work
+//! (saving or deactivating the conversation's reference), asks the bot's
+//! [`TurnHandler`] (nudge's [`Commands`] unless the host was given another)
+//! and returns the activities to send back within the turn (typing
+//! indicators, replies); it never talks to the channel itself. That keeps the bot testable on its own and lets the
 //! HTTP layer choose how replies travel (reply-to-activity calls, or the
 //! response body for `deliveryMode: expectReplies`). Anything slow or
 //! proactive leaves the turn as a [`Notification`] on the queue.
@@ -12,9 +14,11 @@
 
 pub mod caps;
 pub mod command;
+mod handler;
 mod jobs;
 
 pub use caps::{CapReached, Caps};
+pub use handler::{Commands, TurnContext, TurnHandler};
 pub use jobs::{CompletionRefusal, JobScope};
 pub use reminders::ReminderRefusal;
 mod reminders;
@@ -52,6 +56,7 @@ const ID_ATTEMPTS: usize = 5;
 /// Parked reminders one returning conversation resumes in one turn.
 const RESUME_AT_ONCE: usize = 200;
 
+#[derive(Clone)]
 pub struct Bot {
     store: Arc<dyn Store>,
     queue: Arc<dyn Queue>,
@@ -61,6 +66,8 @@ pub struct Bot {
     job_scope: JobScope,
     /// How much a conversation or user may hold at once.
     caps: Caps,
+    /// The bot's own logic for each turn.
+    handler: Arc<dyn TurnHandler>,
 }
 
 impl Bot {
@@ -73,7 +80,14 @@ impl Bot {
             default_zone: Zone::utc(),
             job_scope: JobScope::default(),
             caps: Caps::default(),
+            handler: Arc::new(Commands),
         }
+    }
+
+    /// Sets the bot's logic for each turn (nudge's [`Commands`] unless set).
+    pub fn with_handler(mut self, handler: Arc<dyn TurnHandler>) -> Self {
+        self.handler = handler;
+        self
     }
 
     /// Sets who may see and complete a job from chat.
@@ -100,22 +114,75 @@ impl Bot {
     }
 
     /// Handles one turn; returns the replies to send, in order.
+    ///
+    /// The framework work comes first: a message, an event, an install or
+    /// members added (the bot among them) save or refresh the
+    /// conversation's reference; the bot removed or the app uninstalled
+    /// deactivate it, and the handler is not asked (nothing could be sent
+    /// there). Then the handler answers.
     #[tracing::instrument(skip_all, fields(conversation = %turn.key, kind = turn.activity.kind.as_deref().unwrap_or_default()))]
     pub async fn handle(&self, turn: &Turn) -> Result<Vec<Activity>, BotError> {
         let activity = &turn.activity;
-        if activity.is(kind::MESSAGE) {
+        if activity.is(kind::MESSAGE) || activity.is(kind::EVENT) {
             self.remember(turn).await?;
+        } else if activity.is(kind::CONVERSATION_UPDATE) {
+            let bot_removed = activity
+                .members_removed
+                .iter()
+                .flatten()
+                .any(|m| turn.is_bot(&m.id));
+            if bot_removed {
+                self.store
+                    .deactivate_reference(&turn.key, "bot removed from the conversation")
+                    .await?;
+                return Ok(Vec::new());
+            }
+            if activity
+                .members_added
+                .as_ref()
+                .is_some_and(|m| !m.is_empty())
+            {
+                self.remember(turn).await?;
+            }
+        } else if activity.is(kind::INSTALLATION_UPDATE) {
+            if activity
+                .action
+                .as_deref()
+                .is_some_and(|action| action.starts_with("remove"))
+            {
+                self.store
+                    .deactivate_reference(&turn.key, "app uninstalled")
+                    .await?;
+                return Ok(Vec::new());
+            }
+            self.remember(turn).await?;
+        }
+        let cx = TurnContext {
+            bot: self,
+            zone: self.zone_for(turn),
+            now: Timestamp::now(),
+        };
+        self.handler.on_turn(turn, &cx).await
+    }
+
+    /// nudge's own answer to a turn ([`Commands`]): commands in messages,
+    /// a welcome for members added, the job-complete event.
+    pub(crate) async fn commands(&self, turn: &Turn) -> Result<Vec<Activity>, BotError> {
+        let activity = &turn.activity;
+        if activity.is(kind::MESSAGE) {
             let text = activity.text.as_deref().unwrap_or_default();
             return self.command(turn, Command::parse(text)).await;
         }
         if activity.is(kind::CONVERSATION_UPDATE) {
-            return self.conversation_update(turn).await;
-        }
-        if activity.is(kind::INSTALLATION_UPDATE) {
-            return self.installation_update(turn).await.map(|()| Vec::new());
+            return Ok(activity
+                .members_added
+                .iter()
+                .flatten()
+                .filter(|m| !turn.is_bot(&m.id))
+                .map(|member| Activity::message(replies::welcome(member.name.as_deref())))
+                .collect());
         }
         if activity.is(kind::EVENT) {
-            self.remember(turn).await?;
             let name = activity.name.as_deref().unwrap_or_default();
             if JOB_COMPLETE_EVENTS
                 .iter()
@@ -125,7 +192,9 @@ impl Bot {
             }
             return Ok(Vec::new());
         }
-        tracing::debug!("activity type not handled; ignored");
+        if !activity.is(kind::INSTALLATION_UPDATE) {
+            tracing::debug!("activity type not handled; ignored");
+        }
         Ok(Vec::new())
     }
 
@@ -175,54 +244,6 @@ impl Bot {
             .await?;
         if was_inactive {
             self.resume_reminders(&turn.key).await?;
-        }
-        Ok(())
-    }
-
-    async fn conversation_update(&self, turn: &Turn) -> Result<Vec<Activity>, BotError> {
-        let activity = &turn.activity;
-        let bot_removed = activity
-            .members_removed
-            .iter()
-            .flatten()
-            .any(|m| turn.is_bot(&m.id));
-        if bot_removed {
-            self.store
-                .deactivate_reference(&turn.key, "bot removed from the conversation")
-                .await?;
-            return Ok(Vec::new());
-        }
-        let newcomers: Vec<_> = activity
-            .members_added
-            .iter()
-            .flatten()
-            .filter(|m| !turn.is_bot(&m.id))
-            .collect();
-        let bot_added = activity
-            .members_added
-            .iter()
-            .flatten()
-            .any(|m| turn.is_bot(&m.id));
-        if newcomers.is_empty() && !bot_added {
-            return Ok(Vec::new());
-        }
-        self.remember(turn).await?;
-        Ok(newcomers
-            .into_iter()
-            .map(|member| Activity::message(replies::welcome(member.name.as_deref())))
-            .collect())
-    }
-
-    /// Teams: the app was installed (remember the conversation) or removed
-    /// (stop sending to it).
-    async fn installation_update(&self, turn: &Turn) -> Result<(), BotError> {
-        match turn.activity.action.as_deref() {
-            Some(action) if action.starts_with("remove") => {
-                self.store
-                    .deactivate_reference(&turn.key, "app uninstalled")
-                    .await?
-            }
-            _ => self.remember(turn).await?,
         }
         Ok(())
     }

@@ -38,7 +38,7 @@ const CANCEL_ATTEMPTS: usize = 2;
 
 impl Bot {
     /// The user's time zone for this turn.
-    fn zone_for(&self, turn: &Turn) -> Zone {
+    pub(super) fn zone_for(&self, turn: &Turn) -> Zone {
         turn.activity
             .local_timezone
             .as_deref()

@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState};
 use crate::auth::SetupError;
+use crate::bot::{Commands, TurnHandler};
 use crate::config::Settings;
 use crate::connector::ConnectorClient;
 use crate::delivery::Notifier;
@@ -61,8 +62,17 @@ pub struct LocalHost {
 
 impl LocalHost {
     /// Opens the data directory, binds the port (0: any free port) and
-    /// starts serving and delivering.
+    /// starts serving and delivering, with nudge's own commands.
     pub async fn start(settings: &Settings) -> Result<LocalHost, StartError> {
+        Self::start_with(settings, Arc::new(Commands)).await
+    }
+
+    /// [`LocalHost::start`] with `handler` as the bot's logic for each turn:
+    /// your own bot on nudge's ingress, store, queue and notifier.
+    pub async fn start_with(
+        settings: &Settings,
+        handler: Arc<dyn TurnHandler>,
+    ) -> Result<LocalHost, StartError> {
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(&settings.data_dir.join("store.db"))?);
         let queue = Arc::new(EmbeddedQueue::open(
@@ -82,7 +92,8 @@ impl LocalHost {
             dyn_queue.clone(),
             connector.clone(),
             security.inbound,
-        );
+        )
+        .with_turn_handler(handler);
         let mut app = api::app(state, &security.webhooks);
         if security.unauthenticated {
             app = app.layer(axum::middleware::from_fn(browser_guard::guard));

@@ -17,6 +17,7 @@
 //! [`Queue::limits`], not of the port: the notifier asks. Adapters:
 //! [`embedded`] (SQLite on disk, the local host) and `sqs` (feature `aws`).
 
+#[cfg(feature = "local")]
 pub mod embedded;
 #[cfg(feature = "aws")]
 pub mod sqs;

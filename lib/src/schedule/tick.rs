@@ -179,9 +179,9 @@ fn advanced(reminder: &Reminder, now: Timestamp) -> Reminder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::prelude::*;
     use crate::queue::embedded::EmbeddedQueue;
     use crate::schedule::Recurrence;
+    use crate::store::prelude::*;
     use crate::store::sqlite::SqliteStore;
     use std::time::Duration;
 

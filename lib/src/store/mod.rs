@@ -11,13 +11,14 @@
 //! methods into scope. Adapters: [`sqlite`] (the embedded local host) and,
 //! on AWS, `dynamodb` (feature `aws`). Every operation where two writers
 //! can race is a single conditional write in the adapter
-//! ([`JobJobStore::transition_job`], [`DeliveryDeliveryStore::begin_delivery`],
-//! [`JobJobStore::insert_job`]): callers never read-modify-write.
+//! ([`JobStore::transition_job`], [`DeliveryStore::begin_delivery`],
+//! [`JobStore::insert_job`]): callers never read-modify-write.
 
 pub mod api_records;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
 pub mod records;
+#[cfg(feature = "local")]
 pub mod sqlite;
 
 use async_trait::async_trait;
