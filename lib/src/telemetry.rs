@@ -76,7 +76,7 @@ pub(crate) fn is_unsafe_char(c: char) -> bool {
 }
 
 /// The text format's field writer: `name=value` pairs separated by spaces,
-/// the message first and bare, every value escaped by [`escape`].
+/// the message first and bare, every value escaped by `escape`.
 pub struct EscapedFields;
 
 impl<'writer> FormatFields<'writer> for EscapedFields {

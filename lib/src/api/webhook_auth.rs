@@ -8,7 +8,7 @@
 //! Replays: a signed request is good for the tolerance either side of its
 //! timestamp, so the gate remembers the digest of every signed request that
 //! acts (every method but `GET` and `HEAD`) it accepts for twice that ([`WebhookPolicy::replay_window`]), with a
-//! conditional insert in the store ([`WebhookStore::remember_signature`]): a copy
+//! conditional insert in the store ([`crate::store::WebhookStore::remember_signature`]): a copy
 //! sent again, to this process or to any other instance on the same store,
 //! is a 409 `SignatureReplayed`. The digest covers the timestamp, method,
 //! target and body, so a sender that signs each request anew (a new

@@ -86,7 +86,7 @@ impl ConnectorClient {
     }
 
     /// An HTTP client with the timeouts the Connector calls want, which
-    /// follows no redirects ([`crate::fetch::client_builder`]). Every host
+    /// follows no redirects (`fetch::client_builder`). Every host
     /// builds its Connector, token and key clients with it, once: its pool
     /// keeps connections to each service URL alive between sends (HTTP/1.1
     /// keep-alive, or one HTTP/2 connection where the channel offers it
@@ -157,7 +157,7 @@ impl ConnectorClient {
     /// new connection (a cold instance's first send arrived late and
     /// bunched with the next slot: 429): fetches the bot's token if the
     /// cache has none, and opens a connection to a service URL this
-    /// process has not sent to yet ([`warm`]). Only a service URL the trust
+    /// process has not sent to yet (`connector::warm`). Only a service URL the trust
     /// policy allows is contacted; a failure is left for the send itself
     /// to meet and report.
     pub async fn ready(&self, service_url: &ServiceUrl, provenance: Provenance) {

@@ -185,7 +185,7 @@ impl Limiter {
     }
 
     /// A send time for `key` that every limit agreed on, no later than
-    /// `by` if given ([`agree`]); the send must leave within
+    /// `by` if given (the private `agree`); the send must leave within
     /// [`RateLimits::late`] of it. With no limits: now.
     pub async fn agree_for(
         &self,
@@ -322,12 +322,12 @@ impl Notifier {
     }
 }
 
-/// The outcome of [`agree`].
+/// The outcome of the private `agree`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Agreement {
     /// Every limit gave a slot close enough before this time: send then.
     Agreed(Timestamp),
-    /// They did not agree in [`AGREEMENT_ROUNDS`]; this is the latest slot
+    /// They did not agree in `AGREEMENT_ROUNDS`; this is the latest slot
     /// seen (the slots last given stay counted, which errs on the safe
     /// side).
     Disagreed(Timestamp),

@@ -1,4 +1,4 @@
-//! The embedded [`Store`]: one SQLite file, for the local host.
+//! The embedded [`Store`](super::Store): one SQLite file, for the local host.
 //!
 //! It mirrors the DynamoDB model closely enough that the bot cannot tell
 //! them apart (the same behavioural suite runs against both), while staying
@@ -29,7 +29,7 @@
 //!
 //! Every method runs as one call on the adapter's single connection, off
 //! the async runtime, and every call is atomic on its own (a savepoint in
-//! an `IMMEDIATE` transaction: [`crate::sqlite_db`]), so the methods that
+//! an `IMMEDIATE` transaction: `sqlite_db`), so the methods that
 //! decide on what they read ([`JobStore::transition_job`],
 //! [`DeliveryStore::begin_delivery`], ...) need nothing more.
 
@@ -114,7 +114,7 @@ const SCHEMA: &[Migration] = &[
 /// The `tag` column of a subscription to the general list.
 const GENERAL: &str = "";
 
-/// A [`Store`] in a SQLite file.
+/// A [`Store`](super::Store) in a SQLite file.
 pub struct SqliteStore {
     db: Db,
 }

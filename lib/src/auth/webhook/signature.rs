@@ -12,7 +12,7 @@
 //! The timestamp is inside the signed bytes, so a captured request cannot be
 //! replayed later under a fresh timestamp, and the receiver refuses stale
 //! ones (and, within the window, ones it has seen: the webhook gate keeps
-//! their [`digest`]). The method and the request target are inside too, so
+//! their [`digest()`]). The method and the request target are inside too, so
 //! a captured request cannot be replayed against another route or another
 //! id: a signed `POST /api/jobs/a/complete` says nothing about job `b`.
 //! Each part sits on a line of its own and the body is represented by its

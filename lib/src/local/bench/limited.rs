@@ -122,7 +122,7 @@ pub struct ReplyFigures {
 
 /// `users` users (personal chats in one tenant) each write `subscribe`,
 /// spread evenly over about two seconds; waits for every reply and
-/// confirmation (or [`PATIENCE`]).
+/// confirmation (or `PATIENCE`).
 pub async fn replies(
     settings: Settings,
     data_dir: &Path,

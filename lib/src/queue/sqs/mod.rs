@@ -2,7 +2,7 @@
 //! mostly translates.
 //!
 //! - **Sending** goes out as `SendMessageBatch` calls of at most ten
-//!   messages and 256 KiB each ([`send`]); entries SQS fails for its own
+//!   messages and 256 KiB each (`send`); entries SQS fails for its own
 //!   reasons are sent again, entries it refuses as malformed are an error.
 //! - **Delays** are `DelaySeconds`, and visibility timeouts
 //!   `VisibilityTimeout`, rounded up to whole seconds and capped at SQS's
@@ -17,7 +17,7 @@
 //!   does nothing and is not an error.
 //! - **Dead letters**: SQS's redrive policy, configured on the queue
 //!   (`template.yaml`), plus the notifier's own, with the reason, and
-//!   redriving ([`dead_letters`]).
+//!   redriving (`dead_letters`).
 //! - **Tracing**: every message carries an `origin` attribute (the Lambda
 //!   function, or `nudge`) and, when the sender runs under a trace, the
 //!   `AWSTraceHeader` system attribute, so X-Ray and the logs can follow a

@@ -25,7 +25,7 @@ pub const DUE: &str = "due";
 /// Epoch seconds after which DynamoDB may delete the item (the table's TTL
 /// attribute).
 pub const EXPIRES_AT: &str = "expires_at";
-/// A subscription counter's count ([`super::counters`]).
+/// A subscription counter's count (`counters`).
 pub const COUNT: &str = "n";
 
 /// An index of the table: its name and key attributes.
@@ -96,7 +96,7 @@ pub const SUBSCRIPTION_PREFIX: &str = "SUB#";
 /// The sort key of a conversation's count of its own subscriptions (which
 /// does not start with [`SUBSCRIPTION_PREFIX`]).
 pub const SUBSCRIPTION_COUNT_SK: &str = "SUBCOUNT";
-/// The sort key of every counter shard ([`super::counters`]).
+/// The sort key of every counter shard (`counters`).
 pub const COUNTER_SK: &str = "COUNT";
 
 /// Separates a conversation key from a tag in [`SUBSCRIBED`]'s sort key. It

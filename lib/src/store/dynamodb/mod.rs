@@ -1,4 +1,4 @@
-//! The DynamoDB [`Store`]: every record in one table (single-table design).
+//! The DynamoDB [`Store`](super::Store): every record in one table (single-table design).
 //!
 //! | record | `pk` | `sk` | indexes (partition → sort key) |
 //! | --- | --- | --- | --- |
@@ -23,7 +23,7 @@
 //!   references, a tag's subscribers, all jobs, due reminders) are spread
 //!   over [`keys::SHARDS`] index partitions by a hash of their key, so no
 //!   partition takes every write; a listing reads all shards and merges
-//!   them ([`listing`]), which keeps the order the [`Store`] promises.
+//!   them (`listing`), which keeps the order the [`Store`](super::Store) promises.
 //! - **Sparse indexes.** Only pending reminders carry the `due` index keys,
 //!   so the tick's query reads due reminders and nothing else: its cost
 //!   grows with what is due, never with what is stored. Likewise only
@@ -37,7 +37,7 @@
 //!   pending at the due time the caller saw.
 //! - **Counted, never counted up.** The webhook API's counts (a tag's
 //!   subscribers, a fan-out's deliveries by status) are counter items kept
-//!   in the same transaction as the writes they count ([`counters`]), so
+//!   in the same transaction as the writes they count (`counters`), so
 //!   answering them reads a fixed number of items, however large the
 //!   audience.
 //! - **Records are JSON in `body`**, as in the embedded store; the other
@@ -83,7 +83,7 @@ use crate::delivery::rate::{Ask, Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use table::Table;
 
-/// A [`Store`] in one DynamoDB table.
+/// A [`Store`](super::Store) in one DynamoDB table.
 #[derive(Clone)]
 pub struct DynamoStore {
     table: Table,
