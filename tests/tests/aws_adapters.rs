@@ -306,3 +306,69 @@ fn message(body: &str) -> OutgoingMessage {
         delay: Duration::ZERO,
     }
 }
+
+/// DynamoDB deletes what has outlived its retention through the table's
+/// TTL, so the maintenance tick's purge does nothing there: a finished job
+/// carries its expiry (a retention after it finished), a running one none.
+#[tokio::test]
+async fn finished_jobs_expire_through_the_ttl_on_dynamodb() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use nudge::ids::JobId;
+    use nudge::store::dynamodb::keys::{job_pk, EXPIRES_AT, JOB_SK, PK, SK};
+    use nudge::store::{Cutoffs, Job, JobStatus, Purged};
+
+    let config = moto::sdk_config().await;
+    let table = moto::new_table(&config).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let retention = jiff::SignedDuration::from_hours(48);
+    let store = DynamoStore::new(client.clone(), table.clone()).with_delivery_retention(retention);
+    let job = Job {
+        id: JobId::generate(),
+        owner: ConversationKey::new("emulator", "ttl").unwrap(),
+        status: JobStatus::Running,
+        created_at: Timestamp::now(),
+        completed_at: None,
+        tenant: None,
+        log: "tenant:".into(),
+        created_by: None,
+    };
+    store.insert_job(&job).await.unwrap();
+    let expiry = || async {
+        let item = client
+            .get_item()
+            .table_name(&table)
+            .key(PK, AttributeValue::S(job_pk(&job.id)))
+            .key(SK, AttributeValue::S(JOB_SK.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .expect("the job's item");
+        item.get(EXPIRES_AT)
+            .map(|v| v.as_n().unwrap().parse::<i64>().unwrap())
+    };
+    assert_eq!(expiry().await, None, "a running job does not expire");
+    let finished = Timestamp::from_second(1_800_000_000).unwrap();
+    store
+        .transition_job(
+            &job.id,
+            &[JobStatus::Running],
+            JobStatus::Complete,
+            finished,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        expiry().await,
+        Some((finished + retention).as_second()),
+        "a finished job expires a retention after it finished"
+    );
+    assert_eq!(
+        store
+            .purge_expired(&Cutoffs::at(Timestamp::now(), retention), 100)
+            .await
+            .unwrap(),
+        Purged::default()
+    );
+}

@@ -160,12 +160,15 @@ pub async fn notifier() -> Result<BatchProcessor, StartError> {
 pub struct ReminderTicker {
     store: Arc<dyn Store>,
     queue: Arc<dyn Queue>,
+    /// How long delivery records and finished jobs are kept.
+    retention: std::time::Duration,
 }
 
 /// The reminder function's ticker.
 pub async fn reminder() -> Result<ReminderTicker, StartError> {
     let env = Environment::load().await?;
     Ok(ReminderTicker {
+        retention: env.settings.notifier.retention,
         store: env.store,
         queue: env.queue,
     })
@@ -188,7 +191,14 @@ impl ReminderTicker {
         let late_ms = trigger
             .scheduled_for()
             .and_then(|at| i64::try_from(now.duration_since(at).as_millis()).ok());
-        let report = schedule::tick(self.store.as_ref(), self.queue.as_ref(), now).await?;
+        let done = schedule::maintain(
+            self.store.as_ref(),
+            self.queue.as_ref(),
+            now,
+            self.retention,
+        )
+        .await?;
+        let report = done.reminders;
         tracing::info!(?trigger, late_ms, ?report, "reminder tick");
         Ok(summary(&report))
     }

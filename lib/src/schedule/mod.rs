@@ -48,12 +48,14 @@
 //! [`ReminderStore::advance_reminder`]: crate::store::ReminderStore::advance_reminder
 //! [`DeliveryStore::begin_delivery`]: crate::store::DeliveryStore::begin_delivery
 
+mod maintain;
 pub mod phrase;
 mod recurrence;
 mod spec;
 mod tick;
 pub mod zone;
 
+pub use maintain::{maintain, Maintenance, PURGE_PER_TICK};
 pub use phrase::{PhraseError, ReminderRequest};
 pub use recurrence::{weekday_name, Recurrence};
 pub use spec::{Refusal, ReminderSpec, MIN_INTERVAL_SECONDS};

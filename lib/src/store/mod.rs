@@ -4,7 +4,7 @@
 //! records, the webhook API's records and rate-limit states live behind
 //! one trait per part ([`ReferenceStore`], [`SubscriptionStore`],
 //! [`JobStore`], [`ReminderStore`], [`DeliveryStore`], [`WebhookStore`],
-//! [`RateLimitStore`]), so that the bot, the notifier and the reminder never
+//! [`RateLimitStore`], [`RetentionStore`]), so that the bot, the notifier and the reminder never
 //! see a database, and a new host's adapter can be built and checked one
 //! part at a time. [`Store`] is their sum, implemented for anything that
 //! implements every part; `use nudge::store::prelude::*` brings the parts'
@@ -18,6 +18,7 @@ pub mod api_records;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
 pub mod records;
+mod retention;
 #[cfg(feature = "local")]
 pub mod sqlite;
 
@@ -33,12 +34,13 @@ pub use records::{
     DeliveryClaim, DeliveryRecord, DeliveryStatus, Holder, Job, JobStatus, Page, Reminder,
     ReminderStatus, StoredReference, IN_DOUBT,
 };
+pub use retention::{Cutoffs, Purged, ACCEPTED_RETENTION};
 
 /// The parts of [`Store`], to bring their methods into scope.
 pub mod prelude {
     pub use super::{
-        DeliveryStore, JobStore, RateLimitStore, ReferenceStore, ReminderStore, Store,
-        SubscriptionStore, WebhookStore,
+        DeliveryStore, JobStore, RateLimitStore, ReferenceStore, ReminderStore, RetentionStore,
+        Store, SubscriptionStore, WebhookStore,
     };
 }
 
@@ -269,16 +271,17 @@ pub trait DeliveryStore: Send + Sync {
         &self,
         parent: &NotificationId,
     ) -> Result<DeliveryCounts, StoreError>;
+}
 
-    /// Deletes up to `limit` delivery records last updated before
-    /// `updated_before` (the retention has passed); returns how many. A
+/// Records past their retention, deleted by the maintenance tick
+/// ([`crate::schedule::maintain`]) on a store that has no TTL of its own.
+#[async_trait]
+pub trait RetentionStore: Send + Sync {
+    /// Deletes up to `limit` records of each kind that `cutoffs` says are
+    /// past their retention, oldest first; returns how many of each. A
     /// store whose records expire by themselves (DynamoDB's TTL) deletes
     /// nothing here.
-    async fn purge_deliveries(
-        &self,
-        updated_before: Timestamp,
-        limit: usize,
-    ) -> Result<usize, StoreError>;
+    async fn purge_expired(&self, cutoffs: &Cutoffs, limit: usize) -> Result<Purged, StoreError>;
 }
 
 /// What the webhook API remembers: idempotency keys, signatures seen,
@@ -353,6 +356,7 @@ pub trait Store:
     + DeliveryStore
     + WebhookStore
     + RateLimitStore
+    + RetentionStore
 {
 }
 
@@ -364,5 +368,6 @@ impl<T> Store for T where
         + DeliveryStore
         + WebhookStore
         + RateLimitStore
+        + RetentionStore
 {
 }

@@ -46,8 +46,8 @@ use super::{
     TransitionError,
 };
 use super::{
-    DeliveryStore, JobStore, RateLimitStore, ReferenceStore, ReminderStore, SubscriptionStore,
-    WebhookStore,
+    Cutoffs, DeliveryStore, JobStore, Purged, RateLimitStore, ReferenceStore, ReminderStore,
+    RetentionStore, SubscriptionStore, WebhookStore,
 };
 use crate::delivery::rate::{Ask, Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
@@ -109,6 +109,7 @@ const SCHEMA: &[Migration] = &[
     retention::MIGRATION,
     webhook_api::REPLAY_MIGRATION,
     caps::MIGRATION,
+    retention::FINISHED_MIGRATION,
 ];
 
 /// The `tag` column of a subscription to the general list.
@@ -456,8 +457,13 @@ impl JobStore for SqliteStore {
                     job.completed_at = Some(at);
                 }
                 conn.execute(
-                    "UPDATE jobs SET status = ?2, body = ?3 WHERE id = ?1",
-                    params![id, job.status.to_string(), encode(&job)?],
+                    "UPDATE jobs SET status = ?2, body = ?3, finished_at = ?4 WHERE id = ?1",
+                    params![
+                        id,
+                        job.status.to_string(),
+                        encode(&job)?,
+                        job.completed_at.map(|at| at.as_millisecond())
+                    ],
                 )?;
                 Ok(Ok(job))
             })
@@ -628,17 +634,6 @@ impl DeliveryStore for SqliteStore {
             .run(move |conn| webhook_api::count_child_deliveries(conn, &parent))
             .await?)
     }
-
-    async fn purge_deliveries(
-        &self,
-        updated_before: Timestamp,
-        limit: usize,
-    ) -> Result<usize, StoreError> {
-        Ok(self
-            .db
-            .run(move |conn| retention::purge_deliveries(conn, updated_before, limit))
-            .await?)
-    }
 }
 
 #[async_trait]
@@ -709,6 +704,17 @@ impl RateLimitStore for SqliteStore {
         Ok(self
             .db
             .run(move |conn| rate_limits::reserve(conn, &limited, &rule, &ask))
+            .await?)
+    }
+}
+
+#[async_trait]
+impl RetentionStore for SqliteStore {
+    async fn purge_expired(&self, cutoffs: &Cutoffs, limit: usize) -> Result<Purged, StoreError> {
+        let cutoffs = *cutoffs;
+        Ok(self
+            .db
+            .run(move |conn| retention::purge_expired(conn, &cutoffs, limit))
             .await?)
     }
 }

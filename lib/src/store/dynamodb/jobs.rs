@@ -1,15 +1,16 @@
 //! Jobs: one item each (`JOB#{id}`), listed newest first through the
 //! sharded [`LISTING`] partitions of their job log (`JOBLOG#{log}#{shard}`),
 //! sorted by creation time; an unfinished job is also counted by its owner
-//! and its starter ([`super::caps`]).
+//! and its starter ([`super::caps`]). A finished job expires through the
+//! table's TTL a retention after it finished.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use super::caps::{job_log_partition, running_job_entry};
 use super::codec::{decode, encode, text};
-use super::keys::{job_pk, sharded, shards, timed_sk, BODY, JOB_SK, LISTING, STATUS};
+use super::keys::{job_pk, sharded, shards, timed_sk, BODY, EXPIRES_AT, JOB_SK, LISTING, STATUS};
 use super::listing::Sharded;
-use super::table::{Change, Expect, Range, Table};
+use super::table::{number, Change, Expect, Range, Table};
 use crate::ids::JobId;
 use crate::store::{Holder, Job, JobStatus, StoreError, TransitionError};
 
@@ -46,13 +47,15 @@ pub async fn list(table: &Table, log: &str, limit: usize) -> Result<Vec<Job>, St
 }
 
 /// Moves a job if its status is one of `from`: decided on a consistent
-/// read, written only if the job is still as read.
+/// read, written only if the job is still as read. A finished job expires
+/// (the table's TTL) `retention` after it finished.
 pub async fn transition(
     table: &Table,
     id: &JobId,
     from: &[JobStatus],
     to: JobStatus,
     at: Timestamp,
+    retention: SignedDuration,
 ) -> Result<Job, TransitionError> {
     table
         .read_modify_write(&job_pk(id), JOB_SK, |item| {
@@ -67,7 +70,11 @@ pub async fn transition(
             if to == JobStatus::Complete {
                 job.completed_at = Some(at);
             }
-            let change = job_change(&job)?;
+            let mut change = job_change(&job)?;
+            if let Some(finished) = job.completed_at {
+                let expires = finished.checked_add(retention).unwrap_or(Timestamp::MAX);
+                change = change.set(EXPIRES_AT, number(expires.as_second()));
+            }
             Ok((Ok(job), Some(change)))
         })
         .await?

@@ -76,8 +76,8 @@ use super::{
     TransitionError,
 };
 use super::{
-    DeliveryStore, JobStore, RateLimitStore, ReferenceStore, ReminderStore, SubscriptionStore,
-    WebhookStore,
+    Cutoffs, DeliveryStore, JobStore, Purged, RateLimitStore, ReferenceStore, ReminderStore,
+    RetentionStore, SubscriptionStore, WebhookStore,
 };
 use crate::delivery::rate::{Ask, Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
@@ -216,7 +216,7 @@ impl JobStore for DynamoStore {
         to: JobStatus,
         at: Timestamp,
     ) -> Result<Job, TransitionError> {
-        jobs::transition(&self.table, id, from, to, at).await
+        jobs::transition(&self.table, id, from, to, at, self.delivery_retention).await
     }
 }
 
@@ -321,15 +321,6 @@ impl DeliveryStore for DynamoStore {
     ) -> Result<DeliveryCounts, StoreError> {
         deliveries::count_children(&self.table, parent).await
     }
-
-    /// Nothing to do: the table's TTL removes expired records by itself.
-    async fn purge_deliveries(
-        &self,
-        _updated_before: Timestamp,
-        _limit: usize,
-    ) -> Result<usize, StoreError> {
-        Ok(0)
-    }
 }
 
 #[async_trait]
@@ -377,5 +368,14 @@ impl RateLimitStore for DynamoStore {
         ask: &Ask,
     ) -> Result<Option<Timestamp>, StoreError> {
         rate_limits::reserve(&self.table, limited, rule, ask).await
+    }
+}
+
+#[async_trait]
+impl RetentionStore for DynamoStore {
+    /// Nothing to do: the table's TTL removes expired records by itself
+    /// (finished jobs get their expiry when they finish).
+    async fn purge_expired(&self, _cutoffs: &Cutoffs, _limit: usize) -> Result<Purged, StoreError> {
+        Ok(Purged::default())
     }
 }

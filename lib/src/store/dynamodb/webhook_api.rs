@@ -11,13 +11,13 @@
 use jiff::Timestamp;
 
 use super::codec::{decode, encode, string, text};
-use super::deliveries::RETENTION;
 use super::keys::{
     accepted_pk, idempotency_pk, signature_pk, ACCEPTED_SK, BODY, EXPIRES_AT, IDEMPOTENCY_SK,
     SIGNATURE_SK,
 };
 use super::table::{number, Change, Expect, Table};
 use crate::ids::NotificationId;
+use crate::store::ACCEPTED_RETENTION as RETENTION;
 
 /// The attribute of a replay-cache item holding the request's
 /// `Idempotency-Key` (empty: none).
