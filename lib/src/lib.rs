@@ -24,6 +24,7 @@
 
 pub mod activity;
 pub mod api;
+pub mod assemble;
 pub mod auth;
 #[cfg(feature = "aws")]
 pub mod aws;

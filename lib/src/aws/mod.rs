@@ -31,11 +31,11 @@ pub use batch::BatchProcessor;
 pub use settings::AwsSettings;
 pub use trigger::Trigger;
 
-use crate::api::{self, webhook_auth::WebhookGate, AppState};
+use crate::api::webhook_auth::WebhookGate;
+use crate::assemble::Assembly;
 use crate::auth::{BotFrameworkAuth, SetupError, WebhookPolicy};
 use crate::config::{AppType, ConfigError, Settings};
 use crate::connector::{token, ConnectorClient, TrustPolicy};
-use crate::delivery::Notifier;
 use crate::queue::sqs::SqsQueue;
 use crate::queue::Queue;
 use crate::schedule::{self, TickError, TickReport};
@@ -129,30 +129,20 @@ pub async fn messages_app() -> Result<axum::Router, StartError> {
         WebhookPolicy::required(&env.settings.webhooks)?,
         env.settings.limits.max_webhook_bytes,
     );
-    let state = AppState::new(
-        &env.settings,
-        env.store,
-        env.queue,
-        connector,
-        Arc::new(inbound),
-    );
-    Ok(api::app(state, &webhooks))
+    let assembly = Assembly::new(env.settings, env.store, env.queue, connector);
+    Ok(assembly.app(Arc::new(inbound), &webhooks))
 }
 
 /// The notifier function's batch processor.
 pub async fn notifier() -> Result<BatchProcessor, StartError> {
     let env = Environment::load().await?;
     let connector = env.connector()?;
-    let notifier = Notifier::new(
-        env.store,
-        env.queue.clone(),
-        connector,
-        env.settings.notifier.clone(),
-    );
+    let concurrency = env.settings.notifier_concurrency;
+    let assembly = Assembly::new(env.settings, env.store, env.queue, connector);
     Ok(BatchProcessor::new(
-        Arc::new(notifier),
-        env.queue,
-        env.settings.notifier_concurrency,
+        Arc::new(assembly.notifier()),
+        assembly.queue,
+        concurrency,
     ))
 }
 

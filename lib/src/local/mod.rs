@@ -26,12 +26,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::{self, AppState};
+use crate::assemble::Assembly;
 use crate::auth::SetupError;
 use crate::bot::{Commands, TurnHandler};
 use crate::config::Settings;
 use crate::connector::ConnectorClient;
-use crate::delivery::Notifier;
 use crate::queue::embedded::EmbeddedQueue;
 use crate::queue::{Queue, QueueError};
 use crate::store::sqlite::SqliteStore;
@@ -86,15 +85,14 @@ impl LocalHost {
             security.trust,
         );
         let dyn_queue: Arc<dyn Queue> = queue.clone();
-        let state = AppState::new(
-            settings,
+        let assembly = Assembly::new(
+            settings.clone(),
             store.clone(),
             dyn_queue.clone(),
-            connector.clone(),
-            security.inbound,
+            connector,
         )
         .with_turn_handler(handler);
-        let mut app = api::app(state, &security.webhooks);
+        let mut app = assembly.app(security.inbound, &security.webhooks);
         if security.unauthenticated {
             app = app.layer(axum::middleware::from_fn(browser_guard::guard));
         }
@@ -112,12 +110,7 @@ impl LocalHost {
             settings.server,
             stopped.clone(),
         ));
-        let notifier = Notifier::new(
-            store.clone(),
-            dyn_queue.clone(),
-            connector,
-            settings.notifier.clone(),
-        );
+        let notifier = assembly.notifier();
         let ticker = tokio::spawn(ticker::run(
             store.clone(),
             dyn_queue.clone(),

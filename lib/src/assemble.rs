@@ -1,0 +1,75 @@
+//! One way to assemble nudge, whatever the host: the router every host
+//! serves and the notifier every host runs, built from the settings, the
+//! host's store and queue, its Connector client and the bot's turn logic.
+//! A host (the local one, the Lambda functions, next Azure Functions)
+//! brings only what is its own: the adapters, how it authenticates, and
+//! the loop or trigger that feeds the notifier and the maintenance tick.
+
+use std::sync::Arc;
+
+use crate::api::{self, webhook_auth::WebhookGate, AppState};
+use crate::auth::InboundAuth;
+use crate::bot::{Commands, TurnHandler};
+use crate::config::Settings;
+use crate::connector::ConnectorClient;
+use crate::delivery::Notifier;
+use crate::queue::Queue;
+use crate::store::Store;
+
+/// The parts of a nudge deployment, ready to serve and deliver.
+#[derive(Clone)]
+pub struct Assembly {
+    pub settings: Settings,
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn Queue>,
+    pub connector: ConnectorClient,
+    handler: Arc<dyn TurnHandler>,
+}
+
+impl Assembly {
+    /// nudge on these parts, with its own commands as the turn logic.
+    pub fn new(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        queue: Arc<dyn Queue>,
+        connector: ConnectorClient,
+    ) -> Assembly {
+        Assembly {
+            settings,
+            store,
+            queue,
+            connector,
+            handler: Arc::new(Commands),
+        }
+    }
+
+    /// The same, with `handler` as the bot's logic for each turn.
+    pub fn with_turn_handler(mut self, handler: Arc<dyn TurnHandler>) -> Assembly {
+        self.handler = handler;
+        self
+    }
+
+    /// The whole HTTP app (the activity endpoint and the webhook API),
+    /// checking activities with `inbound` and webhooks with `webhooks`.
+    pub fn app(&self, inbound: Arc<dyn InboundAuth>, webhooks: &WebhookGate) -> axum::Router {
+        let state = AppState::new(
+            &self.settings,
+            self.store.clone(),
+            self.queue.clone(),
+            self.connector.clone(),
+            inbound,
+        )
+        .with_turn_handler(self.handler.clone());
+        api::app(state, webhooks)
+    }
+
+    /// The notifier, delivering from this queue with this store.
+    pub fn notifier(&self) -> Notifier {
+        Notifier::new(
+            self.store.clone(),
+            self.queue.clone(),
+            self.connector.clone(),
+            self.settings.notifier.clone(),
+        )
+    }
+}
