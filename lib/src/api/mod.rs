@@ -21,6 +21,7 @@ mod paging;
 mod reminders;
 mod replies;
 mod target;
+mod trace;
 pub mod webhook_auth;
 mod webhooks;
 
@@ -155,4 +156,5 @@ pub fn with_fallbacks(router: Router) -> Router {
     router
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(axum::middleware::from_fn(trace::trace))
 }

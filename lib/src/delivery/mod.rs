@@ -61,6 +61,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use tracing::Instrument;
 
 use crate::connector::{ConnectorClient, ConnectorError};
 use crate::ids::ConversationKey;
@@ -155,6 +156,15 @@ impl Notifier {
     /// read is dropped with an error in the log (retrying cannot fix it), and
     /// a storage or queue failure leaves it for a later attempt.
     pub async fn process(&self, message: &ReceivedMessage) -> Disposition {
+        let span = tracing::info_span!(
+            "message",
+            message_id = %message.message_id,
+            attempt = message.receive_count,
+        );
+        self.process_message(message).instrument(span).await
+    }
+
+    async fn process_message(&self, message: &ReceivedMessage) -> Disposition {
         let notification = match Notification::from_queue_body(&message.body) {
             Ok(n) => n,
             Err(e) => {
