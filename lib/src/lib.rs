@@ -29,6 +29,7 @@ pub mod auth;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod bot;
+pub mod clock;
 pub mod config;
 pub mod connector;
 pub mod delivery;

@@ -18,8 +18,6 @@
 
 use std::time::Duration;
 
-use jiff::Timestamp;
-
 use crate::activity::Activity;
 use crate::config::{ConfigError, Env};
 use crate::ids::JobId;
@@ -96,7 +94,7 @@ impl Bot {
         let job = self.create_job(turn).await?;
         if let Some(seconds) = seconds {
             let completion = completion_notification(&job, None)
-                .delayed(Timestamp::now(), Duration::from_secs(seconds.into()));
+                .delayed(self.now(), Duration::from_secs(seconds.into()));
             self.enqueue(&[completion]).await?;
         }
         tracing::info!(job = %job.id, ?seconds, "job started");
@@ -114,7 +112,7 @@ impl Bot {
             id: JobId::generate(),
             owner: turn.key.clone(),
             status: JobStatus::Running,
-            created_at: Timestamp::now(),
+            created_at: self.now(),
             completed_at: None,
             tenant: tenant.clone(),
             log: log.clone(),
@@ -188,7 +186,7 @@ impl Bot {
         id: &JobId,
         result: Option<&str>,
     ) -> Result<Result<Job, CompletionRefusal>, BotError> {
-        let now = Timestamp::now();
+        let now = self.now();
         let job = match self
             .store
             .transition_job(id, &[JobStatus::Running], JobStatus::Completing, now)

@@ -25,12 +25,16 @@ mod reminders;
 pub mod replies;
 mod subscriptions;
 
+#[cfg(all(test, feature = "local"))]
+mod clock_tests;
+
 use std::future::Future;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 
 use crate::activity::{kind, Activity};
+use crate::clock::{Clock, SystemClock};
 use crate::notification::Notification;
 use crate::queue::{Queue, QueueError};
 use crate::schedule::Zone;
@@ -68,6 +72,8 @@ pub struct Bot {
     caps: Caps,
     /// The bot's own logic for each turn.
     handler: Arc<dyn TurnHandler>,
+    /// Where "now" comes from.
+    clock: Arc<dyn Clock>,
 }
 
 impl Bot {
@@ -81,7 +87,19 @@ impl Bot {
             job_scope: JobScope::default(),
             caps: Caps::default(),
             handler: Arc::new(Commands),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Sets where "now" comes from (the system's clock unless set).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by the bot's clock.
+    fn now(&self) -> Timestamp {
+        self.clock.now()
     }
 
     /// Sets the bot's logic for each turn (nudge's [`Commands`] unless set).
@@ -160,7 +178,7 @@ impl Bot {
         let cx = TurnContext {
             bot: self,
             zone: self.zone_for(turn),
-            now: Timestamp::now(),
+            now: self.now(),
         };
         self.handler.on_turn(turn, &cx).await
     }
@@ -238,7 +256,7 @@ impl Bot {
                 reference,
                 active: true,
                 inactive_reason: None,
-                last_seen: Timestamp::now(),
+                last_seen: self.now(),
                 provenance: turn.provenance,
             })
             .await?;

@@ -14,8 +14,6 @@
 //! loses reads the reminder again once and tries again (a repeating one was
 //! just moved to its next occurrence), and otherwise says it lost.
 
-use jiff::Timestamp;
-
 use crate::ids::{ConversationKey, ReminderId};
 use crate::schedule::{Refusal, ReminderRequest, ReminderSpec, Zone};
 use crate::store::{Reminder, ReminderStatus, StoreError};
@@ -75,7 +73,7 @@ impl Bot {
         zone: Zone,
         created_by: Option<String>,
     ) -> Result<Result<Reminder, ReminderRefusal>, BotError> {
-        let now = Timestamp::now();
+        let now = self.now();
         let spec = match ReminderSpec::resolve(request, zone, now) {
             Ok(spec) => spec,
             Err(refusal) => return Ok(Err(ReminderRefusal::Spec(refusal))),

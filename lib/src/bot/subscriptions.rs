@@ -6,8 +6,6 @@
 
 use std::time::Duration;
 
-use jiff::Timestamp;
-
 use crate::activity::Activity;
 use crate::notification::{Notification, Reason};
 use crate::turn::Turn;
@@ -35,7 +33,7 @@ impl Bot {
         if let Some(full) = full {
             return Ok(replies::cap_reached(&full));
         }
-        let now = Timestamp::now();
+        let now = self.now();
         let newly = self.store.subscribe(&turn.key, tag, now).await?;
         if newly {
             let notice = Notification::to_conversation(

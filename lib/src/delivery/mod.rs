@@ -63,6 +63,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tracing::Instrument;
 
+use crate::clock::{Clock, SystemClock};
 use crate::connector::{ConnectorClient, ConnectorError};
 use crate::ids::ConversationKey;
 use crate::notification::{reference_key, Notification, Target};
@@ -133,6 +134,9 @@ pub struct Notifier {
     settings: NotifierSettings,
     /// Takes each send's rate-limit slot.
     limiter: Limiter,
+    /// Where "now" comes from for what the notifier records (slots and
+    /// waits keep to real time: `crate::clock`).
+    clock: Arc<dyn Clock>,
 }
 
 impl Notifier {
@@ -149,7 +153,14 @@ impl Notifier {
             queue,
             connector,
             settings,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Sets where "now" comes from (the system's clock unless set).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Processes one queue message. Never fails: a message that cannot be
@@ -185,7 +196,7 @@ impl Notifier {
     /// Delivers one notification, or expands one fan-out page.
     #[tracing::instrument(skip_all, fields(notification = %notification.id))]
     pub async fn deliver(&self, notification: &Notification) -> Result<Disposition, DeliveryError> {
-        let now = Timestamp::now();
+        let now = self.clock.now();
         if let Some(wait) = time_until(notification.not_before, now) {
             return Ok(Disposition::RetryAfter(wait));
         }
@@ -318,7 +329,7 @@ impl Notifier {
                 record.status = DeliveryStatus::Retrying;
                 record.last_error = Some(error.to_string());
                 record.lease_until = None;
-                record.updated_at = Timestamp::now();
+                record.updated_at = self.clock.now();
                 self.store.put_delivery(record).await?;
                 Ok(Disposition::RetryAfter(wait))
             }
@@ -355,7 +366,7 @@ impl Notifier {
         }
         record.status = status;
         record.lease_until = None;
-        record.updated_at = Timestamp::now();
+        record.updated_at = self.clock.now();
         self.store.put_delivery(record).await?;
         Ok(Disposition::Done)
     }

@@ -6,8 +6,6 @@
 //! URL nobody vouched for, so the Connector client's trust policy calls it
 //! only on an allow-listed host.
 
-use jiff::Timestamp;
-
 use crate::ids::ConversationKey;
 use crate::notification::{Notification, Target};
 use crate::service_url::Provenance;
@@ -27,7 +25,7 @@ impl Notifier {
                 reference: reference.as_ref().clone(),
                 active: true,
                 inactive_reason: None,
-                last_seen: Timestamp::now(),
+                last_seen: self.clock.now(),
                 provenance: Provenance::Unverified,
             })),
             _ => self.store.get_reference(key).await,

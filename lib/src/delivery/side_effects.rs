@@ -8,8 +8,6 @@
 //!   queue. A cancelled (or vanished) reminder's notification ends as
 //!   failed, with the reason, and nothing reaches the chat.
 
-use jiff::Timestamp;
-
 use crate::ids::ReminderId;
 use crate::notification::{Notification, Reason};
 use crate::store::{JobStatus, ReminderStatus, TransitionError};
@@ -39,7 +37,7 @@ impl Notifier {
                 job_id,
                 &[JobStatus::Running, JobStatus::Completing],
                 JobStatus::Complete,
-                Timestamp::now(),
+                self.clock.now(),
             )
             .await;
         match result {
