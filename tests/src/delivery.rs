@@ -539,10 +539,18 @@ pub async fn a_broadcast_is_paced_to_the_tenant_limit(
             .iter()
             .take_while(|t| t.duration_since(*first) < window)
             .count();
-        assert!(
-            within <= per_second,
-            "{within} arrivals within a second of arrival {i}"
-        );
+        if within > per_second {
+            let offsets: Vec<u128> = arrivals[i..i + within]
+                .iter()
+                .map(|t| t.duration_since(*first).as_millis())
+                .collect();
+            panic!(
+                "{within} arrivals within a second of arrival {i} (at +ms: {offsets:?}; \
+                 the one before at -{} ms)",
+                i.checked_sub(1)
+                    .map_or(0, |p| first.duration_since(arrivals[p]).as_millis())
+            );
+        }
     }
     let span = arrivals[arrivals.len() - 1].duration_since(arrivals[0]);
     let rate = (arrivals.len() - 1) as f64 / span.as_secs_f64();

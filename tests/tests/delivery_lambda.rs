@@ -145,6 +145,15 @@ nudge_tests::delivery_checks!(lambda_suite);
 /// second, so the proof of pacing across instances runs at 5.
 const PACED_PER_SECOND: usize = 5;
 
+/// The arrival-jitter allowance of the pacing check
+/// (`NUDGE_RATE_JITTER_MS`). Here the "network" between a notifier's slot
+/// and the channel's count is three notifier processes, moto and the test's
+/// own channel sharing two cores, noisier than a network near the channel.
+/// CI once failed this check at the default 10 ms (its message did not
+/// say which window; it now prints the arrivals). 20 ms keeps the
+/// ceiling at 98 % of 5/s.
+const PACED_JITTER_MS: &str = "20";
+
 /// The bot's limit in a tenant, paced, holds across [`INSTANCES`] notifier
 /// instances sharing it through DynamoDB: no second of arrivals holds more
 /// than the limit, no 429, and the rate (printed) is close to the limit.
@@ -153,7 +162,10 @@ async fn a_paced_tenant_limit_holds_across_three_instances() {
     let _turn = ONE_STACK_AT_A_TIME.lock().await;
     let limit = PACED_PER_SECOND.to_string();
     let stack = LambdaRig::start(Setup {
-        env: &[("NUDGE_BOT_RATE_LIMIT", &limit)],
+        env: &[
+            ("NUDGE_BOT_RATE_LIMIT", &limit),
+            ("NUDGE_RATE_JITTER_MS", PACED_JITTER_MS),
+        ],
         ..SUITE
     })
     .await;
