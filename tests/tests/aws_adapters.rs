@@ -313,25 +313,16 @@ fn message(body: &str) -> OutgoingMessage {
 #[tokio::test]
 async fn finished_jobs_expire_through_the_ttl_on_dynamodb() {
     use aws_sdk_dynamodb::types::AttributeValue;
-    use nudge::ids::JobId;
     use nudge::store::dynamodb::keys::{job_pk, EXPIRES_AT, JOB_SK, PK, SK};
-    use nudge::store::{Cutoffs, Job, JobStatus, Purged};
+    use nudge::store::{Cutoffs, JobStatus, Purged};
 
     let config = moto::sdk_config().await;
     let table = moto::new_table(&config).await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let retention = jiff::SignedDuration::from_hours(48);
     let store = DynamoStore::new(client.clone(), table.clone()).with_delivery_retention(retention);
-    let job = Job {
-        id: JobId::generate(),
-        owner: ConversationKey::new("emulator", "ttl").unwrap(),
-        status: JobStatus::Running,
-        created_at: Timestamp::now(),
-        completed_at: None,
-        tenant: None,
-        log: "tenant:".into(),
-        created_by: None,
-    };
+    let owner = ConversationKey::new("emulator", "ttl").unwrap();
+    let job = suites::store::job(&owner, Timestamp::now());
     store.insert_job(&job).await.unwrap();
     let expiry = || async {
         let item = client

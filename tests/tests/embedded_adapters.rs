@@ -404,16 +404,7 @@ async fn records_past_their_retention_are_purged() {
         store.put_delivery(&record).await.unwrap();
         deliveries.push(id);
     }
-    let job = |created_at| Job {
-        id: JobId::generate(),
-        owner: owner.clone(),
-        status: JobStatus::Running,
-        created_at,
-        completed_at: None,
-        tenant: None,
-        log: "tenant:".into(),
-        created_by: None,
-    };
+    let job = |created_at| suites::store::job(&owner, created_at);
     let (finished_long_ago, running_long, finished_now) =
         (job(long_ago), job(long_ago), job(long_ago));
     for j in [&finished_long_ago, &running_long, &finished_now] {

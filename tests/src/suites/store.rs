@@ -748,7 +748,7 @@ fn reference(key: &ConversationKey, user: &str, last_seen: Timestamp) -> StoredR
 }
 
 /// A running job of `owner`, in the job log named after the owner.
-fn job(owner: &ConversationKey, created_at: Timestamp) -> Job {
+pub fn job(owner: &ConversationKey, created_at: Timestamp) -> Job {
     Job {
         id: JobId::generate(),
         owner: owner.clone(),
