@@ -148,11 +148,14 @@ const PACED_PER_SECOND: usize = 5;
 /// The arrival-jitter allowance of the pacing check
 /// (`NUDGE_RATE_JITTER_MS`). Here the "network" between a notifier's slot
 /// and the channel's count is three notifier processes, moto and the test's
-/// own channel sharing two cores, noisier than a network near the channel.
-/// CI once failed this check at the default 10 ms (its message did not
-/// say which window; it now prints the arrivals). 20 ms keeps the
-/// ceiling at 98 % of 5/s.
-const PACED_JITTER_MS: &str = "20";
+/// own channel sharing two cores, much noisier than a network near the
+/// channel. CI once failed this check at the default 10 ms; at 20 ms a busy
+/// machine here counted six arrivals within 997 ms (slots at least 1,020 ms
+/// apart: the first send was counted 23 ms or more later after its slot
+/// than the sixth). The allowance must cover the path's jitter, as the
+/// README tells operators; 50 ms does here, and caps the rate at 95 % of
+/// 5/s.
+const PACED_JITTER_MS: &str = "50";
 
 /// The bot's limit in a tenant, paced, holds across [`INSTANCES`] notifier
 /// instances sharing it through DynamoDB: no second of arrivals holds more
