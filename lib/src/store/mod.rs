@@ -345,23 +345,20 @@ pub trait RateLimitStore: Send + Sync {
     ) -> Result<Option<Timestamp>, StoreError>;
 }
 
-/// Everything nudge remembers: the sum of the parts, which a host's
-/// adapter implements one by one. Code that needs only a part asks
-/// for that part.
-pub trait Store:
-    ReferenceStore
-    + SubscriptionStore
-    + JobStore
-    + ReminderStore
-    + DeliveryStore
-    + WebhookStore
-    + RateLimitStore
-    + RetentionStore
-{
+/// [`Store`] and its blanket impl, from one list of the parts.
+macro_rules! sum_of_parts {
+    ($first:ident $(+ $part:ident)*) => {
+        /// Everything nudge remembers: the sum of the parts, which a host's
+        /// adapter implements one by one. Code that needs only a part asks
+        /// for that part.
+        pub trait Store: $first $(+ $part)* {}
+
+        impl<T> Store for T where T: $first $(+ $part)* {}
+    };
 }
 
-impl<T> Store for T where
-    T: ReferenceStore
+sum_of_parts!(
+    ReferenceStore
         + SubscriptionStore
         + JobStore
         + ReminderStore
@@ -369,5 +366,4 @@ impl<T> Store for T where
         + WebhookStore
         + RateLimitStore
         + RetentionStore
-{
-}
+);
