@@ -91,12 +91,9 @@ async fn send_one(
     deadline: Timestamp,
 ) -> Sent {
     let typing = reply.kind.as_deref() == Some(kind::TYPING);
-    if !app.limiter.limits().is_off() {
-        // Only a reply timed to a slot needs to leave on the dot.
-        app.connector
-            .ready(&turn.service_url, turn.provenance)
-            .await;
-    }
+    app.limiter
+        .ready(&app.connector, &turn.service_url, turn.provenance)
+        .await;
     let by = if typing {
         later(app.limiter.soonest(), app.limiter.limits().late())
     } else {

@@ -48,7 +48,9 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::connector::ConnectorClient;
 use crate::ids::ConversationKey;
+use crate::service_url::{Provenance, ServiceUrl};
 use crate::store::{DeliveryRecord, Store, StoreError};
 
 use super::lead::Lead;
@@ -157,6 +159,20 @@ impl Limiter {
 
     pub fn limits(&self) -> &RateLimits {
         &self.limits
+    }
+
+    /// Gets `connector` ready for a send to `service_url`
+    /// ([`ConnectorClient::ready`]) when the send will be timed to a slot;
+    /// with the limits off there is no slot to meet, and nothing to do.
+    pub async fn ready(
+        &self,
+        connector: &ConnectorClient,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+    ) {
+        if !self.limits.is_off() {
+            connector.ready(service_url, provenance).await;
+        }
     }
 
     /// The soonest slot a reservation asked now can give: now plus the time

@@ -273,10 +273,9 @@ impl Notifier {
                     .await
             }
         };
-        if !self.settings.rate_limits.is_off() {
-            // Only a send timed to a slot needs to leave on the dot.
-            self.connector.ready(&service_url, stored.provenance).await;
-        }
+        self.limiter
+            .ready(&self.connector, &service_url, stored.provenance)
+            .await;
         if let Some(wait) = self
             .slot(&mut record, key, stored.tenant_id(), began)
             .await?
