@@ -43,7 +43,7 @@ pub trait TurnHandler: Send + Sync {
 /// What a [`TurnHandler`] may use during a turn.
 pub struct TurnContext<'a> {
     pub(super) bot: &'a Bot,
-    pub(super) zone: Zone,
+    pub(super) turn: &'a Turn,
     pub(super) now: Timestamp,
 }
 
@@ -66,9 +66,9 @@ impl TurnContext<'_> {
     }
 
     /// The user's time zone: the channel's `localTimezone`, else the
-    /// configured default.
-    pub fn zone(&self) -> &Zone {
-        &self.zone
+    /// configured default (read when asked: most turns never need it).
+    pub fn zone(&self) -> Zone {
+        self.bot.zone_for(self.turn)
     }
 }
 

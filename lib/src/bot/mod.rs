@@ -4,9 +4,10 @@
 //! (saving or deactivating the conversation's reference), asks the bot's
 //! [`TurnHandler`] (nudge's [`Commands`] unless the host was given another)
 //! and returns the activities to send back within the turn (typing
-//! indicators, replies); it never talks to the channel itself. That keeps the bot testable on its own and lets the
-//! HTTP layer choose how replies travel (reply-to-activity calls, or the
-//! response body for `deliveryMode: expectReplies`). Anything slow or
+//! indicators, replies); it never talks to the channel itself. That keeps
+//! the bot testable on its own and lets the HTTP layer choose how replies
+//! travel (reply-to-activity calls, or the response body for
+//! `deliveryMode: expectReplies`). Anything slow or
 //! proactive leaves the turn as a [`Notification`] on the queue.
 //!
 //! Every activity that reaches the bot from a conversation refreshes that
@@ -177,7 +178,7 @@ impl Bot {
         }
         let cx = TurnContext {
             bot: self,
-            zone: self.zone_for(turn),
+            turn,
             now: self.now(),
         };
         self.handler.on_turn(turn, &cx).await
