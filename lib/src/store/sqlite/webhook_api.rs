@@ -8,9 +8,10 @@
 //! entries: local and cheap for the one developer the embedded host
 //! serves, and always exactly right, so no counters are kept here (the
 //! DynamoDB store keeps them, where a count read item by item over the
-//! network would grow with the audience). Expired idempotency keys are deleted when
-//! a key is claimed, through an index on the expiry, so the table holds
-//! about a retention period's worth of keys.
+//! network would grow with the audience). An expired idempotency key is
+//! claimed afresh ([`IdempotencyClaim::decide`]); expired keys and
+//! signatures are deleted by the maintenance tick (`retention`), through
+//! an index on the expiry.
 
 use jiff::Timestamp;
 use rusqlite::{params, Connection};
@@ -60,8 +61,9 @@ pub(super) const REPLAY_MIGRATION: &str = "
 ";
 
 /// Inserts `digest` unless it is there (then answers the key it came
-/// with); drops the expired ones first, through their index, so the table
-/// holds about one replay window of requests.
+/// with). An expired copy of this digest is dropped first, so it does not
+/// count as a replay; the other expired ones are the maintenance tick's
+/// (`retention`).
 pub(super) fn remember_signature(
     conn: &mut Connection,
     digest: &str,
@@ -70,8 +72,8 @@ pub(super) fn remember_signature(
     now: Timestamp,
 ) -> Result<Option<String>, DbError> {
     conn.execute(
-        "DELETE FROM signatures WHERE expires_at <= ?1",
-        [now.as_millisecond()],
+        "DELETE FROM signatures WHERE digest = ?1 AND expires_at <= ?2",
+        params![digest, now.as_millisecond()],
     )?;
     let inserted = conn.execute(
         "INSERT INTO signatures (digest, idempotency_key, expires_at) VALUES (?1, ?2, ?3)
@@ -156,10 +158,6 @@ pub(super) fn claim_idempotency(
     record: &IdempotencyRecord,
     now: Timestamp,
 ) -> Result<IdempotencyClaim, DbError> {
-    conn.execute(
-        "DELETE FROM idempotency WHERE expires_at <= ?1",
-        [now.as_millisecond()],
-    )?;
     let existing: Option<IdempotencyRecord> = read_body(
         conn,
         "SELECT body FROM idempotency WHERE key = ?1",
