@@ -231,6 +231,12 @@ impl FakeChannel {
         self.inner.faults.throttled()
     }
 
+    /// Why each of those sends was refused: the window and the arrivals it
+    /// counted, for a failure message.
+    pub fn refusals(&self) -> Vec<String> {
+        self.inner.faults.refusals()
+    }
+
     /// How many accepted calls were never answered because the caller went
     /// away during the latency (see [`FakeChannel::set_latency`]).
     pub fn unanswered(&self) -> usize {

@@ -47,9 +47,27 @@ macro_rules! delivery_checks {
     };
 }
 
-/// The settings a rig's host runs with.
-pub const RIG_ENV: [(&str, &str); 2] =
-    [("NUDGE_MAX_ATTEMPTS", "4"), ("NUDGE_RETRY_BASE_MS", "100")];
+/// The settings a rig's host runs with: four attempts, 100 ms backoff,
+/// and the arrival-jitter allowance of the rate limits
+/// (`NUDGE_RATE_JITTER_MS`) set to [`RIG_JITTER_MS`].
+pub const RIG_ENV: [(&str, &str); 3] = [
+    ("NUDGE_MAX_ATTEMPTS", "4"),
+    ("NUDGE_RETRY_BASE_MS", "100"),
+    ("NUDGE_RATE_JITTER_MS", RIG_JITTER_MS),
+];
+
+/// The arrival-jitter allowance of every rig. The allowance must cover the
+/// jitter of the path from a send's slot to the channel's count, as the
+/// README tells operators. In a rig that path is the test's own channel,
+/// the notifiers (three processes on Lambda) and the store sharing two
+/// cores with the other checks of the binary, much noisier than a network
+/// near the channel: on a busy machine here six arrivals at 5/s were
+/// counted within 997 ms (the first 23 ms or more late), and CI once
+/// counted 51 in a second of the local broadcast to 1,000, both at
+/// allowances of 20 ms or less. 50 ms covers it, and caps a paced rate at
+/// 95 % of 5/s. The default (10 ms) and the rate it reaches are measured
+/// by `nudge bench` on an idle machine, not here.
+pub const RIG_JITTER_MS: &str = "50";
 
 /// How long a check waits for an outcome that needs no rate limit.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -419,7 +437,12 @@ pub async fn a_burst_to_one_conversation_keeps_the_teams_limits(rig: &Rig<'_>) {
     )
     .await;
     let took = started.elapsed();
-    assert_eq!(rig.channel.throttled(), 0, "no 429 from the channel");
+    assert_eq!(
+        rig.channel.throttled(),
+        0,
+        "no 429 from the channel: {:?}",
+        rig.channel.refusals()
+    );
     assert!(
         took >= Duration::from_secs(30),
         "the limits were kept: {took:?}"
@@ -501,7 +524,12 @@ async fn broadcast_to(
     // delivery) to a few minutes.
     wait_for_messages(rig, &keys, count, Duration::from_secs(360)).await;
     let took = started.elapsed();
-    assert_eq!(rig.channel.throttled(), 0, "no 429 from the channel");
+    assert_eq!(
+        rig.channel.throttled(),
+        0,
+        "no 429 from the channel: {:?}",
+        rig.channel.refusals()
+    );
     let ours: std::collections::HashSet<&str> = keys.iter().map(|k| k.conversation_id()).collect();
     let mut arrivals: Vec<tokio::time::Instant> = rig
         .channel

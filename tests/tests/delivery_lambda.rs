@@ -91,7 +91,6 @@ impl LambdaRig {
         // Records worked on at once per invocation, as `template.yaml`
         // deploys it (the code's default, 64, is the local host's).
         env.push(("NUDGE_NOTIFIER_CONCURRENCY", "8".to_owned()));
-        env.push(("NUDGE_RATE_JITTER_MS", RIG_JITTER_MS.to_owned()));
         env.extend(setup.env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         let instances = futures::future::join_all(
             (0..setup.instances).map(|_| LambdaFunction::start("notifier", &env)),
@@ -119,19 +118,6 @@ impl LambdaRig {
         }
     }
 }
-
-/// The arrival-jitter allowance of every check on this rig
-/// (`NUDGE_RATE_JITTER_MS`). Here the "network" between a notifier's slot
-/// and the channel's count is three notifier processes, moto and the test's
-/// own channel sharing two cores, much noisier than a network near the
-/// channel. CI once failed this check at the default 10 ms; at 20 ms a busy
-/// machine here counted six arrivals within 997 ms (slots at least 1,020 ms
-/// apart: the first send was counted 23 ms or more later after its slot
-/// than the sixth). The allowance must cover the path's jitter, as the
-/// README tells operators; 50 ms does here, and caps the paced rate at
-/// 95 % of 5/s. The burst to one conversation failed once too on a busy
-/// machine at the default, so every check on this rig runs with it.
-const RIG_JITTER_MS: &str = "50";
 
 /// One stack at a time. Every check here runs three notifier processes
 /// against one moto server, which serves one DynamoDB request at a time:

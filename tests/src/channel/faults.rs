@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::response::Response;
-use nudge::local::bench::teams_limits::TeamsLimits;
+use nudge::local::bench::teams_limits::{Refusal, TeamsLimits};
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -64,6 +64,8 @@ pub(super) struct Faults {
     /// accepted.
     teams: Mutex<Option<TeamsLimits>>,
     throttled: AtomicUsize,
+    /// Why each 429 of the Teams limits was answered.
+    refusals: Mutex<Vec<String>>,
     /// Accepted calls whose answer never went out: the caller hung up (or
     /// died) while the channel was still answering.
     unanswered: AtomicUsize,
@@ -101,6 +103,10 @@ impl Faults {
 
     pub(super) fn throttled(&self) -> usize {
         self.throttled.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn refusals(&self) -> Vec<String> {
+        self.refusals.lock().expect("lock").clone()
     }
 
     pub(super) fn unanswered(&self) -> usize {
@@ -145,8 +151,12 @@ impl Faults {
             Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
             None => {}
         }
-        if self.breaks_teams_limits(conversation, tenant, arrived) {
+        if let Err(refusal) = self.check_teams_limits(conversation, tenant, arrived) {
             self.throttled.fetch_add(1, Ordering::SeqCst);
+            self.refusals
+                .lock()
+                .expect("lock")
+                .push(refusal.to_string());
             return Verdict::Answer(Scripted::throttled(None));
         }
         Verdict::Accept
@@ -155,16 +165,17 @@ impl Faults {
     /// Whether a send arriving at `arrived` breaks a Teams window, the
     /// conversation's or the app's in the conversation's tenant; if not,
     /// it is counted.
-    fn breaks_teams_limits(
+    fn check_teams_limits(
         &self,
         conversation: &str,
         tenant: Option<&str>,
         arrived: Instant,
-    ) -> bool {
+    ) -> Result<(), Refusal> {
         let mut teams = self.teams.lock().expect("lock");
-        teams
-            .as_mut()
-            .is_some_and(|limits| !limits.admit(conversation, tenant, arrived.into_std()))
+        match teams.as_mut() {
+            Some(limits) => limits.check(conversation, tenant, arrived.into_std()),
+            None => Ok(()),
+        }
     }
 }
 

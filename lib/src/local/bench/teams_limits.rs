@@ -36,6 +36,17 @@ impl TeamsLimits {
     /// Whether a send to `conversation` (of `tenant`) arriving at
     /// `arrived` keeps every window; if it does, it is counted.
     pub fn admit(&mut self, conversation: &str, tenant: Option<&str>, arrived: Instant) -> bool {
+        self.check(conversation, tenant, arrived).is_ok()
+    }
+
+    /// [`TeamsLimits::admit`], saying which window a refused send broke
+    /// and when the sends it counted arrived, for a test's failure message.
+    pub fn check(
+        &mut self,
+        conversation: &str,
+        tenant: Option<&str>,
+        arrived: Instant,
+    ) -> Result<(), Refusal> {
         let (app_limit, app_window) = APP_PER_TENANT;
         let app = self
             .tenants
@@ -46,21 +57,57 @@ impl TeamsLimits {
             .conversations
             .entry(conversation.to_owned())
             .or_default();
-        let within = |window: Duration| {
+        let within = |window: Duration| -> Vec<Instant> {
             sends
                 .iter()
-                .filter(|&&t| arrived.saturating_duration_since(t) < window)
-                .count()
+                .copied()
+                .filter(|&t| arrived.saturating_duration_since(t) < window)
+                .collect()
         };
-        let broken = app.len() >= app_limit
-            || CONVERSATION
-                .iter()
-                .any(|&(limit, window)| within(window) >= limit);
-        if !broken {
-            sends.push(arrived);
-            app.push(arrived);
+        let refusal =
+            |limit: usize, window: Duration, counted: &[Instant], whose: String| Refusal {
+                limit,
+                window,
+                whose,
+                counted_ms_before: counted
+                    .iter()
+                    .map(|&t| arrived.saturating_duration_since(t).as_millis())
+                    .collect(),
+            };
+        if app.len() >= app_limit {
+            let whose = format!("the app in tenant {:?}", tenant.unwrap_or_default());
+            return Err(refusal(app_limit, app_window, app, whose));
         }
-        !broken
+        for &(limit, window) in &CONVERSATION {
+            let counted = within(window);
+            if counted.len() >= limit {
+                let whose = format!("conversation {conversation}");
+                return Err(refusal(limit, window, &counted, whose));
+            }
+        }
+        sends.push(arrived);
+        app.push(arrived);
+        Ok(())
+    }
+}
+
+/// A send refused by [`TeamsLimits::check`]: the window it broke and how
+/// long before it the sends that window counted arrived.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub limit: usize,
+    pub window: Duration,
+    pub whose: String,
+    pub counted_ms_before: Vec<u128>,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} in {:?} for {}: the counted sends arrived {:?} ms before it",
+            self.limit, self.window, self.whose, self.counted_ms_before
+        )
     }
 }
 
@@ -84,7 +131,12 @@ mod tests {
             limits.admit("c", None, at(1_000)),
             "the first has left the window"
         );
-        assert!(!limits.admit("c", None, at(1_001)), "8 in 2 s");
+        let refusal = limits.check("c", None, at(1_001)).expect_err("8 in 2 s");
+        assert_eq!((refusal.limit, refusal.window), (8, Duration::from_secs(2)));
+        assert_eq!(
+            refusal.counted_ms_before,
+            [1_001, 1_000, 999, 998, 997, 996, 995, 1]
+        );
         // The app's 50 a second, per tenant.
         for n in 0..50 {
             assert!(limits.admit(&format!("b{n}"), Some("t"), at(5_000)));
