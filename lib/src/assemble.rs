@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use crate::api::{self, webhook_auth::WebhookGate, AppState};
 use crate::auth::InboundAuth;
-use crate::bot::{Commands, TurnHandler};
+use crate::bot::{Bot, Commands, TurnHandler};
 use crate::config::Settings;
 use crate::connector::ConnectorClient;
-use crate::delivery::Notifier;
+use crate::delivery::{Limiter, Notifier};
 use crate::queue::Queue;
 use crate::store::Store;
 
@@ -52,14 +52,21 @@ impl Assembly {
     /// The whole HTTP app (the activity endpoint and the webhook API),
     /// checking activities with `inbound` and webhooks with `webhooks`.
     pub fn app(&self, inbound: Arc<dyn InboundAuth>, webhooks: &WebhookGate) -> axum::Router {
+        let settings = &self.settings;
+        let bot = Bot::new(self.store.clone(), self.queue.clone())
+            .with_default_zone(settings.default_time_zone.clone())
+            .with_job_scope(settings.job_scope)
+            .with_caps(settings.caps)
+            .with_handler(self.handler.clone());
         let state = AppState::new(
-            &self.settings,
+            bot,
             self.store.clone(),
             self.queue.clone(),
             self.connector.clone(),
             inbound,
-        )
-        .with_turn_handler(self.handler.clone());
+            Limiter::new(self.store.clone(), settings.notifier.rate_limits.clone()),
+            settings.limits.clone(),
+        );
         api::app(state, webhooks)
     }
 

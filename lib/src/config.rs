@@ -13,55 +13,16 @@ use std::time::Duration;
 use crate::api::Limits;
 use crate::auth::{InboundSettings, WebhookSettings};
 use crate::bot::{Caps, JobScope};
+use crate::calendar::Zone;
+pub use crate::connector::{AppIdentity, AppType};
 use crate::connector::{MsiEndpoint, TrustSettings};
 use crate::delivery::NotifierSettings;
-use crate::schedule::Zone;
+use crate::env::number;
+pub use crate::env::{ConfigError, Env, ProcessEnv};
 use crate::secret::Secret;
 pub use server::ServerSettings;
 
 pub mod server;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("configuration {variable}: {problem}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub problem: String,
-}
-
-/// How the bot authenticates to the Connector (`MicrosoftAppType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AppType {
-    MultiTenant,
-    SingleTenant,
-    /// A user-assigned managed identity (Azure hosts): no password.
-    UserAssignedMsi,
-}
-
-/// The bot's Azure identity; absent when no `MicrosoftAppId` is set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppIdentity {
-    pub app_id: String,
-    /// The client secret (`MicrosoftAppPassword`): never printed.
-    pub password: Option<Secret>,
-    pub app_type: AppType,
-    pub tenant_id: Option<String>,
-    /// Entra ID authority for outbound tokens; `/oauth2/v2.0/token` is added.
-    pub login_url: String,
-    /// Resource the outbound token is for; `/.default` is added.
-    pub oauth_scope: String,
-    /// Where a `UserAssignedMSI` bot gets its tokens.
-    pub managed_identity: Option<MsiEndpoint>,
-}
-
-impl AppIdentity {
-    pub fn token_url(&self) -> String {
-        format!("{}/oauth2/v2.0/token", self.login_url.trim_end_matches('/'))
-    }
-
-    pub fn scope(&self) -> String {
-        format!("{}/.default", self.oauth_scope.trim_end_matches('/'))
-    }
-}
 
 /// Notifications the notifier works on at once, unless
 /// `NUDGE_NOTIFIER_CONCURRENCY` says otherwise. Sends mostly wait (for the
@@ -105,49 +66,6 @@ pub struct Settings {
     pub server: ServerSettings,
 }
 
-/// Reads a variable; empty counts as absent.
-pub trait Env {
-    fn get(&self, name: &str) -> Option<String>;
-}
-
-/// The process environment.
-pub struct ProcessEnv;
-
-impl Env for ProcessEnv {
-    fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-    }
-}
-
-impl<const N: usize> Env for [(&str, &str); N] {
-    fn get(&self, name: &str) -> Option<String> {
-        self.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
-            .filter(|v| !v.trim().is_empty())
-    }
-}
-
-pub(crate) fn number<T: std::str::FromStr>(
-    env: &dyn Env,
-    variable: &'static str,
-    default: T,
-    valid: impl Fn(&T) -> bool,
-    expected: &str,
-) -> Result<T, ConfigError> {
-    let Some(raw) = env.get(variable) else {
-        return Ok(default);
-    };
-    raw.trim()
-        .parse::<T>()
-        .ok()
-        .filter(|v| valid(v))
-        .ok_or_else(|| ConfigError {
-            variable,
-            problem: format!("`{raw}` is not {expected}"),
-        })
-}
-
 impl Settings {
     pub fn from_env(env: &dyn Env) -> Result<Settings, ConfigError> {
         let defaults = NotifierSettings::default();
@@ -173,7 +91,7 @@ impl Settings {
                     |n| (1..=100).contains(n),
                     "a number from 1 to 100",
                 )?,
-                rate_limits: crate::delivery::rate::RateLimits::from_env(env)?,
+                rate_limits: crate::rate::RateLimits::from_env(env)?,
                 retention: Duration::from_secs(
                     24 * 3600
                         * number(

@@ -29,16 +29,19 @@ pub mod auth;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod bot;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod connector;
 pub mod delivery;
+pub mod env;
 mod fetch;
 pub mod ids;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod notification;
 pub mod queue;
+pub mod rate;
 pub mod schedule;
 pub mod secret;
 pub mod service_url;

@@ -26,10 +26,11 @@ use nudge::auth::webhook::{Presented, Secret, WebhookPolicy, WebhookSettings};
 use nudge::auth::{AuthFailure, BotFrameworkAuth, InboundAuth, InboundSettings, Unauthenticated};
 use nudge::bot::command::{parse_tag_name, Command, MAX_RUN_SECONDS};
 use nudge::bot::Bot;
+use nudge::calendar::Zone;
 use nudge::connector::{ConnectorClient, NoCredentials, TrustPolicy, TrustSettings};
 use nudge::ids::{check_opaque_id, JobId};
 use nudge::queue::embedded::EmbeddedQueue;
-use nudge::schedule::{phrase, ReminderSpec, Zone};
+use nudge::schedule::{phrase, ReminderSpec};
 use nudge::service_url::Provenance;
 use nudge::store::sqlite::SqliteStore;
 use nudge::turn::Turn;
@@ -281,7 +282,7 @@ fn router(dir: &std::path::Path) -> axum::Router {
         bot: Arc::new(Bot::new(store.clone(), queue.clone())),
         limiter: Arc::new(nudge::delivery::Limiter::new(
             store.clone(),
-            nudge::delivery::rate::RateLimits::default(),
+            nudge::rate::RateLimits::default(),
         )),
         store,
         queue,

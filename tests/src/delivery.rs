@@ -16,10 +16,10 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 use jiff::Timestamp;
 use nudge::activity::Activity;
+use nudge::calendar::Recurrence;
 use nudge::ids::{ConversationKey, NotificationId, ReminderId};
 use nudge::notification::{enqueue, Notification, Reason, Target};
 use nudge::queue::Queue;
-use nudge::schedule::Recurrence;
 use nudge::service_url::Provenance;
 use nudge::store::{
     DeliveryRecord, DeliveryStatus, Reminder, ReminderStatus, Store, StoredReference,

@@ -11,8 +11,9 @@
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
+use nudge::calendar::Recurrence;
 use nudge::ids::{NotificationId, ReminderId};
-use nudge::schedule::{tick, Recurrence, TickReport};
+use nudge::schedule::{tick, TickReport};
 use nudge::store::{DeliveryStatus, Reminder, ReminderStatus};
 use nudge_tests::host::Harness;
 use serde_json::json;

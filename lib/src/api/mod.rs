@@ -37,7 +37,6 @@ pub use webhook_auth::WebhookGate;
 
 use crate::auth::InboundAuth;
 use crate::bot::{Bot, TurnHandler};
-use crate::config::Settings;
 use crate::connector::ConnectorClient;
 use crate::delivery::Limiter;
 use crate::queue::Queue;
@@ -80,32 +79,28 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state both hosts serve: the bot on `store` and `queue` (in the
-    /// configured default time zone), the Connector client, the inbound
-    /// check and the request limits, all from `settings` but the parts the
-    /// host builds itself.
+    /// The state every host serves: the bot, the store and queue it works
+    /// on, the Connector client, the inbound check, the rate limits replies
+    /// take their slots from, and the request limits. Hosts build it
+    /// through [`crate::assemble::Assembly`], which reads them all from the
+    /// settings.
     pub fn new(
-        settings: &Settings,
+        bot: Bot,
         store: Arc<dyn Store>,
         queue: Arc<dyn Queue>,
         connector: ConnectorClient,
         inbound: Arc<dyn InboundAuth>,
+        limiter: Limiter,
+        limits: Limits,
     ) -> AppState {
-        let bot = Bot::new(store.clone(), queue.clone())
-            .with_default_zone(settings.default_time_zone.clone())
-            .with_job_scope(settings.job_scope)
-            .with_caps(settings.caps);
         AppState {
             bot: Arc::new(bot),
-            limiter: Arc::new(Limiter::new(
-                store.clone(),
-                settings.notifier.rate_limits.clone(),
-            )),
+            limiter: Arc::new(limiter),
             store,
             queue,
             connector,
             inbound,
-            limits: settings.limits.clone(),
+            limits,
         }
     }
 

@@ -20,8 +20,8 @@ use serde_json::json;
 
 use crate::bot::replies::repetition;
 use crate::bot::ReminderRefusal;
+use crate::calendar::Zone;
 use crate::schedule::phrase::{parse_parts, PhraseError};
-use crate::schedule::Zone;
 
 use super::body::{parse_json, read_limited};
 use super::target::{Audience, TargetRequest};

@@ -16,7 +16,7 @@
 //!
 //! [`Unauthenticated`] exists only for the local host without an app id
 //! (the Emulator on the same machine), which says so loudly when it starts.
-//! Cloud hosts build their checks with [`botframework::BotFrameworkAuth::from_settings`]
+//! Cloud hosts build their checks with [`botframework::BotFrameworkAuth::for_app`]
 //! and [`webhook::WebhookPolicy::required`], which refuse to exist without
 //! credentials: there is no switch that turns validation off.
 
@@ -29,7 +29,8 @@ use async_trait::async_trait;
 pub use botframework::{BotFrameworkAuth, InboundSettings};
 pub use webhook::{WebhookPolicy, WebhookSettings};
 
-use crate::config::{AppIdentity, ConfigError, Settings};
+use crate::connector::AppIdentity;
+use crate::env::ConfigError;
 use crate::service_url::Provenance;
 use crate::turn::Turn;
 
@@ -107,8 +108,8 @@ pub enum SetupError {
 }
 
 /// The bot's identity, or the error a cloud function stops with.
-pub fn require_app_id(settings: &Settings) -> Result<&AppIdentity, SetupError> {
-    settings.app.as_ref().ok_or(SetupError::NoAppId)
+pub fn require_app_id(app: Option<&AppIdentity>) -> Result<&AppIdentity, SetupError> {
+    app.ok_or(SetupError::NoAppId)
 }
 
 #[cfg(test)]
@@ -117,10 +118,13 @@ mod tests {
 
     #[test]
     fn cloud_hosts_cannot_build_their_checks_without_credentials() {
-        let bare = Settings::from_env(&[("UNRELATED", "1")]).unwrap();
-        assert_eq!(require_app_id(&bare).err(), Some(SetupError::NoAppId));
+        let bare = crate::config::Settings::from_env(&[("UNRELATED", "1")]).unwrap();
+        assert_eq!(
+            require_app_id(bare.app.as_ref()).err(),
+            Some(SetupError::NoAppId)
+        );
         assert!(matches!(
-            BotFrameworkAuth::from_settings(&bare, reqwest::Client::new()),
+            BotFrameworkAuth::for_app(bare.app.as_ref(), &bare.inbound, reqwest::Client::new()),
             Err(SetupError::NoAppId)
         ));
         assert!(matches!(
@@ -128,7 +132,12 @@ mod tests {
             Err(SetupError::NoWebhookCredentials)
         ));
         assert!(SetupError::NoAppId.to_string().contains("MicrosoftAppId"));
-        let with_app = Settings::from_env(&[("MicrosoftAppId", "app")]).unwrap();
-        assert!(BotFrameworkAuth::from_settings(&with_app, reqwest::Client::new()).is_ok());
+        let with_app = crate::config::Settings::from_env(&[("MicrosoftAppId", "app")]).unwrap();
+        assert!(BotFrameworkAuth::for_app(
+            with_app.app.as_ref(),
+            &with_app.inbound,
+            reqwest::Client::new()
+        )
+        .is_ok());
     }
 }

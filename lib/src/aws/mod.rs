@@ -99,7 +99,7 @@ impl Environment {
     /// The Connector client, with the bot's credentials: a cloud function
     /// does not run without them.
     pub fn connector(&self) -> Result<ConnectorClient, StartError> {
-        let app = crate::auth::require_app_id(&self.settings)?;
+        let app = crate::auth::require_app_id(self.settings.app.as_ref())?;
         if app.app_type == AppType::UserAssignedMsi {
             return Err(StartError::Config(ConfigError {
                 variable: "MicrosoftAppType",
@@ -124,7 +124,11 @@ impl Environment {
 pub async fn messages_app() -> Result<axum::Router, StartError> {
     let env = Environment::load().await?;
     let connector = env.connector()?;
-    let inbound = BotFrameworkAuth::from_settings(&env.settings, ConnectorClient::http_client())?;
+    let inbound = BotFrameworkAuth::for_app(
+        env.settings.app.as_ref(),
+        &env.settings.inbound,
+        ConnectorClient::http_client(),
+    )?;
     let webhooks = WebhookGate::new(
         WebhookPolicy::required(&env.settings.webhooks)?,
         env.settings.limits.max_webhook_bytes,

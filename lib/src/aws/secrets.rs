@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use aws_config::SdkConfig;
 
 use super::StartError;
-use crate::config::{Env, ProcessEnv};
+use crate::env::{Env, ProcessEnv};
 
 /// The variable that names the secret (its ARN).
 pub const SECRET_VAR: &str = "NUDGE_SECRET_ARN";

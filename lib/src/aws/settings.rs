@@ -2,7 +2,7 @@
 //! every host shares ([`crate::config::Settings`]): where their table and
 //! queue are. `template.yaml` sets these names.
 
-use crate::config::{ConfigError, Env};
+use crate::env::{ConfigError, Env};
 
 /// The store's DynamoDB table.
 pub const TABLE_VAR: &str = "NUDGE_TABLE_NAME";

@@ -10,7 +10,7 @@
 //! two requests racing at the last free place may both get it, which
 //! bounds the excess by the requests in flight, not by time.
 
-use crate::config::{number, ConfigError, Env};
+use crate::env::{number, ConfigError, Env};
 use crate::ids::ConversationKey;
 use crate::store::{Holder, Store, StoreError};
 

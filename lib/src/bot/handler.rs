@@ -22,9 +22,9 @@ use jiff::Timestamp;
 
 use super::{Bot, BotError};
 use crate::activity::Activity;
+use crate::calendar::Zone;
 use crate::notification::Notification;
 use crate::queue::QueueError;
-use crate::schedule::Zone;
 use crate::store::Store;
 use crate::turn::Turn;
 

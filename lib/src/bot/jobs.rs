@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 use crate::activity::Activity;
-use crate::config::{ConfigError, Env};
+use crate::env::{ConfigError, Env};
 use crate::ids::JobId;
 use crate::notification::{Notification, Reason, Target};
 use crate::store::{Job, JobStatus, TransitionError};

@@ -35,10 +35,10 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::activity::{kind, Activity};
+use crate::calendar::Zone;
 use crate::clock::{Clock, SystemClock};
 use crate::notification::Notification;
 use crate::queue::{Queue, QueueError};
-use crate::schedule::Zone;
 use crate::store::{Store, StoreError, StoredReference};
 use crate::turn::Turn;
 use command::Command;

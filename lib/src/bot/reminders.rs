@@ -14,8 +14,9 @@
 //! loses reads the reminder again once and tries again (a repeating one was
 //! just moved to its next occurrence), and otherwise says it lost.
 
+use crate::calendar::Zone;
 use crate::ids::{ConversationKey, ReminderId};
-use crate::schedule::{Refusal, ReminderRequest, ReminderSpec, Zone};
+use crate::schedule::{Refusal, ReminderRequest, ReminderSpec};
 use crate::store::{Reminder, ReminderStatus, StoreError};
 use crate::turn::Turn;
 

@@ -12,11 +12,13 @@
 //! [`Provenance`]): the check comes before the token is even fetched.
 
 mod error;
+mod identity;
 pub mod token;
 pub mod trust;
 mod warm;
 
 pub use error::{parse_retry_after, ConnectorError};
+pub use identity::{AppIdentity, AppType};
 pub use token::{
     ClientCredentials, ManagedIdentity, MsiEndpoint, NoCredentials, TokenError, TokenSource,
 };

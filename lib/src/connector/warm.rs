@@ -2,7 +2,7 @@
 //! to a rate-limit slot.
 //!
 //! A send must reach the channel within the jitter allowance of its slot
-//! (`delivery::rate`: 10 ms by default), or it bunches with the slots after
+//! (`crate::rate`: 10 ms by default), or it bunches with the slots after
 //! it and a sliding window breaks (429). The first send of a process to a
 //! service URL also pays for the TCP connection and the TLS handshake,
 //! tens to hundreds of milliseconds on a cold Lambda instance: its arrival

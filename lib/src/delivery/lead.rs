@@ -2,7 +2,7 @@
 //! enough to meet a rate-limit slot on time.
 //!
 //! A slot is met by sending within half the jitter allowance after it
-//! (`delivery::rate`): 5 ms by default. Two steps stand between deciding
+//! (`crate::rate`): 5 ms by default. Two steps stand between deciding
 //! and sending, and their length depends on the store and the load: the
 //! reservation itself (its time is fixed inside the store's transaction and
 //! becomes usable only when the write returns: well under a millisecond on

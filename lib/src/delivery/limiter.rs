@@ -1,4 +1,4 @@
-//! Taking a rate-limit slot before a send (the rule is in [`super::rate`]).
+//! Taking a rate-limit slot before a send (the rule is in [`crate::rate`]).
 //!
 //! Each limit (the conversation's, the bot's in the conversation's tenant,
 //! the optional cap over all tenants) gives a slot by an atomic reservation
@@ -7,7 +7,7 @@
 //! record, the attempt gives its claim back uncounted, and the message
 //! returns to the queue until then: waiting for room is not a failure.
 //! When it comes back it sends in the slot it holds, without asking again,
-//! unless it is more than [`super::rate::RateLimits::late`] late (a busy
+//! unless it is more than [`crate::rate::RateLimits::late`] late (a busy
 //! worker), when it takes a new one: sent that late, it could bunch with
 //! the slots after it beyond the jitter allowance.
 //!
@@ -54,8 +54,8 @@ use crate::service_url::{Provenance, ServiceUrl};
 use crate::store::{DeliveryRecord, Store, StoreError};
 
 use super::lead::Lead;
-use super::rate::{self, Ask, Limited, RateLimits, Rule};
 use super::Notifier;
+use crate::rate::{self, Ask, Limited, RateLimits, Rule};
 
 /// How often the limits are each asked for a slot, at most, before the
 /// notifier gives up agreeing for this attempt ([`agree`]).
@@ -461,7 +461,7 @@ fn is_late(slot: Timestamp, now: Timestamp, by: Duration) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delivery::rate::{RateLimits, RateState};
+    use crate::rate::{RateLimits, RateState};
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)

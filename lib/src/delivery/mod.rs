@@ -41,7 +41,7 @@
 //! the real binary mid-batch and counts the doubles against the sends in
 //! flight and the records in doubt.
 //!
-//! Rate limits ([`rate`]): each send takes a slot from its
+//! Rate limits ([`crate::rate`]): each send takes a slot from its
 //! conversation's limit and the bot's, in the store, so the limits hold
 //! across every worker and every Lambda invocation. Retries are the
 //! queue's job: [`policy`] decides, by status code, whether and when.
@@ -53,7 +53,7 @@ mod fanout;
 mod lead;
 mod limiter;
 pub mod policy;
-pub mod rate;
+
 mod recipient;
 mod side_effects;
 
@@ -68,11 +68,11 @@ use crate::connector::{ConnectorClient, ConnectorError};
 use crate::ids::ConversationKey;
 use crate::notification::{reference_key, Notification, Target};
 use crate::queue::{Queue, QueueError, ReceivedMessage};
+use crate::rate::RateLimits;
 use crate::service_url::ServiceUrl;
 use crate::store::{DeliveryClaim, DeliveryRecord, DeliveryStatus, Store, StoreError};
 pub use limiter::{Agreement, Limiter};
 use policy::Verdict;
-use rate::RateLimits;
 
 /// What to do with a queue message after processing it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +106,7 @@ pub struct NotifierSettings {
     pub lease: Duration,
     /// Conversations per fan-out page.
     pub fanout_page: usize,
-    /// Sends per conversation and per bot ([`rate`]).
+    /// Sends per conversation and per bot ([`crate::rate`]).
     pub rate_limits: RateLimits,
     /// The first retry's longest backoff ([`policy::backoff`]).
     pub backoff_base: Duration,

@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use crate::activity::Activity;
 use crate::config::Settings;
-use crate::delivery::rate::RateLimits;
 use crate::ids::ConversationKey;
 use crate::notification::{enqueue, Notification, Reason};
+use crate::rate::RateLimits;
 use crate::service_url::Provenance;
 use crate::store::StoredReference;
 

@@ -54,7 +54,7 @@ pub(super) fn security(settings: &Settings) -> Result<Security, SetupError> {
         Some(app) => {
             let http = ConnectorClient::http_client();
             let tokens = token::for_app(app, http.clone())?;
-            let inbound = BotFrameworkAuth::from_settings(settings, http)?;
+            let inbound = BotFrameworkAuth::for_app(Some(app), &settings.inbound, http)?;
             tracing::info!(
                 app_id = %app.app_id,
                 "activities are authenticated (Bot Connector and Emulator tokens)"

@@ -5,11 +5,12 @@
 //!   into a [`ReminderRequest`]; [`ReminderSpec::resolve`] meets it with the
 //!   clock and the user's [`Zone`], refusing past, zero, too frequent and
 //!   too distant times, so only a possible reminder is ever stored.
-//! - [`Recurrence`] says how a reminder repeats and computes its next
-//!   occurrence: calendar rules on the wall clock of the reminder's zone
-//!   (a daily 9:00 stays 9:00 across daylight saving), intervals on elapsed
-//!   time; [`zone`] documents what happens to times that daylight saving
-//!   skips or repeats.
+//! - [`Recurrence`] (in [`crate::calendar`], below the store that keeps
+//!   it) says how a reminder repeats and computes its next occurrence:
+//!   calendar rules on the wall clock of the reminder's zone (a daily 9:00
+//!   stays 9:00 across daylight saving), intervals on elapsed time;
+//!   [`crate::calendar::zone`] documents what happens to times that
+//!   daylight saving skips or repeats.
 //! - [`tick`] fires what is due. Every host calls this same function: the
 //!   local host from a loop every few seconds, the AWS reminder function
 //!   from its schedule.
@@ -44,20 +45,18 @@
 //! same conditional write to `Cancelled`, so a cancel and a tick racing on
 //! one occurrence resolve to exactly one of them.
 //!
+//! [`Recurrence`]: crate::calendar::Recurrence
+//! [`Zone`]: crate::calendar::Zone
 //! [`NotificationId::from_reminder`]: crate::ids::NotificationId::from_reminder
 //! [`ReminderStore::advance_reminder`]: crate::store::ReminderStore::advance_reminder
 //! [`DeliveryStore::begin_delivery`]: crate::store::DeliveryStore::begin_delivery
 
 mod maintain;
 pub mod phrase;
-mod recurrence;
 mod spec;
 mod tick;
-pub mod zone;
 
 pub use maintain::{maintain, Maintenance, PURGE_PER_TICK};
 pub use phrase::{PhraseError, ReminderRequest};
-pub use recurrence::{weekday_name, Recurrence};
 pub use spec::{Refusal, ReminderSpec, MIN_INTERVAL_SECONDS};
 pub use tick::{occurrence, tick, TickError, TickReport, PAGE};
-pub use zone::{UnknownZone, Zone};

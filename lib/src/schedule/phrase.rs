@@ -24,7 +24,7 @@
 
 use jiff::civil::{Date, Time, Weekday};
 
-use super::recurrence::{Recurrence, WEEKDAYS};
+use crate::calendar::recurrence::{Recurrence, WEEKDAYS};
 
 /// Longest reminder text accepted, in characters.
 pub const MAX_TEXT_CHARS: usize = 500;

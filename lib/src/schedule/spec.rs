@@ -14,8 +14,8 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::phrase::{Day, ReminderRequest, When};
-use super::recurrence::Recurrence;
-use super::zone::Zone;
+use crate::calendar::Recurrence;
+use crate::calendar::Zone;
 use crate::ids::{ConversationKey, ReminderId};
 use crate::store::{Reminder, ReminderStatus};
 

@@ -7,9 +7,8 @@
 use futures::future::join_all;
 use jiff::Timestamp;
 
-use super::zone::Zone;
 use crate::activity::Activity;
-use crate::bot::replies;
+use crate::calendar::Zone;
 use crate::ids::NotificationId;
 use crate::notification::{enqueue, Notification, Reason, Target};
 use crate::queue::{Queue, QueueError};
@@ -137,7 +136,7 @@ pub fn occurrence(reminder: &Reminder) -> Notification {
         target: Target::Conversation {
             key: reminder.owner.clone(),
         },
-        activity: Activity::message(replies::reminder_fired(&reminder.text)),
+        activity: Activity::message(reminder_fired(&reminder.text)),
         reason: Reason::Reminder {
             reminder_id: reminder.id.clone(),
         },
@@ -176,11 +175,16 @@ fn advanced(reminder: &Reminder, now: Timestamp) -> Reminder {
     next
 }
 
+/// What arrives when a reminder falls due.
+pub fn reminder_fired(text: &str) -> String {
+    format!("Reminder: {text}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calendar::Recurrence;
     use crate::queue::embedded::EmbeddedQueue;
-    use crate::schedule::Recurrence;
     use crate::store::prelude::*;
     use crate::store::sqlite::SqliteStore;
     use std::time::Duration;

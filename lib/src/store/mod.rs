@@ -25,8 +25,8 @@ pub mod sqlite;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use crate::delivery::rate::{Ask, Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
+use crate::rate::{Ask, Limited, Rule};
 pub use api_records::{
     AcceptedNotification, DeliveryCounts, IdempotencyClaim, IdempotencyRecord, StoredResponse,
 };
@@ -333,7 +333,7 @@ pub trait RateLimitStore: Send + Sync {
     /// Takes a send slot from `limited`'s rate limit for `ask`, no earlier
     /// than `ask.earliest` nor than the moment the adapter decides,
     /// atomically, by the rule of
-    /// [`crate::delivery::rate::RateState::take`] (giving back
+    /// [`crate::rate::RateState::take`] (giving back
     /// `ask.replacing` in the same write), and returns its time; `None`
     /// when the slot would lie after `ask.by` (nothing taken). The state
     /// expires once no window can see it.

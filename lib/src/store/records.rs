@@ -6,8 +6,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::activity::ConversationReference;
+use crate::calendar::Recurrence;
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
-use crate::schedule::Recurrence;
 use crate::service_url::Provenance;
 
 /// A conversation reference as stored: the reference exactly as the channel
@@ -277,7 +277,7 @@ pub struct DeliveryRecord {
     pub lease_until: Option<Timestamp>,
     /// The rate-limit slot this delivery holds, taken by an earlier attempt
     /// that found it in the future: the next attempt sends without taking
-    /// another ([`crate::delivery::rate`]).
+    /// another ([`crate::rate`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_at: Option<Timestamp>,
     /// Failed and sent to the dead-letter queue: if the message comes back

@@ -49,8 +49,8 @@ use super::{
     Cutoffs, DeliveryStore, JobStore, Purged, RateLimitStore, ReferenceStore, ReminderStore,
     RetentionStore, SubscriptionStore, WebhookStore,
 };
-use crate::delivery::rate::{Ask, Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
+use crate::rate::{Ask, Limited, Rule};
 use crate::sqlite_db::{count, decode, encode, Db, DbError, Migration};
 use caps::{Live, OwnedHolder};
 

@@ -31,7 +31,7 @@ pub use settings::InboundSettings;
 
 use super::bearer::bearer_token;
 use super::{require_app_id, AuthFailure, InboundAuth, SetupError};
-use crate::config::Settings;
+use crate::connector::AppIdentity;
 use crate::fetch::truncate;
 use crate::service_url::Provenance;
 use crate::turn::Turn;
@@ -47,15 +47,16 @@ impl BotFrameworkAuth {
     /// The validator for the configured app id: what every host with an
     /// app id uses. Fails without one ([`SetupError::NoAppId`]): a cloud
     /// function that gets this error must not start.
-    pub fn from_settings(
-        settings: &Settings,
+    pub fn for_app(
+        app: Option<&AppIdentity>,
+        inbound: &InboundSettings,
         http: reqwest::Client,
     ) -> Result<BotFrameworkAuth, SetupError> {
-        let app = require_app_id(settings)?;
+        let app = require_app_id(app)?;
         Ok(BotFrameworkAuth::new(
             &app.app_id,
             app.tenant_id.as_deref(),
-            &settings.inbound,
+            inbound,
             &http,
         ))
     }

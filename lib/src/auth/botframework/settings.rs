@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::config::{ConfigError, Env};
+use crate::env::{ConfigError, Env};
 use crate::fetch::is_secure_endpoint;
 
 /// The Bot Connector's OpenID metadata (channel tokens).

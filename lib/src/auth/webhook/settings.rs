@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::config::{number, ConfigError, Env};
+use crate::env::{number, ConfigError, Env};
 pub use crate::secret::Secret;
 
 /// Shortest secret or API key accepted.

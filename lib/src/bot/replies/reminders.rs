@@ -4,9 +4,10 @@
 
 use jiff::Timestamp;
 
+use crate::calendar::{weekday_name, Recurrence, Zone};
 use crate::ids::ReminderId;
 use crate::schedule::phrase::MAX_TEXT_CHARS;
-use crate::schedule::{weekday_name, PhraseError, Recurrence, Refusal, Zone};
+use crate::schedule::{PhraseError, Refusal};
 use crate::store::{Reminder, ReminderStatus};
 
 /// Every form `remind me` accepts, as the help and refusals show them.
@@ -22,11 +23,6 @@ pub const REMINDER_FORMS: &str = "\
 
 /// How many reminders `reminders` lists at most.
 pub const REMINDER_LIST_LIMIT: usize = 50;
-
-/// What arrives when a reminder falls due.
-pub fn reminder_fired(text: &str) -> String {
-    format!("Reminder: {text}")
-}
 
 /// `Sat 21 Nov 2026, 10:40 CET (Europe/Berlin)`.
 fn moment(zone: &Zone, at: Timestamp) -> String {

@@ -17,7 +17,7 @@
 use std::fmt;
 
 use super::cache::{Cached, Request};
-use crate::config::Env;
+use crate::env::Env;
 
 /// The instance metadata service's token endpoint.
 pub const IMDS_TOKEN_URL: &str = "http://169.254.169.254/metadata/identity/oauth2/token";

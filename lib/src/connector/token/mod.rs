@@ -28,7 +28,8 @@ pub use cache::{Cached, Request};
 pub use client_credentials::{ClientCredentials, ClientSecret};
 pub use managed_identity::{ManagedIdentity, MsiEndpoint, MsiRequest};
 
-use crate::config::{AppIdentity, AppType, ConfigError};
+use crate::connector::{AppIdentity, AppType};
+use crate::env::ConfigError;
 
 /// Where a token comes from.
 #[async_trait]

@@ -23,7 +23,7 @@
 
 pub mod hosts;
 
-use crate::config::{ConfigError, Env};
+use crate::env::{ConfigError, Env};
 use crate::service_url::{Provenance, ServiceUrl};
 
 use super::ConnectorError;

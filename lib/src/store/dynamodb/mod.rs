@@ -79,8 +79,8 @@ use super::{
     Cutoffs, DeliveryStore, JobStore, Purged, RateLimitStore, ReferenceStore, ReminderStore,
     RetentionStore, SubscriptionStore, WebhookStore,
 };
-use crate::delivery::rate::{Ask, Limited, Rule};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
+use crate::rate::{Ask, Limited, Rule};
 use table::Table;
 
 /// A [`Store`](super::Store) in one DynamoDB table.

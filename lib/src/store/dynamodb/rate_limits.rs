@@ -20,7 +20,7 @@ use jiff::Timestamp;
 use super::codec::{decode, encode};
 use super::keys::{BODY, EXPIRES_AT};
 use super::table::{number, Change, Table};
-use crate::delivery::rate::{Ask, Limited, RateState, Rule};
+use crate::rate::{Ask, Limited, RateState, Rule};
 use crate::store::StoreError;
 
 const RATE_SK: &str = "RATE";

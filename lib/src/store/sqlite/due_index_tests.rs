@@ -15,9 +15,10 @@ use jiff::{SignedDuration, Timestamp};
 use rusqlite::StatementStatus;
 
 use super::{reminder_row, SqliteStore, DUE_REMINDERS};
+use crate::calendar::Recurrence;
 use crate::ids::ReminderId;
 use crate::queue::embedded::EmbeddedQueue;
-use crate::schedule::{tick, Recurrence};
+use crate::schedule::tick;
 use crate::sqlite_db::DbError;
 use crate::store::{Reminder, ReminderStatus};
 

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use rusqlite::{params, Connection};
 
 use super::read_body;
-use crate::delivery::rate::{Ask, Limited, RateState, Rule};
+use crate::rate::{Ask, Limited, RateState, Rule};
 use crate::sqlite_db::{encode, DbError};
 
 /// The schema step that adds the table.

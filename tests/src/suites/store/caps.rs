@@ -7,8 +7,8 @@
 //! records. Reminders sit a year ahead of the real clock, never due.
 
 use jiff::{SignedDuration, Timestamp};
+use nudge::calendar::Recurrence;
 use nudge::ids::{JobId, ReminderId};
-use nudge::schedule::Recurrence;
 use nudge::store::{Holder, Job, JobStatus, Reminder, ReminderStatus, Store};
 
 use super::{unique, Scope};

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use jiff::Timestamp;
-use nudge::delivery::rate::{Ask, Limited, Rule, Window};
+use nudge::rate::{Ask, Limited, Rule, Window};
 use nudge::store::Store;
 
 use super::Scope;

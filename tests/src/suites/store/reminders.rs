@@ -13,8 +13,8 @@
 //! Due times are whole seconds, as the reminder logic makes them.
 
 use jiff::{SignedDuration, Timestamp};
+use nudge::calendar::Recurrence;
 use nudge::ids::{ConversationKey, ReminderId};
-use nudge::schedule::Recurrence;
 use nudge::store::{Reminder, ReminderStatus, Store, StoreError};
 
 use super::Scope;

@@ -60,7 +60,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, Env};
+use crate::env::{ConfigError, Env};
 use crate::ids::ConversationKey;
 
 /// Windows up to this long are counted from the exact log of sends.
@@ -279,21 +279,21 @@ impl RateLimits {
                 problem,
             })?,
         };
-        let bot_per_second = crate::config::number(
+        let bot_per_second = crate::env::number(
             env,
             "NUDGE_BOT_RATE_LIMIT",
             DEFAULT_BOT_PER_SECOND,
             |n| *n <= 10_000,
             "a number of sends per second from 0 (unlimited) to 10000",
         )?;
-        let global_per_second = crate::config::number(
+        let global_per_second = crate::env::number(
             env,
             "NUDGE_GLOBAL_RATE_LIMIT",
             0,
             |n| *n <= 100_000,
             "a number of sends per second from 0 (no cap) to 100000",
         )?;
-        let jitter_ms: u64 = crate::config::number(
+        let jitter_ms: u64 = crate::env::number(
             env,
             "NUDGE_RATE_JITTER_MS",
             millis(DEFAULT_JITTER) as u64,

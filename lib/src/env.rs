@@ -1,0 +1,57 @@
+//! Reading settings from the environment: the [`Env`] every module's
+//! settings are read from, the error a wrong value stops start-up with,
+//! and the number parser they share. It sits below every module that owns
+//! settings, so that [`crate::config`] can read them all without any of
+//! them depending on it.
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration {variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+/// Reads a variable; empty counts as absent.
+pub trait Env {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl<const N: usize> Env for [(&str, &str); N] {
+    fn get(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+            .filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// The variable as a `T` that is `valid`, `default` when it is absent;
+/// otherwise an error saying it is not `expected`.
+pub(crate) fn number<T: std::str::FromStr>(
+    env: &dyn Env,
+    variable: &'static str,
+    default: T,
+    valid: impl Fn(&T) -> bool,
+    expected: &str,
+) -> Result<T, ConfigError> {
+    let Some(raw) = env.get(variable) else {
+        return Ok(default);
+    };
+    raw.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|v| valid(v))
+        .ok_or_else(|| ConfigError {
+            variable,
+            problem: format!("`{raw}` is not {expected}"),
+        })
+}
