@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use crate::api::{self, webhook_auth::WebhookGate, AppState};
 use crate::auth::InboundAuth;
-use crate::bot::{Bot, Commands, TurnHandler};
+use crate::bot::{Bot, Commands, JobCompletion, TurnHandler};
 use crate::config::Settings;
 use crate::connector::ConnectorClient;
-use crate::delivery::{Limiter, Notifier};
+use crate::delivery::{DeliveryHook, Limiter, Notifier};
 use crate::queue::Queue;
+use crate::schedule::ReminderStillWanted;
 use crate::store::Store;
 
 /// The parts of a nudge deployment, ready to serve and deliver.
@@ -24,6 +25,8 @@ pub struct Assembly {
     pub queue: Arc<dyn Queue>,
     pub connector: ConnectorClient,
     handler: Arc<dyn TurnHandler>,
+    /// The library user's delivery hooks, after nudge's own.
+    hooks: Vec<Arc<dyn DeliveryHook>>,
 }
 
 impl Assembly {
@@ -40,12 +43,21 @@ impl Assembly {
             queue,
             connector,
             handler: Arc::new(Commands),
+            hooks: Vec::new(),
         }
     }
 
     /// The same, with `handler` as the bot's logic for each turn.
     pub fn with_turn_handler(mut self, handler: Arc<dyn TurnHandler>) -> Assembly {
         self.handler = handler;
+        self
+    }
+
+    /// The same, with `hook` run by every delivery after nudge's own hooks
+    /// (a job's completion, a reminder still wanted) and the hooks added
+    /// before it: what a custom reason's delivery also does.
+    pub fn with_delivery_hook(mut self, hook: Arc<dyn DeliveryHook>) -> Assembly {
+        self.hooks.push(hook);
         self
     }
 
@@ -62,7 +74,7 @@ impl Assembly {
             bot,
             self.store.clone(),
             self.queue.clone(),
-            self.connector.clone(),
+            Arc::new(self.connector.clone()),
             inbound,
             Limiter::new(self.store.clone(), settings.notifier.rate_limits.clone()),
             settings.limits.clone(),
@@ -70,13 +82,19 @@ impl Assembly {
         api::app(state, webhooks)
     }
 
-    /// The notifier, delivering from this queue with this store.
+    /// The notifier, delivering from this queue with this store, with
+    /// nudge's delivery hooks and then the user's.
     pub fn notifier(&self) -> Notifier {
-        Notifier::new(
+        let notifier = Notifier::new(
             self.store.clone(),
             self.queue.clone(),
-            self.connector.clone(),
+            Arc::new(self.connector.clone()),
             self.settings.notifier.clone(),
         )
+        .with_hook(Arc::new(JobCompletion::new(self.store.clone())))
+        .with_hook(Arc::new(ReminderStillWanted::new(self.store.clone())));
+        self.hooks
+            .iter()
+            .fold(notifier, |notifier, hook| notifier.with_hook(hook.clone()))
     }
 }

@@ -286,7 +286,7 @@ fn router(dir: &std::path::Path) -> axum::Router {
         )),
         store,
         queue,
-        connector,
+        channel: Arc::new(connector),
         inbound: Arc::new(Unauthenticated),
         limits: Limits::default(),
     };

@@ -37,7 +37,7 @@ pub use webhook_auth::WebhookGate;
 
 use crate::auth::InboundAuth;
 use crate::bot::{Bot, TurnHandler};
-use crate::connector::ConnectorClient;
+use crate::connector::Channel;
 use crate::delivery::Limiter;
 use crate::queue::Queue;
 use crate::service_url::Provenance;
@@ -71,7 +71,8 @@ pub struct AppState {
     pub bot: Arc<Bot>,
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
-    pub connector: ConnectorClient,
+    /// Where replies go: the Bot Connector.
+    pub channel: Arc<dyn Channel>,
     pub inbound: Arc<dyn InboundAuth>,
     pub limits: Limits,
     /// The rate limits replies take their slots from (`replies`).
@@ -88,7 +89,7 @@ impl AppState {
         bot: Bot,
         store: Arc<dyn Store>,
         queue: Arc<dyn Queue>,
-        connector: ConnectorClient,
+        channel: Arc<dyn Channel>,
         inbound: Arc<dyn InboundAuth>,
         limiter: Limiter,
         limits: Limits,
@@ -98,7 +99,7 @@ impl AppState {
             limiter: Arc::new(limiter),
             store,
             queue,
-            connector,
+            channel,
             inbound,
             limits,
         }

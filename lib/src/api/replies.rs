@@ -92,7 +92,7 @@ async fn send_one(
 ) -> Sent {
     let typing = reply.kind.as_deref() == Some(kind::TYPING);
     app.limiter
-        .ready(&app.connector, &turn.service_url, turn.provenance)
+        .ready(app.channel.as_ref(), &turn.service_url, turn.provenance)
         .await;
     let by = if typing {
         later(app.limiter.soonest(), app.limiter.limits().late())
@@ -132,7 +132,7 @@ async fn send_one(
     // Addressed as a reply to the turn's activity (`replyToId`), so it
     // goes to the activity's reply route.
     let sent = app
-        .connector
+        .channel
         .send_activity(
             &turn.service_url,
             turn.provenance,

@@ -16,10 +16,12 @@
 pub mod caps;
 pub mod command;
 mod handler;
+mod job_completion;
 mod jobs;
 
 pub use caps::{CapReached, Caps};
 pub use handler::{Commands, TurnContext, TurnHandler};
+pub use job_completion::JobCompletion;
 pub use jobs::{CompletionRefusal, JobScope};
 pub use reminders::ReminderRefusal;
 mod reminders;

@@ -11,12 +11,14 @@
 //! service URL the [`TrustPolicy`] accepts for where the URL came from (its
 //! [`Provenance`]): the check comes before the token is even fetched.
 
+mod channel;
 mod error;
 mod identity;
 pub mod token;
 pub mod trust;
 mod warm;
 
+pub use channel::Channel;
 pub use error::{parse_retry_after, ConnectorError};
 pub use identity::{AppIdentity, AppType};
 pub use token::{

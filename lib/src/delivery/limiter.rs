@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::connector::ConnectorClient;
+use crate::connector::Channel;
 use crate::ids::ConversationKey;
 use crate::service_url::{Provenance, ServiceUrl};
 use crate::store::{DeliveryRecord, Store, StoreError};
@@ -161,17 +161,17 @@ impl Limiter {
         &self.limits
     }
 
-    /// Gets `connector` ready for a send to `service_url`
-    /// ([`ConnectorClient::ready`]) when the send will be timed to a slot;
+    /// Gets `channel` ready for a send to `service_url`
+    /// ([`Channel::ready`]) when the send will be timed to a slot;
     /// with the limits off there is no slot to meet, and nothing to do.
     pub async fn ready(
         &self,
-        connector: &ConnectorClient,
+        channel: &dyn Channel,
         service_url: &ServiceUrl,
         provenance: Provenance,
     ) {
         if !self.limits.is_off() {
-            connector.ready(service_url, provenance).await;
+            channel.ready(service_url, provenance).await;
         }
     }
 

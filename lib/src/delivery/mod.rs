@@ -50,12 +50,14 @@
 //! delivery over.
 
 mod fanout;
+mod hooks;
 mod lead;
 mod limiter;
+#[cfg(all(test, feature = "local"))]
+mod notifier_tests;
 pub mod policy;
 
 mod recipient;
-mod side_effects;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,13 +66,14 @@ use jiff::Timestamp;
 use tracing::Instrument;
 
 use crate::clock::{Clock, SystemClock};
-use crate::connector::{ConnectorClient, ConnectorError};
+use crate::connector::{Channel, ConnectorError};
 use crate::ids::ConversationKey;
 use crate::notification::{reference_key, Notification, Target};
 use crate::queue::{Queue, QueueError, ReceivedMessage};
 use crate::rate::RateLimits;
 use crate::service_url::ServiceUrl;
 use crate::store::{DeliveryClaim, DeliveryRecord, DeliveryStatus, Store, StoreError};
+pub use hooks::{BeforeSend, DeliveryHook};
 pub use limiter::{Agreement, Limiter};
 use policy::Verdict;
 
@@ -130,20 +133,22 @@ impl Default for NotifierSettings {
 pub struct Notifier {
     store: Arc<dyn Store>,
     queue: Arc<dyn Queue>,
-    connector: ConnectorClient,
+    channel: Arc<dyn Channel>,
     settings: NotifierSettings,
     /// Takes each send's rate-limit slot.
     limiter: Limiter,
     /// Where "now" comes from for what the notifier records (slots and
     /// waits keep to real time: `crate::clock`).
     clock: Arc<dyn Clock>,
+    /// What delivering also does (`hooks`), in the order added.
+    hooks: Vec<Arc<dyn DeliveryHook>>,
 }
 
 impl Notifier {
     pub fn new(
         store: Arc<dyn Store>,
         queue: Arc<dyn Queue>,
-        connector: ConnectorClient,
+        channel: Arc<dyn Channel>,
         settings: NotifierSettings,
     ) -> Self {
         let limiter = Limiter::new(store.clone(), settings.rate_limits.clone());
@@ -151,10 +156,18 @@ impl Notifier {
             limiter,
             store,
             queue,
-            connector,
+            channel,
             settings,
             clock: Arc::new(SystemClock),
+            hooks: Vec::new(),
         }
+    }
+
+    /// Adds a hook that every delivery runs ([`DeliveryHook`]), after the
+    /// ones added before it.
+    pub fn with_hook(mut self, hook: Arc<dyn DeliveryHook>) -> Self {
+        self.hooks.push(hook);
+        self
     }
 
     /// Sets where "now" comes from (the system's clock unless set).
@@ -239,6 +252,7 @@ impl Notifier {
         let Some(stored) = self.recipient(notification, key).await? else {
             return self
                 .finish(
+                    notification,
                     &mut record,
                     DeliveryStatus::Failed,
                     "conversation not found",
@@ -254,11 +268,15 @@ impl Notifier {
                     .unwrap_or("unknown reason")
             );
             return self
-                .finish(&mut record, DeliveryStatus::Blocked, &why)
+                .finish(notification, &mut record, DeliveryStatus::Blocked, &why)
                 .await;
         }
-        if let Err(why) = self.side_effects(notification).await? {
-            return self.finish(&mut record, DeliveryStatus::Failed, &why).await;
+        for hook in &self.hooks {
+            if let BeforeSend::Refuse(why) = hook.before_send(notification, now).await? {
+                return self
+                    .finish(notification, &mut record, DeliveryStatus::Failed, &why)
+                    .await;
+            }
         }
         let service_url: ServiceUrl = match stored.reference.service_url.as_deref().map(str::parse)
         {
@@ -266,6 +284,7 @@ impl Notifier {
             _ => {
                 return self
                     .finish(
+                        notification,
                         &mut record,
                         DeliveryStatus::Failed,
                         "stored reference has no valid serviceUrl",
@@ -274,7 +293,7 @@ impl Notifier {
             }
         };
         self.limiter
-            .ready(&self.connector, &service_url, stored.provenance)
+            .ready(self.channel.as_ref(), &service_url, stored.provenance)
             .await;
         if let Some(wait) = self
             .slot(&mut record, key, stored.tenant_id(), began)
@@ -291,7 +310,7 @@ impl Notifier {
         // A reply handed over from a turn (`api::replies`) still goes to
         // the activity's reply route.
         let sent = self
-            .connector
+            .channel
             .send_activity(
                 &service_url,
                 stored.provenance,
@@ -304,14 +323,16 @@ impl Notifier {
                 record.status_codes.push(accepted.status);
                 record.activity_id = accepted.id;
                 tracing::info!(conversation = %key, attempts = record.attempts, "delivered");
-                self.finish(&mut record, DeliveryStatus::Sent, "").await
+                self.finish(notification, &mut record, DeliveryStatus::Sent, "")
+                    .await
             }
-            Err(error) => self.failed(&mut record, key, &error).await,
+            Err(error) => self.failed(notification, &mut record, key, &error).await,
         }
     }
 
     async fn failed(
         &self,
+        notification: &Notification,
         record: &mut DeliveryRecord,
         key: &ConversationKey,
         error: &ConnectorError,
@@ -335,26 +356,41 @@ impl Notifier {
             Verdict::Retry(_) => {
                 let why = format!("gave up after {} attempts: {error}", record.attempts);
                 record.dead_lettered = true;
-                self.finish(record, DeliveryStatus::Failed, &why).await?;
+                self.finish(notification, record, DeliveryStatus::Failed, &why)
+                    .await?;
                 Ok(Disposition::DeadLetter(why))
             }
             Verdict::Blocked(code) => {
                 self.store.deactivate_reference(key, &code).await?;
-                self.finish(record, DeliveryStatus::Blocked, &error.to_string())
-                    .await
+                self.finish(
+                    notification,
+                    record,
+                    DeliveryStatus::Blocked,
+                    &error.to_string(),
+                )
+                .await
             }
             Verdict::Gone(code) => {
                 self.store.deactivate_reference(key, &code).await?;
-                self.finish(record, DeliveryStatus::Failed, &error.to_string())
+                self.finish(
+                    notification,
+                    record,
+                    DeliveryStatus::Failed,
+                    &error.to_string(),
+                )
+                .await
+            }
+            Verdict::Fail(why) => {
+                self.finish(notification, record, DeliveryStatus::Failed, &why)
                     .await
             }
-            Verdict::Fail(why) => self.finish(record, DeliveryStatus::Failed, &why).await,
         }
     }
 
     /// Records a final outcome; the message is done with.
     async fn finish(
         &self,
+        notification: &Notification,
         record: &mut DeliveryRecord,
         status: DeliveryStatus,
         why: &str,
@@ -367,6 +403,11 @@ impl Notifier {
         record.lease_until = None;
         record.updated_at = self.clock.now();
         self.store.put_delivery(record).await?;
+        for hook in &self.hooks {
+            if let Err(error) = hook.after_outcome(notification, record).await {
+                tracing::warn!(%error, "a delivery hook failed after the outcome");
+            }
+        }
         Ok(Disposition::Done)
     }
 }

@@ -53,10 +53,12 @@
 
 mod maintain;
 pub mod phrase;
+mod reminder_wanted;
 mod spec;
 mod tick;
 
 pub use maintain::{maintain, Maintenance, PURGE_PER_TICK};
 pub use phrase::{PhraseError, ReminderRequest};
+pub use reminder_wanted::ReminderStillWanted;
 pub use spec::{Refusal, ReminderSpec, MIN_INTERVAL_SECONDS};
 pub use tick::{occurrence, tick, TickError, TickReport, PAGE};

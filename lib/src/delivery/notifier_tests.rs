@@ -1,0 +1,215 @@
+//! The notifier on the in-memory store and queue, sending through a channel
+//! of the test's own ([`Channel`]): outcomes, retries and hooks without an
+//! HTTP server. The end-to-end suite (`tests/src/delivery.rs`) sends the
+//! same way through the real client to a fake channel over HTTP.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use super::{BeforeSend, DeliveryHook, Disposition, Notifier, NotifierSettings};
+use crate::activity::Activity;
+use crate::clock::ManualClock;
+use crate::connector::{Channel, ConnectorError, ResourceResponse};
+use crate::ids::ConversationKey;
+use crate::notification::{Notification, Reason};
+use crate::queue::embedded::EmbeddedQueue;
+use crate::rate::RateLimits;
+use crate::service_url::{Provenance, ServiceUrl};
+use crate::store::prelude::*;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{DeliveryRecord, DeliveryStatus, StoreError, StoredReference};
+
+/// A channel that answers from a script (then accepts) and keeps what it
+/// was sent.
+#[derive(Default)]
+struct ScriptedChannel {
+    answers: Mutex<VecDeque<ConnectorError>>,
+    sent: Mutex<Vec<(String, Activity)>>,
+}
+
+impl ScriptedChannel {
+    fn failing_with(errors: impl IntoIterator<Item = ConnectorError>) -> ScriptedChannel {
+        ScriptedChannel {
+            answers: Mutex::new(errors.into_iter().collect()),
+            ..ScriptedChannel::default()
+        }
+    }
+
+    fn sent(&self) -> Vec<(String, Activity)> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Channel for ScriptedChannel {
+    async fn send_activity(
+        &self,
+        _service_url: &ServiceUrl,
+        _provenance: Provenance,
+        conversation_id: &str,
+        activity: &Activity,
+    ) -> Result<ResourceResponse, ConnectorError> {
+        if let Some(error) = self.answers.lock().unwrap().pop_front() {
+            return Err(error);
+        }
+        self.sent
+            .lock()
+            .unwrap()
+            .push((conversation_id.to_owned(), activity.clone()));
+        Ok(ResourceResponse {
+            id: Some(format!("activity-{}", self.sent.lock().unwrap().len())),
+            status: 201,
+        })
+    }
+}
+
+/// A hook that refuses notifications whose text says so, and keeps the
+/// outcomes it is told of.
+#[derive(Default)]
+struct Recorder {
+    outcomes: Mutex<Vec<DeliveryStatus>>,
+}
+
+#[async_trait]
+impl DeliveryHook for Recorder {
+    async fn before_send(
+        &self,
+        notification: &Notification,
+        _now: Timestamp,
+    ) -> Result<BeforeSend, StoreError> {
+        Ok(match notification.activity.text.as_deref() {
+            Some("refuse me") => BeforeSend::Refuse("the hook said no".into()),
+            _ => BeforeSend::Send,
+        })
+    }
+
+    async fn after_outcome(
+        &self,
+        _notification: &Notification,
+        record: &DeliveryRecord,
+    ) -> Result<(), StoreError> {
+        self.outcomes.lock().unwrap().push(record.status);
+        Ok(())
+    }
+}
+
+struct Setup {
+    notifier: Notifier,
+    store: Arc<SqliteStore>,
+    channel: Arc<ScriptedChannel>,
+    hook: Arc<Recorder>,
+    key: ConversationKey,
+}
+
+async fn setup(channel: ScriptedChannel) -> Setup {
+    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    let queue = Arc::new(EmbeddedQueue::in_memory(10).unwrap());
+    let channel = Arc::new(channel);
+    let hook = Arc::new(Recorder::default());
+    let key = ConversationKey::new("test", "conversation-1").unwrap();
+    let reference =
+        StoredReference::minimal(&key, "https://channel.example/", Provenance::Verified);
+    store.save_reference(&reference).await.unwrap();
+    let settings = NotifierSettings {
+        max_attempts: 2,
+        rate_limits: RateLimits::off(),
+        ..NotifierSettings::default()
+    };
+    let notifier = Notifier::new(store.clone(), queue, channel.clone(), settings)
+        .with_clock(Arc::new(ManualClock::new(Timestamp::now())))
+        .with_hook(hook.clone());
+    Setup {
+        notifier,
+        store,
+        channel,
+        hook,
+        key,
+    }
+}
+
+fn notification(key: &ConversationKey, text: &str) -> Notification {
+    Notification::to_conversation(key.clone(), Activity::message(text), Reason::Webhook)
+}
+
+fn status(status: u16, retry_after: Option<&str>) -> ConnectorError {
+    ConnectorError::from_response(status, retry_after, b"{}")
+}
+
+#[tokio::test]
+async fn a_notification_is_sent_once_and_its_duplicate_dropped() {
+    let s = setup(ScriptedChannel::default()).await;
+    let n = notification(&s.key, "hello");
+    assert_eq!(s.notifier.deliver(&n).await.unwrap(), Disposition::Done);
+    assert_eq!(s.notifier.deliver(&n).await.unwrap(), Disposition::Done);
+    let sent = s.channel.sent();
+    assert_eq!(sent.len(), 1, "sent once");
+    assert_eq!(sent[0].0, "conversation-1");
+    assert_eq!(sent[0].1.text.as_deref(), Some("hello"));
+    let record = s.store.get_delivery(&n.id).await.unwrap().unwrap();
+    assert_eq!(record.status, DeliveryStatus::Sent);
+    assert_eq!(record.activity_id.as_deref(), Some("activity-1"));
+    assert_eq!(*s.hook.outcomes.lock().unwrap(), [DeliveryStatus::Sent]);
+}
+
+#[tokio::test]
+async fn a_hook_that_refuses_keeps_the_message_from_the_chat() {
+    let s = setup(ScriptedChannel::default()).await;
+    let n = notification(&s.key, "refuse me");
+    assert_eq!(s.notifier.deliver(&n).await.unwrap(), Disposition::Done);
+    assert!(s.channel.sent().is_empty(), "nothing reached the chat");
+    let record = s.store.get_delivery(&n.id).await.unwrap().unwrap();
+    assert_eq!(record.status, DeliveryStatus::Failed);
+    assert_eq!(record.last_error.as_deref(), Some("the hook said no"));
+    assert_eq!(*s.hook.outcomes.lock().unwrap(), [DeliveryStatus::Failed]);
+}
+
+#[tokio::test]
+async fn a_throttled_send_waits_as_told_then_gives_up_after_its_attempts() {
+    let s = setup(ScriptedChannel::failing_with([
+        status(429, Some("7")),
+        status(503, None),
+    ]))
+    .await;
+    let n = notification(&s.key, "busy");
+    assert_eq!(
+        s.notifier.deliver(&n).await.unwrap(),
+        Disposition::RetryAfter(Duration::from_secs(7)),
+        "Retry-After is obeyed"
+    );
+    let record = s.store.get_delivery(&n.id).await.unwrap().unwrap();
+    assert_eq!(record.status, DeliveryStatus::Retrying);
+    assert!(s.hook.outcomes.lock().unwrap().is_empty(), "no outcome yet");
+    let Disposition::DeadLetter(why) = s.notifier.deliver(&n).await.unwrap() else {
+        panic!("the second of two attempts dead-letters");
+    };
+    assert!(why.contains("gave up after 2 attempts"), "{why}");
+    assert!(s.channel.sent().is_empty());
+    assert_eq!(*s.hook.outcomes.lock().unwrap(), [DeliveryStatus::Failed]);
+}
+
+#[tokio::test]
+async fn a_user_who_blocked_the_bot_is_not_tried_again() {
+    let blocked = br#"{"error": {"code": "ConversationBlockedByUser", "message": "blocked"}}"#;
+    let s = setup(ScriptedChannel::failing_with([
+        ConnectorError::from_response(403, None, blocked),
+    ]))
+    .await;
+    let first = notification(&s.key, "one");
+    assert_eq!(s.notifier.deliver(&first).await.unwrap(), Disposition::Done);
+    let record = s.store.get_delivery(&first.id).await.unwrap().unwrap();
+    assert_eq!(record.status, DeliveryStatus::Blocked);
+    let reference = s.store.get_reference(&s.key).await.unwrap().unwrap();
+    assert!(!reference.active, "the conversation is deactivated");
+    let second = notification(&s.key, "two");
+    assert_eq!(
+        s.notifier.deliver(&second).await.unwrap(),
+        Disposition::Done
+    );
+    let record = s.store.get_delivery(&second.id).await.unwrap().unwrap();
+    assert_eq!(record.status, DeliveryStatus::Blocked);
+    assert!(s.channel.sent().is_empty(), "no send to a blocked user");
+}
