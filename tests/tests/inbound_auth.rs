@@ -250,7 +250,9 @@ fn turn(client: &BotClient, conversation: &str) -> Turn {
 #[tokio::test]
 async fn a_new_key_is_fetched_when_first_seen_and_refreshes_are_rate_limited() {
     let openid = OpenIdServer::start().await;
-    let cooldown = Duration::from_millis(400);
+    // Long enough that the flood below, on a busy machine, still falls
+    // within it.
+    let cooldown = Duration::from_millis(1000);
     let auth = BotFrameworkAuth::new(
         APP_ID,
         None,
@@ -267,6 +269,12 @@ async fn a_new_key_is_fetched_when_first_seen_and_refreshes_are_rate_limited() {
     );
     assert_eq!(openid.fetches(Family::Channel), 1);
 
+    // Signed ahead (signing is slow in a debug build): the flood must
+    // arrive within one cooldown of the fetch for a new key.
+    let flood_tokens: Vec<String> = (0..50)
+        .map(|i| bearer(&TestKey::main().sign(&format!("made-up-{i}"), &channel_claims(url))))
+        .collect();
+
     // A key the set does not have yet: one fetch, then refused.
     tokio::time::sleep(cooldown).await;
     let rotated = bearer(&TestKey::rotated().sign("rotated-1", &channel_claims(url)));
@@ -277,10 +285,9 @@ async fn a_new_key_is_fetched_when_first_seen_and_refreshes_are_rate_limited() {
     assert_eq!(openid.fetches(Family::Channel), 2);
 
     // A flood of made-up key ids within the cooldown fetches nothing more.
-    let flood = (0..50).map(|i| {
-        let token = bearer(&TestKey::main().sign(&format!("made-up-{i}"), &channel_claims(url)));
+    let flood = flood_tokens.iter().map(|token| {
         let (auth, turn) = (&auth, &turn);
-        async move { auth.authenticate(Some(&token), turn).await }
+        async move { auth.authenticate(Some(token), turn).await }
     });
     for result in futures::future::join_all(flood).await {
         assert!(matches!(result, Err(AuthFailure::Unauthorized(_))));

@@ -4,7 +4,8 @@
 //!
 //! The event source deletes every record the response does not name, so a
 //! record is named only when the notifier says it should come back
-//! ([`Disposition::RetryAfter`]); then its visibility is set to the wait the
+//! ([`Disposition::RetryAfter`]: `delivery::settle` with
+//! [`Trigger::PartialBatch`]); then its visibility is set to the wait the
 //! notifier asked for, which is when SQS offers it again. SQS takes whole
 //! seconds and rounds up; a wait for a rate-limit slot already comes in
 //! whole seconds, rounded down, because the notifier asks the queue for
@@ -16,6 +17,9 @@
 //! would only hand it back to fail again until it dead-letters. A record
 //! that failed as often as it may ([`Disposition::DeadLetter`]) is moved
 //! to the dead-letter queue with its last error, and not named either.
+//!
+//! [`Disposition::RetryAfter`]: crate::delivery::Disposition::RetryAfter
+//! [`Disposition::DeadLetter`]: crate::delivery::Disposition::DeadLetter
 
 use std::sync::Arc;
 
@@ -24,7 +28,7 @@ pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use futures::stream::{self, StreamExt};
 use tracing::Instrument;
 
-use crate::delivery::{Disposition, Notifier};
+use crate::delivery::{settle, Answer, Notifier, Trigger};
 use crate::queue::sqs::{receive_count, sent_at, ORIGIN_ATTRIBUTE};
 use crate::queue::{Queue, ReceivedMessage};
 
@@ -92,23 +96,17 @@ impl BatchProcessor {
                     return None;
                 }
             };
-            match self.notifier.process(&message).await {
-                Disposition::Done => None,
-                Disposition::DeadLetter(reason) => {
-                    match self.queue.dead_letter(&message, &reason).await {
-                        Ok(()) => None,
-                        Err(error) => {
-                            tracing::warn!(%error, "could not dead-letter; SQS's redrive policy will");
-                            Some(message_id)
-                        }
-                    }
-                }
-                Disposition::RetryAfter(wait) => {
-                    if let Err(error) = self.queue.change_visibility(&message.receipt, wait).await {
-                        tracing::warn!(%error, "could not set the retry delay; SQS retries after the queue's visibility timeout");
-                    }
-                    Some(message_id)
-                }
+            let disposition = self.notifier.process(&message).await;
+            match settle(
+                self.queue.as_ref(),
+                &message,
+                disposition,
+                Trigger::PartialBatch,
+            )
+            .await
+            {
+                Answer::Settled => None,
+                Answer::Again => Some(message_id),
             }
         }
         .instrument(span)

@@ -58,6 +58,7 @@ mod notifier_tests;
 pub mod policy;
 
 mod recipient;
+mod settle;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,6 +77,7 @@ use crate::store::{DeliveryClaim, DeliveryRecord, DeliveryStatus, Store, StoreEr
 pub use hooks::{BeforeSend, DeliveryHook};
 pub use limiter::{Agreement, Limiter};
 use policy::Verdict;
+pub use settle::{settle, Answer, Trigger};
 
 /// What to do with a queue message after processing it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -409,20 +411,6 @@ impl Notifier {
             }
         }
         Ok(Disposition::Done)
-    }
-}
-
-/// Applies a disposition to a message on a queue that the caller receives
-/// from itself (the local host; on Lambda the event source deletes).
-pub async fn settle(
-    queue: &dyn Queue,
-    message: &ReceivedMessage,
-    disposition: Disposition,
-) -> Result<(), QueueError> {
-    match disposition {
-        Disposition::Done => queue.delete(&message.receipt).await,
-        Disposition::RetryAfter(wait) => queue.change_visibility(&message.receipt, wait).await,
-        Disposition::DeadLetter(reason) => queue.dead_letter(message, &reason).await,
     }
 }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::delivery::{settle, Notifier};
+use crate::delivery::{settle, Notifier, Trigger};
 use crate::queue::{Queue, ReceivedMessage};
 
 pub struct LoopSettings {
@@ -78,7 +78,6 @@ async fn work(
     _permit: OwnedSemaphorePermit,
 ) {
     let disposition = notifier.process(&message).await;
-    if let Err(error) = settle(queue.as_ref(), &message, disposition).await {
-        tracing::error!(%error, message_id = %message.message_id, "could not settle a message; it will come back");
-    }
+    // Unsettled, the message comes back when its visibility runs out.
+    settle(queue.as_ref(), &message, disposition, Trigger::ReceiveLoop).await;
 }
