@@ -5,6 +5,7 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::TransitionError;
 use crate::activity::ConversationReference;
 use crate::calendar::Recurrence;
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
@@ -34,6 +35,14 @@ impl StoredReference {
     /// An active reference to `key` at `service_url` with nothing else
     /// known: for what makes conversations without a channel's turn (the
     /// benchmark, tests).
+    /// Marks it inactive for `reason` (the channel's error code, or the
+    /// event that removed the bot): deliveries to it stop until the
+    /// conversation is heard from again.
+    pub fn deactivate(&mut self, reason: &str) {
+        self.active = false;
+        self.inactive_reason = Some(reason.to_owned());
+    }
+
     pub fn minimal(key: &ConversationKey, service_url: &str, provenance: Provenance) -> Self {
         StoredReference {
             key: key.clone(),
@@ -131,6 +140,27 @@ pub struct Job {
     /// count per user too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+}
+
+impl Job {
+    /// The job moved to `to` at `at`, if its status is one of `from`; else
+    /// the job as it is ([`TransitionError::WrongState`]). Every adapter's
+    /// `transition_job` applies this rule inside its conditional write.
+    pub fn transition(
+        mut self,
+        from: &[JobStatus],
+        to: JobStatus,
+        at: Timestamp,
+    ) -> Result<Job, TransitionError> {
+        if !from.contains(&self.status) {
+            return Err(TransitionError::WrongState(self));
+        }
+        self.status = to;
+        if to == JobStatus::Complete {
+            self.completed_at = Some(at);
+        }
+        Ok(self)
+    }
 }
 
 /// Whose records a cap counts: one conversation's, or one user's (by

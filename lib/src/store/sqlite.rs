@@ -223,8 +223,7 @@ impl ReferenceStore for SqliteStore {
             .db
             .run(move |conn| {
                 if let Some(mut reference) = read_reference(conn, &key)? {
-                    reference.active = false;
-                    reference.inactive_reason = Some(reason);
+                    reference.deactivate(&reason);
                     write_reference(conn, &reference)?;
                 }
                 Ok(())
@@ -446,16 +445,13 @@ impl JobStore for SqliteStore {
         let (id, from) = (id.to_string(), from.to_vec());
         self.db
             .run(move |conn| {
-                let Some(mut job) = read_job(conn, &id)? else {
+                let Some(job) = read_job(conn, &id)? else {
                     return Ok(Err(TransitionError::NotFound));
                 };
-                if !from.contains(&job.status) {
-                    return Ok(Err(TransitionError::WrongState(job)));
-                }
-                job.status = to;
-                if to == JobStatus::Complete {
-                    job.completed_at = Some(at);
-                }
+                let job = match job.transition(&from, to, at) {
+                    Ok(job) => job,
+                    Err(wrong) => return Ok(Err(wrong)),
+                };
                 conn.execute(
                     "UPDATE jobs SET status = ?2, body = ?3, finished_at = ?4 WHERE id = ?1",
                     params![

@@ -62,14 +62,11 @@ pub async fn transition(
             let Some(item) = item else {
                 return Ok((Err(TransitionError::NotFound), None));
             };
-            let mut job: Job = decode(item)?;
-            if !from.contains(&job.status) {
-                return Ok((Err(TransitionError::WrongState(job)), None));
-            }
-            job.status = to;
-            if to == JobStatus::Complete {
-                job.completed_at = Some(at);
-            }
+            let job: Job = decode(item)?;
+            let job = match job.transition(from, to, at) {
+                Ok(job) => job,
+                Err(wrong) => return Ok((Err(wrong), None)),
+            };
             let mut change = job_change(&job)?;
             if let Some(finished) = job.completed_at {
                 let expires = finished.checked_add(retention).unwrap_or(Timestamp::MAX);

@@ -39,8 +39,7 @@ pub async fn deactivate(
                 return Ok(((), None));
             };
             let mut reference: StoredReference = decode(item)?;
-            reference.active = false;
-            reference.inactive_reason = Some(reason.to_owned());
+            reference.deactivate(reason);
             Ok(((), Some(reference_change(&reference)?)))
         })
         .await
