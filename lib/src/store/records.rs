@@ -5,7 +5,6 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::TransitionError;
 use crate::activity::ConversationReference;
 use crate::calendar::Recurrence;
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
@@ -143,23 +142,20 @@ pub struct Job {
 }
 
 impl Job {
-    /// The job moved to `to` at `at`, if its status is one of `from`; else
-    /// the job as it is ([`TransitionError::WrongState`]). Every adapter's
-    /// `transition_job` applies this rule inside its conditional write.
-    pub fn transition(
-        mut self,
-        from: &[JobStatus],
-        to: JobStatus,
-        at: Timestamp,
-    ) -> Result<Job, TransitionError> {
+    /// Moves the job to `to` at `at` if its status is one of `from`;
+    /// whether it moved (if not, the adapter answers
+    /// `TransitionError::WrongState` with the job as it is). Every
+    /// adapter's `transition_job` applies this rule inside its conditional
+    /// write.
+    pub fn transition(&mut self, from: &[JobStatus], to: JobStatus, at: Timestamp) -> bool {
         if !from.contains(&self.status) {
-            return Err(TransitionError::WrongState(self));
+            return false;
         }
         self.status = to;
         if to == JobStatus::Complete {
             self.completed_at = Some(at);
         }
-        Ok(self)
+        true
     }
 }
 

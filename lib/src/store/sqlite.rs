@@ -445,13 +445,12 @@ impl JobStore for SqliteStore {
         let (id, from) = (id.to_string(), from.to_vec());
         self.db
             .run(move |conn| {
-                let Some(job) = read_job(conn, &id)? else {
+                let Some(mut job) = read_job(conn, &id)? else {
                     return Ok(Err(TransitionError::NotFound));
                 };
-                let job = match job.transition(&from, to, at) {
-                    Ok(job) => job,
-                    Err(wrong) => return Ok(Err(wrong)),
-                };
+                if !job.transition(&from, to, at) {
+                    return Ok(Err(TransitionError::WrongState(job)));
+                }
                 conn.execute(
                     "UPDATE jobs SET status = ?2, body = ?3, finished_at = ?4 WHERE id = ?1",
                     params![

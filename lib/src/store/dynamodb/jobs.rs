@@ -62,11 +62,10 @@ pub async fn transition(
             let Some(item) = item else {
                 return Ok((Err(TransitionError::NotFound), None));
             };
-            let job: Job = decode(item)?;
-            let job = match job.transition(from, to, at) {
-                Ok(job) => job,
-                Err(wrong) => return Ok((Err(wrong), None)),
-            };
+            let mut job: Job = decode(item)?;
+            if !job.transition(from, to, at) {
+                return Ok((Err(TransitionError::WrongState(job)), None));
+            }
             let mut change = job_change(&job)?;
             if let Some(finished) = job.completed_at {
                 let expires = finished.checked_add(retention).unwrap_or(Timestamp::MAX);
