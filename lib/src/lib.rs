@@ -22,6 +22,11 @@
 //! - [`local`]: the embedded host that runs everything in one process.
 //! - `aws` (feature `aws`): the wiring of the AWS Lambda functions.
 
+/// The attribute the extension traits ([`bot::TurnHandler`],
+/// [`delivery::DeliveryHook`]) are implemented with, re-exported so that a
+/// library user's crate needs no dependency of its own for it.
+pub use async_trait::async_trait;
+
 pub mod activity;
 pub mod api;
 pub mod assemble;

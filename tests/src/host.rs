@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use nudge::assemble::Assembly;
 use nudge::bot::{Commands, TurnHandler};
 use nudge::config::{Env, Settings};
 use nudge::local::LocalHost;
@@ -84,13 +85,22 @@ pub async fn start_in_process(settings: &Settings) -> LocalHost {
 
 /// [`start_in_process`] with `handler` as the bot's logic for each turn.
 pub async fn start_bot_in_process(settings: &Settings, handler: Arc<dyn TurnHandler>) -> LocalHost {
+    start_custom_in_process(settings, |assembly| assembly.with_turn_handler(handler)).await
+}
+
+/// [`start_in_process`] with the assembly `customize`d
+/// ([`LocalHost::start_custom`]).
+pub async fn start_custom_in_process(
+    settings: &Settings,
+    customize: impl FnOnce(Assembly) -> Assembly,
+) -> LocalHost {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             std::env::var("NUDGE_LOG").unwrap_or_else(|_| "info,nudge=debug".to_owned()),
         )
         .with_test_writer()
         .try_init();
-    LocalHost::start_with(settings, handler)
+    LocalHost::start_custom(settings, customize)
         .await
         .expect("local host starts")
 }
@@ -120,9 +130,18 @@ impl Harness {
         env: &[(&str, String)],
         handler: Arc<dyn TurnHandler>,
     ) -> Harness {
+        Self::start_custom(name, env, |assembly| assembly.with_turn_handler(handler)).await
+    }
+
+    /// A harness whose host's assembly is `customize`d.
+    pub async fn start_custom(
+        name: &str,
+        env: &[(&str, String)],
+        customize: impl FnOnce(Assembly) -> Assembly,
+    ) -> Harness {
         let data = DataDir::new(name);
         let channel = FakeChannel::start().await;
-        let host = start_bot_in_process(&settings_with(data.path(), env), handler).await;
+        let host = start_custom_in_process(&settings_with(data.path(), env), customize).await;
         let client = BotClient::new(base_url(&host), channel.service_url());
         Harness {
             channel,

@@ -72,6 +72,16 @@ impl LocalHost {
         settings: &Settings,
         handler: Arc<dyn TurnHandler>,
     ) -> Result<LocalHost, StartError> {
+        Self::start_custom(settings, |assembly| assembly.with_turn_handler(handler)).await
+    }
+
+    /// [`LocalHost::start`] with the assembly `customize`d: a turn handler,
+    /// delivery hooks ([`Assembly::with_turn_handler`],
+    /// [`Assembly::with_delivery_hook`]).
+    pub async fn start_custom(
+        settings: &Settings,
+        customize: impl FnOnce(Assembly) -> Assembly,
+    ) -> Result<LocalHost, StartError> {
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(&settings.data_dir.join("store.db"))?);
         let queue = Arc::new(EmbeddedQueue::open(
@@ -90,8 +100,8 @@ impl LocalHost {
             store.clone(),
             dyn_queue.clone(),
             connector,
-        )
-        .with_turn_handler(handler);
+        );
+        let assembly = customize(assembly);
         let mut app = assembly.app(security.inbound, &security.webhooks);
         if security.unauthenticated {
             app = app.layer(axum::middleware::from_fn(browser_guard::guard));
