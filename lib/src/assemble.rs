@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::api::{self, webhook_auth::WebhookGate, AppState};
+use crate::api::{self, AppState, WebhookGate};
 use crate::auth::InboundAuth;
 use crate::bot::{Bot, Commands, JobCompletion, TurnHandler};
 use crate::config::Settings;

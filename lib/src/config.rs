@@ -22,7 +22,7 @@ pub use crate::env::{ConfigError, Env, ProcessEnv};
 use crate::secret::Secret;
 pub use server::ServerSettings;
 
-pub mod server;
+mod server;
 
 /// Notifications the notifier works on at once, unless
 /// `NUDGE_NOTIFIER_CONCURRENCY` says otherwise. Sends mostly wait (for the

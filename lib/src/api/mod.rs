@@ -16,13 +16,13 @@ pub mod idempotency;
 mod jobs;
 mod messages;
 mod notifications;
-pub mod notify;
+mod notify;
 mod paging;
 mod reminders;
 mod replies;
 mod target;
 mod trace;
-pub mod webhook_auth;
+mod webhook_auth;
 mod webhooks;
 
 use std::sync::Arc;

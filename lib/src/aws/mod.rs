@@ -9,19 +9,19 @@
 //!
 //! - [`Environment::load`]: the SDK configuration (region, credentials and,
 //!   for tests, `AWS_ENDPOINT_URL`, all from the standard AWS variables),
-//!   the deployment's secret layered over the environment ([`secrets`]),
-//!   the shared [`Settings`] and the AWS ones ([`settings`]), and the
+//!   the deployment's secret layered over the environment (`secrets`),
+//!   the shared [`Settings`] and the AWS ones (`settings`), and the
 //!   DynamoDB store and SQS queue.
 //! - [`messages_app`]: the same axum app the local host serves, with the
 //!   Bot Framework JWT check and webhook signatures required.
 //! - [`notifier`]: SQS batches in, partial batch responses out ([`batch`]).
 //! - [`reminder`]: the reminder tick, on whatever schedule payload arrives
-//!   ([`trigger`]).
+//!   (`trigger`).
 
 pub mod batch;
-pub mod secrets;
-pub mod settings;
-pub mod trigger;
+mod secrets;
+mod settings;
+mod trigger;
 
 use std::sync::Arc;
 
@@ -31,7 +31,7 @@ pub use batch::BatchProcessor;
 pub use settings::AwsSettings;
 pub use trigger::Trigger;
 
-use crate::api::webhook_auth::WebhookGate;
+use crate::api::WebhookGate;
 use crate::assemble::Assembly;
 use crate::auth::{BotFrameworkAuth, SetupError, WebhookPolicy};
 use crate::config::{AppType, ConfigError, Settings};

@@ -13,7 +13,7 @@
 //! Every activity that reaches the bot from a conversation refreshes that
 //! conversation's stored reference, so the bot can always speak there later.
 
-pub mod caps;
+mod caps;
 pub mod command;
 mod handler;
 mod job_completion;

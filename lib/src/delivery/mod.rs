@@ -44,7 +44,7 @@
 //! Rate limits ([`crate::rate`]): each send takes a slot from its
 //! conversation's limit and the bot's, in the store, so the limits hold
 //! across every worker and every Lambda invocation. Retries are the
-//! queue's job: [`policy`] decides, by status code, whether and when.
+//! queue's job: `policy` decides, by status code, whether and when.
 //! Dead letters: after `max_attempts` failures worth retrying the message
 //! goes to the dead-letter queue with its last error; a redrive starts its
 //! delivery over.
@@ -55,7 +55,7 @@ mod lead;
 mod limiter;
 #[cfg(all(test, feature = "local"))]
 mod notifier_tests;
-pub mod policy;
+pub(crate) mod policy;
 
 mod recipient;
 mod settle;
@@ -113,7 +113,7 @@ pub struct NotifierSettings {
     pub fanout_page: usize,
     /// Sends per conversation and per bot ([`crate::rate`]).
     pub rate_limits: RateLimits,
-    /// The first retry's longest backoff ([`policy::backoff`]).
+    /// The first retry's longest backoff (`policy::backoff`).
     pub backoff_base: Duration,
     /// How long a delivery record is kept after its last update.
     pub retention: Duration,

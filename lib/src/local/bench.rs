@@ -1,7 +1,7 @@
 //! `nudge bench`: how fast the local host delivers, measured end to end.
 //!
 //! Not a test: it prints figures for BENCHMARKS.md. The runs at the
-//! channel's limits are in [`limited`]; the plan of a whole `nudge bench`
+//! channel's limits are in `limited`; the plan of a whole `nudge bench`
 //! in [`Plan`]. The throughput run ([`run`]) starts a sink that
 //! plays a channel (answers every send with 200, after an optional
 //! latency) and the local host on a fresh data directory with the rate
@@ -28,7 +28,7 @@ use crate::store::StoredReference;
 
 use super::{LocalHost, StartError};
 
-pub mod limited;
+mod limited;
 mod plan;
 mod sink;
 pub mod teams_limits;

@@ -16,7 +16,7 @@ pub mod chat;
 mod notifier_loop;
 pub mod operator;
 mod security;
-pub mod server;
+mod server;
 mod ticker;
 
 use std::net::SocketAddr;

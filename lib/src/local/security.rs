@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use crate::api::webhook_auth::WebhookGate;
+use crate::api::WebhookGate;
 use crate::auth::{BotFrameworkAuth, InboundAuth, SetupError, Unauthenticated, WebhookPolicy};
 use crate::config::Settings;
 use crate::connector::{token, ConnectorClient, NoCredentials, TokenSource, TrustPolicy};

@@ -39,7 +39,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
 
-pub use crate::config::server::ServerSettings;
+pub use crate::config::ServerSettings;
 
 /// Serves `app` on every listener until `stopped` turns true, then winds
 /// down within the grace period.

@@ -14,10 +14,10 @@
 //! ([`JobStore::transition_job`], [`DeliveryStore::begin_delivery`],
 //! [`JobStore::insert_job`]): callers never read-modify-write.
 
-pub mod api_records;
+mod api_records;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
-pub mod records;
+mod records;
 mod retention;
 #[cfg(feature = "local")]
 pub mod sqlite;

@@ -16,14 +16,14 @@
 //!    equals the activity's `serviceUrl` and the key is endorsed for its
 //!    `channelId`; for Emulator tokens `appid`/`azp` is the app id.
 //!
-//! Where the keys live is configuration ([`settings`]), named as in the
+//! Where the keys live is configuration (`settings`), named as in the
 //! SDKs, so sovereign clouds and tests can point elsewhere.
 
 mod claims;
 mod family;
 mod jwks;
 mod keys;
-pub mod settings;
+mod settings;
 
 use async_trait::async_trait;
 

@@ -12,7 +12,7 @@
 //! start-up; cloud hosts call [`WebhookPolicy::required`], which refuses to
 //! build without credentials.
 
-pub mod settings;
+mod settings;
 pub mod signature;
 
 use aws_lc_rs::{constant_time, digest, hmac};

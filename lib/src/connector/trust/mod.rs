@@ -21,7 +21,7 @@
 //! dropped on the queue ([`crate::notification::Notification::from_queue_body`]),
 //! whose reference is always unverified and so always held to the list.
 
-pub mod hosts;
+mod hosts;
 
 use crate::env::{ConfigError, Env};
 use crate::service_url::{Provenance, ServiceUrl};
