@@ -1,5 +1,5 @@
 //! The seam between nudge's logic and the Bot Connector: what delivery and
-//! in-turn replies need of a channel, as a trait. [`super::ConnectorClient`]
+//! in-turn replies need of a channel, as a trait. [`ConnectorClient`]
 //! is the one real implementation (HTTPS, tokens, the trust policy); a unit
 //! test of `delivery` or `api::replies` puts a channel of its own here and
 //! needs no HTTP server. End-to-end tests still talk HTTP to a fake
@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 
-use super::{ConnectorError, ResourceResponse};
+use super::{ConnectorClient, ConnectorError, ResourceResponse};
 use crate::activity::Activity;
 use crate::service_url::{Provenance, ServiceUrl};
 
@@ -28,8 +28,10 @@ pub trait Channel: Send + Sync {
     async fn ready(&self, _service_url: &ServiceUrl, _provenance: Provenance) {}
 }
 
+/// The Bot Connector over HTTPS: the bot's token on every call, the trust
+/// policy checked before any.
 #[async_trait]
-impl Channel for super::ConnectorClient {
+impl Channel for ConnectorClient {
     async fn send_activity(
         &self,
         service_url: &ServiceUrl,
@@ -37,17 +39,31 @@ impl Channel for super::ConnectorClient {
         conversation_id: &str,
         activity: &Activity,
     ) -> Result<ResourceResponse, ConnectorError> {
-        super::ConnectorClient::send_activity(
-            self,
-            service_url,
-            provenance,
-            conversation_id,
-            activity,
-        )
-        .await
+        match activity.reply_to_id.as_deref() {
+            Some(reply_to) => {
+                self.reply_to_activity(service_url, provenance, conversation_id, reply_to, activity)
+                    .await
+            }
+            None => {
+                self.send_to_conversation(service_url, provenance, conversation_id, activity)
+                    .await
+            }
+        }
     }
 
+    /// Fetches the bot's token if the cache has none, and opens a
+    /// connection to a service URL this process has not sent to yet
+    /// (`connector::warm`): a cold instance's first send arrived late and
+    /// bunched with the next slot (429). Only a service URL the trust
+    /// policy allows is contacted; a failure is left for the send itself
+    /// to meet and report.
     async fn ready(&self, service_url: &ServiceUrl, provenance: Provenance) {
-        super::ConnectorClient::ready(self, service_url, provenance).await;
+        if self.trust.check(service_url, provenance).is_err() {
+            return;
+        }
+        if let Err(error) = self.tokens.token().await {
+            tracing::debug!(%error, "no Connector token ahead of the send");
+        }
+        self.warmed.warm(&self.http, service_url).await;
     }
 }

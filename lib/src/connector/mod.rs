@@ -135,45 +135,6 @@ impl ConnectorClient {
         self.post(service_url, provenance, &path, activity).await
     }
 
-    /// Sends `activity` where it says it goes: as a reply to the activity
-    /// its `replyToId` names, else as a new activity in the conversation.
-    pub async fn send_activity(
-        &self,
-        service_url: &ServiceUrl,
-        provenance: Provenance,
-        conversation_id: &str,
-        activity: &Activity,
-    ) -> Result<ResourceResponse, ConnectorError> {
-        match activity.reply_to_id.as_deref() {
-            Some(reply_to) => {
-                self.reply_to_activity(service_url, provenance, conversation_id, reply_to, activity)
-                    .await
-            }
-            None => {
-                self.send_to_conversation(service_url, provenance, conversation_id, activity)
-                    .await
-            }
-        }
-    }
-
-    /// Gets ready for a send timed to a rate-limit slot, so that it leaves
-    /// at its slot instead of waiting first for the token endpoint or a
-    /// new connection (a cold instance's first send arrived late and
-    /// bunched with the next slot: 429): fetches the bot's token if the
-    /// cache has none, and opens a connection to a service URL this
-    /// process has not sent to yet (`connector::warm`). Only a service URL the trust
-    /// policy allows is contacted; a failure is left for the send itself
-    /// to meet and report.
-    pub async fn ready(&self, service_url: &ServiceUrl, provenance: Provenance) {
-        if self.trust.check(service_url, provenance).is_err() {
-            return;
-        }
-        if let Err(error) = self.tokens.token().await {
-            tracing::debug!(%error, "no Connector token ahead of the send");
-        }
-        self.warmed.warm(&self.http, service_url).await;
-    }
-
     async fn post(
         &self,
         service_url: &ServiceUrl,
