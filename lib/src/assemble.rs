@@ -20,9 +20,13 @@ use crate::store::Store;
 /// The parts of a nudge deployment, ready to serve and deliver.
 #[derive(Clone)]
 pub struct Assembly {
+    /// The settings every part is built from.
     pub settings: Settings,
+    /// The host's store.
     pub store: Arc<dyn Store>,
+    /// The host's queue.
     pub queue: Arc<dyn Queue>,
+    /// The Connector client, with the host's credentials and trust policy.
     pub connector: ConnectorClient,
     handler: Arc<dyn TurnHandler>,
     /// The library user's delivery hooks, after nudge's own.

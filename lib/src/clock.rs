@@ -12,6 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 
 /// Where "now" comes from.
 pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current instant.
     fn now(&self) -> Timestamp;
 }
 
@@ -32,12 +33,14 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock standing at `at`.
     pub fn new(at: Timestamp) -> ManualClock {
         ManualClock {
             now: Mutex::new(at),
         }
     }
 
+    /// Moves the clock to `at` (forward or back).
     pub fn set(&self, at: Timestamp) {
         *self.now.lock().unwrap_or_else(|e| e.into_inner()) = at;
     }

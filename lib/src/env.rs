@@ -4,15 +4,19 @@
 //! settings, so that [`crate::config`] can read them all without any of
 //! them depending on it.
 
+/// A setting that is present but wrong: start-up stops with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration {variable}: {problem}")]
 pub struct ConfigError {
+    /// The variable's name.
     pub variable: &'static str,
+    /// What is wrong with its value.
     pub problem: String,
 }
 
 /// Reads a variable; empty counts as absent.
 pub trait Env {
+    /// The variable's value; `None` when it is absent or empty.
     fn get(&self, name: &str) -> Option<String>;
 }
 

@@ -19,14 +19,19 @@ use crate::activity::{Activity, ConversationReference};
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use crate::queue::{OutgoingMessage, Queue, QueueError};
 
+/// What the notifier delivers: one queue message (see the module doc).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
+    /// Deterministic where a retry must find the same one (a reminder's
+    /// occurrence, a fan-out's child), random otherwise.
     pub id: NotificationId,
+    /// Who receives it.
     pub target: Target,
     /// What to send. The notifier addresses it from the stored reference;
     /// any addressing fields set here are overwritten.
     pub activity: Activity,
+    /// Why it is sent: what the delivery hooks look at.
     pub reason: Reason,
     /// Deliver no earlier than this instant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,14 +43,19 @@ pub struct Notification {
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Target {
     /// One stored conversation.
-    Conversation { key: ConversationKey },
+    Conversation {
+        /// The conversation's key.
+        key: ConversationKey,
+    },
     /// Every subscribed conversation (with `tag`, only those subscribed to
     /// it). The notifier expands it page by page; `after` is the last key of
     /// the previous page.
     #[serde(rename_all = "camelCase")]
     Subscribers {
+        /// Only subscribers of this tag (`None`: every subscriber).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tag: Option<String>,
+        /// Where the fan-out has got to: the page after this conversation.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<ConversationKey>,
     },
@@ -53,8 +63,11 @@ pub enum Target {
     /// channel; expanded page by page like a broadcast.
     #[serde(rename_all = "camelCase")]
     User {
+        /// The user's channel.
         channel_id: String,
+        /// The user's id on that channel.
         user_id: String,
+        /// Where the fan-out has got to: the page after this conversation.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<ConversationKey>,
     },
@@ -62,6 +75,7 @@ pub enum Target {
     /// Azure proactive template's queue messages). Nobody vouched for its
     /// service URL: it is called only if its host is allow-listed.
     Reference {
+        /// The reference as the sender gave it.
         reference: Box<ConversationReference>,
     },
 }
@@ -84,12 +98,18 @@ impl Target {
 pub enum Reason {
     /// A job finished: delivering it marks the job complete first.
     #[serde(rename_all = "camelCase")]
-    JobComplete { job_id: JobId },
+    JobComplete {
+        /// The job that completed.
+        job_id: JobId,
+    },
     /// A conversation subscribed and is told so.
     Subscribed,
     /// A reminder fell due.
     #[serde(rename_all = "camelCase")]
-    Reminder { reminder_id: ReminderId },
+    Reminder {
+        /// The reminder that fell due.
+        reminder_id: ReminderId,
+    },
     /// An operator or external system asked for a broadcast.
     Broadcast,
     /// An external system asked, through the webhook API or a queue
@@ -102,13 +122,17 @@ pub enum Reason {
     /// and any data, kept with the notification. Delivering it does
     /// nothing more than the send.
     Custom {
+        /// The kind, for the user's own delivery hooks.
         name: String,
+        /// Anything the hooks need.
         #[serde(default)]
         data: serde_json::Value,
     },
 }
 
 impl Notification {
+    /// A notification to one conversation, sent as soon as possible, with a
+    /// fresh id.
     pub fn to_conversation(key: ConversationKey, activity: Activity, reason: Reason) -> Self {
         Notification {
             id: NotificationId::generate(),

@@ -37,6 +37,9 @@ use crate::turn::Turn;
 /// nothing.
 #[async_trait]
 pub trait TurnHandler: Send + Sync {
+    /// The bot's answer to one turn: the activities to send back as replies
+    /// (none is fine). Errors are the store's or the queue's; the turn is
+    /// answered 500 and the channel may retry it.
     async fn on_turn(&self, turn: &Turn, cx: &TurnContext<'_>) -> Result<Vec<Activity>, BotError>;
 }
 

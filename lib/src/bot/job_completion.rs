@@ -14,11 +14,13 @@ use crate::delivery::{BeforeSend, DeliveryHook};
 use crate::notification::{Notification, Reason};
 use crate::store::{JobStatus, JobStore, StoreError, TransitionError};
 
+/// The job-completion hook (see the module doc).
 pub struct JobCompletion {
     jobs: Arc<dyn JobStore>,
 }
 
 impl JobCompletion {
+    /// The hook on this job store.
     pub fn new(jobs: Arc<dyn JobStore>) -> JobCompletion {
         JobCompletion { jobs }
     }

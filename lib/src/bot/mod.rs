@@ -45,10 +45,13 @@ use crate::store::{Store, StoreError, StoredReference};
 use crate::turn::Turn;
 use command::Command;
 
+/// Why a turn could not be handled.
 #[derive(Debug, thiserror::Error)]
 pub enum BotError {
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The queue failed.
     #[error(transparent)]
     Queue(#[from] QueueError),
 }
@@ -63,6 +66,8 @@ const ID_ATTEMPTS: usize = 5;
 /// Parked reminders one returning conversation resumes in one turn.
 const RESUME_AT_ONCE: usize = 200;
 
+/// The bot: the framework work of every turn (saving and deactivating
+/// conversation references) around a [`TurnHandler`].
 #[derive(Clone)]
 pub struct Bot {
     store: Arc<dyn Store>,

@@ -32,17 +32,28 @@ pub enum Recurrence {
     /// Fires once.
     Once,
     /// Every day at a time of day.
-    Daily { at: Time },
+    Daily {
+        /// The wall-clock time.
+        at: Time,
+    },
     /// Monday to Friday at a time of day.
-    Weekdays { at: Time },
+    Weekdays {
+        /// The wall-clock time.
+        at: Time,
+    },
     /// One day a week at a time of day.
     Weekly {
+        /// The day of the week.
         #[serde(with = "weekday_serde")]
         on: Weekday,
+        /// The wall-clock time.
         at: Time,
     },
     /// Every so many seconds of elapsed time.
-    Interval { seconds: u32 },
+    Interval {
+        /// Seconds between occurrences, from the first.
+        seconds: u32,
+    },
 }
 
 /// Days looked at to find the next calendar occurrence: a week, plus one
@@ -69,6 +80,7 @@ impl Recurrence {
         }
     }
 
+    /// Whether it fires more than once.
     pub fn is_recurring(&self) -> bool {
         !matches!(self, Recurrence::Once)
     }

@@ -41,6 +41,7 @@ pub struct Zone {
 }
 
 impl Zone {
+    /// Coordinated Universal Time.
     pub fn utc() -> Zone {
         Zone {
             name: "UTC".to_owned(),

@@ -11,6 +11,7 @@ use super::{ConnectorClient, ConnectorError, ResourceResponse};
 use crate::activity::Activity;
 use crate::service_url::{Provenance, ServiceUrl};
 
+/// A channel nudge sends activities to (see the module doc).
 #[async_trait]
 pub trait Channel: Send + Sync {
     /// Sends `activity` where it says it goes: as a reply to the activity

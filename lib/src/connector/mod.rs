@@ -71,6 +71,8 @@ fn segment(id: &str) -> Result<impl std::fmt::Display + '_, ConnectorError> {
 /// failure (and is retried by the caller's policy).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The Bot Connector REST client: a pooled HTTP client, the bot's tokens
+/// and the service-URL trust policy.
 #[derive(Clone)]
 pub struct ConnectorClient {
     http: reqwest::Client,
@@ -80,6 +82,8 @@ pub struct ConnectorClient {
 }
 
 impl ConnectorClient {
+    /// A client sending with `http`, authenticating with `tokens`, and
+    /// calling only the service URLs `trust` allows.
     pub fn new(http: reqwest::Client, tokens: Arc<dyn TokenSource>, trust: TrustPolicy) -> Self {
         ConnectorClient {
             http,

@@ -32,6 +32,8 @@ pub enum BeforeSend {
     Refuse(String),
 }
 
+/// What delivering a notification also does (see the module doc): both
+/// methods do nothing unless implemented.
 #[async_trait]
 pub trait DeliveryHook: Send + Sync {
     /// Called with the delivery claimed and the recipient found active,

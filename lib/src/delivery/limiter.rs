@@ -147,6 +147,7 @@ pub struct Limiter {
 }
 
 impl Limiter {
+    /// A limiter keeping `limits` in `store`, which every worker shares.
     pub fn new(store: Arc<dyn Store>, limits: RateLimits) -> Limiter {
         Limiter {
             store,
@@ -157,6 +158,7 @@ impl Limiter {
         }
     }
 
+    /// The limits it keeps.
     pub fn limits(&self) -> &RateLimits {
         &self.limits
     }

@@ -94,10 +94,14 @@ pub enum Disposition {
     DeadLetter(String),
 }
 
+/// Why a delivery stopped before it reached an outcome: the message is
+/// retried later ([`Notifier::process`] turns this into a backoff).
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The queue failed.
     #[error(transparent)]
     Queue(#[from] QueueError),
 }
@@ -132,6 +136,8 @@ impl Default for NotifierSettings {
     }
 }
 
+/// Delivers notifications from the queue through the Bot Connector: one
+/// per queue message, exactly once in effect, at the channel's rate limits.
 pub struct Notifier {
     store: Arc<dyn Store>,
     queue: Arc<dyn Queue>,
@@ -147,6 +153,8 @@ pub struct Notifier {
 }
 
 impl Notifier {
+    /// A notifier on these adapters and this channel, with the system clock
+    /// and no hooks ([`Notifier::with_hook`]; `assemble::Assembly` adds nudge's).
     pub fn new(
         store: Arc<dyn Store>,
         queue: Arc<dyn Queue>,

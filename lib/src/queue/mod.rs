@@ -64,6 +64,7 @@ impl QueueLimits {
 /// A message to send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutgoingMessage {
+    /// The message: a notification as JSON.
     pub body: String,
     /// Invisible to receivers for this long after sending; capped at
     /// [`QueueLimits::max_delay`].
@@ -73,38 +74,51 @@ pub struct OutgoingMessage {
 /// A received message, invisible to others until its visibility runs out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceivedMessage {
+    /// The queue's id for the message.
     pub message_id: String,
     /// Names this receipt of the message: deleting or changing visibility
     /// needs it, and an older receipt no longer works once the message has
     /// been received again.
     pub receipt: String,
+    /// The message as sent.
     pub body: String,
     /// How many times the message has been received, this time included.
     pub receive_count: u32,
+    /// When it was first sent.
     pub sent_at: Timestamp,
 }
 
 /// A message the dead-letter queue holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadLetter {
+    /// The queue's id for the message.
     pub message_id: String,
+    /// The message as sent.
     pub body: String,
+    /// How many times it was received before it died.
     pub receive_count: u32,
+    /// When it was first sent.
     pub sent_at: Timestamp,
+    /// When it moved to the dead letters.
     pub dead_at: Timestamp,
     /// Why it died, when the notifier sent it there (the last error);
     /// `None` when the queue's receive limit did.
     pub reason: Option<String>,
 }
 
+/// Why a queue call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
+    /// The backend refused or could not be reached.
     #[error("queue backend failed: {0}")]
     Backend(String),
+    /// The message (bytes) is larger than the queue takes (limit).
     #[error("message is too large: {0} bytes (limit {1})")]
     TooLarge(usize, usize),
 }
 
+/// The queue of pending notifications (see the module doc): what the
+/// notifier receives from and every part enqueues to.
 #[async_trait]
 pub trait Queue: Send + Sync {
     /// Sends messages (the adapter batches as its backend needs).

@@ -18,7 +18,9 @@ pub const PURGE_PER_TICK: usize = 1000;
 /// What one maintenance tick did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Maintenance {
+    /// What the reminder tick fired.
     pub reminders: TickReport,
+    /// What the retention purge deleted.
     pub purged: Purged,
 }
 

@@ -14,11 +14,13 @@ use crate::delivery::{BeforeSend, DeliveryHook};
 use crate::notification::{Notification, Reason};
 use crate::store::{ReminderStatus, ReminderStore, StoreError};
 
+/// The still-wanted hook (see the module doc).
 pub struct ReminderStillWanted {
     reminders: Arc<dyn ReminderStore>,
 }
 
 impl ReminderStillWanted {
+    /// The hook on this reminder store.
     pub fn new(reminders: Arc<dyn ReminderStore>) -> ReminderStillWanted {
         ReminderStillWanted { reminders }
     }

@@ -44,8 +44,10 @@ pub struct TickReport {
 /// enqueued again by the next tick, under the same ids.
 #[derive(Debug, thiserror::Error)]
 pub enum TickError {
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The queue failed.
     #[error(transparent)]
     Queue(#[from] QueueError),
 }

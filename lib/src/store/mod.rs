@@ -48,10 +48,13 @@ pub mod prelude {
 /// errors of the store; they have their own types.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// An insert found the record already there.
     #[error("the record already exists")]
     Conflict,
+    /// A stored record could not be read back.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The backend refused or could not be reached.
     #[error("storage backend failed: {0}")]
     Backend(String),
 }
@@ -59,10 +62,13 @@ pub enum StoreError {
 /// Why a job could not move to the requested status.
 #[derive(Debug, thiserror::Error)]
 pub enum TransitionError {
+    /// No job has that id.
     #[error("no such job")]
     NotFound,
+    /// The job is not in a status the transition starts from (as it is).
     #[error("job is {} already", .0.status)]
     WrongState(Job),
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -76,6 +82,7 @@ pub trait ReferenceStore: Send + Sync {
     /// the conversation's subscriptions.
     async fn save_reference(&self, reference: &StoredReference) -> Result<(), StoreError>;
 
+    /// The stored reference of a conversation, if any.
     async fn get_reference(
         &self,
         key: &ConversationKey,
@@ -139,6 +146,8 @@ pub trait SubscriptionStore: Send + Sync {
         limit: usize,
     ) -> Result<Page<ConversationKey>, StoreError>;
 
+    /// How many active conversations are subscribed to `tag` (all
+    /// subscribers: `None`).
     async fn count_subscribers(&self, tag: Option<&str>) -> Result<u64, StoreError>;
 
     /// How many subscriptions (the general list and tags) one conversation
@@ -152,6 +161,7 @@ pub trait JobStore: Send + Sync {
     /// Stores a new job; [`StoreError::Conflict`] if the id is taken.
     async fn insert_job(&self, job: &Job) -> Result<(), StoreError>;
 
+    /// A job by id.
     async fn get_job(&self, id: &JobId) -> Result<Option<Job>, StoreError>;
 
     /// The jobs of job log `log` ([`Job::log`]), the most recent first, at
@@ -183,6 +193,7 @@ pub trait ReminderStore: Send + Sync {
     /// Stores a new reminder; [`StoreError::Conflict`] if the id is taken.
     async fn insert_reminder(&self, reminder: &Reminder) -> Result<(), StoreError>;
 
+    /// A reminder by id.
     async fn get_reminder(&self, id: &ReminderId) -> Result<Option<Reminder>, StoreError>;
 
     /// One conversation's pending reminders, soonest first, at most `limit`.
@@ -251,6 +262,7 @@ pub trait DeliveryStore: Send + Sync {
     /// updated by the caller).
     async fn put_delivery(&self, record: &DeliveryRecord) -> Result<(), StoreError>;
 
+    /// The delivery record of a notification, if it has one.
     async fn get_delivery(&self, id: &NotificationId)
         -> Result<Option<DeliveryRecord>, StoreError>;
 
@@ -319,6 +331,7 @@ pub trait WebhookStore: Send + Sync {
     /// record of the same id).
     async fn save_accepted(&self, accepted: &AcceptedNotification) -> Result<(), StoreError>;
 
+    /// The accepted notification of a webhook request, by id.
     async fn get_accepted(
         &self,
         id: &NotificationId,

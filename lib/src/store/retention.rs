@@ -40,14 +40,18 @@ impl Cutoffs {
 /// How many records of each kind one purge deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
+    /// Delivery records deleted.
     pub deliveries: usize,
+    /// Finished jobs deleted.
     pub finished_jobs: usize,
+    /// Accepted-notification records deleted.
     pub accepted: usize,
     /// Idempotency keys and remembered signatures.
     pub expired_keys: usize,
 }
 
 impl Purged {
+    /// Everything deleted.
     pub fn total(&self) -> usize {
         self.deliveries + self.finished_jobs + self.accepted + self.expired_keys
     }
