@@ -33,6 +33,8 @@ pub mod assemble;
 pub mod auth;
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "azure")]
+pub mod azure;
 pub mod bot;
 pub mod calendar;
 pub mod clock;

@@ -44,6 +44,7 @@ const LAYERS: &[&str] = &[
     "assemble",
     // The hosts.
     "aws",
+    "azure",
     "local",
 ];
 
