@@ -76,6 +76,7 @@ macro_rules! store_checks {
             caps_count_live_records,
             parked_reminders_resume_once,
             signatures_are_remembered_once,
+            an_expired_signature_is_no_replay,
         );
     };
 }

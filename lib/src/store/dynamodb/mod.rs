@@ -342,9 +342,9 @@ impl WebhookStore for DynamoStore {
         digest: &str,
         idempotency_key: &str,
         expires_at: Timestamp,
-        _now: Timestamp,
+        now: Timestamp,
     ) -> Result<Option<String>, StoreError> {
-        webhook_api::remember_signature(&self.table, digest, idempotency_key, expires_at).await
+        webhook_api::remember_signature(&self.table, digest, idempotency_key, expires_at, now).await
     }
 
     async fn save_accepted(&self, accepted: &AcceptedNotification) -> Result<(), StoreError> {

@@ -24,7 +24,7 @@ use aws_sdk_dynamodb::Client;
 use rand::RngExt;
 
 use super::codec::count;
-use super::keys::{Index, PK, REV, SK};
+use super::keys::{Index, EXPIRES_AT, PK, REV, SK};
 use crate::store::StoreError;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -42,6 +42,10 @@ pub enum Expect {
     Anything,
     /// No item with this key.
     Absent,
+    /// No item with this key, or one whose `expires_at` (epoch seconds)
+    /// is at or before this second: expired, though the table's TTL, which
+    /// may take days, has not deleted it yet.
+    AbsentOrExpired(i64),
     /// Some item with this key, whatever it holds.
     Present,
     /// The item at exactly this revision (as read).
@@ -446,6 +450,11 @@ impl Expression {
         match expect {
             Expect::Anything => None,
             Expect::Absent => Some(format!("attribute_not_exists({})", self.name(PK))),
+            Expect::AbsentOrExpired(now) => {
+                let absent = format!("attribute_not_exists({})", self.name(PK));
+                let expired = self.compare(EXPIRES_AT, "<=", number(now));
+                Some(format!("{absent} OR {expired}"))
+            }
             Expect::Present => Some(format!("attribute_exists({})", self.name(PK))),
             Expect::Revision(0) => Some(format!(
                 "attribute_exists({}) AND attribute_not_exists({})",
@@ -519,6 +528,10 @@ mod tests {
         assert_eq!(
             condition(Expect::Present).as_deref(),
             Some("attribute_exists(#pk)")
+        );
+        assert_eq!(
+            condition(Expect::AbsentOrExpired(1_700_000_000)).as_deref(),
+            Some("attribute_not_exists(#pk) OR #expires_at <= :v0")
         );
         let read = Item::from([(REV.to_owned(), number(3))]);
         assert!(matches!(

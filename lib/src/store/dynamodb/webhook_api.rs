@@ -64,12 +64,19 @@ pub async fn remember_signature(
     digest: &str,
     idempotency_key: &str,
     expires_at: Timestamp,
+    now: Timestamp,
 ) -> Result<Option<String>, StoreError> {
     let change = Change::default()
         .set(EXPIRES_AT, number(expires_at.as_second()))
         .set(IDEMPOTENCY_KEY, text(idempotency_key.to_owned()));
     if table
-        .write(signature_pk(digest), SIGNATURE_SK, &change, &Expect::Absent)
+        .write(
+            signature_pk(digest),
+            SIGNATURE_SK,
+            &change,
+            // An expired one the TTL has not deleted yet is no replay.
+            &Expect::AbsentOrExpired(now.as_second()),
+        )
         .await?
     {
         return Ok(None);

@@ -230,6 +230,44 @@ pub async fn signatures_are_remembered_once(store: &dyn Store) {
     );
 }
 
+/// A digest remembered past its expiry is new again, on every store:
+/// DynamoDB's TTL may leave the expired record in place for days, and it
+/// must not turn a fresh request into a "replay".
+pub async fn an_expired_signature_is_no_replay(store: &dyn Store) {
+    let now = Timestamp::now();
+    let digest = unique("digest");
+    let until = now + SignedDuration::from_secs(60);
+    assert_eq!(
+        store
+            .remember_signature(&digest, "key-1", until, now)
+            .await
+            .expect("remember"),
+        None
+    );
+    let later = until + SignedDuration::from_secs(1);
+    assert_eq!(
+        store
+            .remember_signature(
+                &digest,
+                "key-2",
+                later + SignedDuration::from_secs(60),
+                later
+            )
+            .await
+            .expect("remember"),
+        None,
+        "past its expiry the digest is new"
+    );
+    assert_eq!(
+        store
+            .remember_signature(&digest, "", later + SignedDuration::from_secs(60), later)
+            .await
+            .expect("remember"),
+        Some("key-2".to_owned()),
+        "and remembered afresh, with its new key"
+    );
+}
+
 fn reminder(owner: &nudge::ids::ConversationKey, due: Timestamp) -> Reminder {
     let due = Timestamp::from_second(due.as_second()).expect("whole seconds");
     Reminder {
