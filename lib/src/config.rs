@@ -129,8 +129,11 @@ impl Settings {
                 env,
                 "NUDGE_MAX_RECEIVE_COUNT",
                 10,
-                |n| (1..=1000).contains(n),
-                "a number from 1 to 1000",
+                // Above the receives after which a waiting message goes
+                // back fresh (`delivery::settle`), or waiting for a rate
+                // limit could use it up.
+                |n| (5..=1000).contains(n),
+                "a number from 5 to 1000",
             )?,
             limits: Limits {
                 max_activity_bytes: number(

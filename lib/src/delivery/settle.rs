@@ -11,12 +11,31 @@
 //! The wait is always the notifier's (a backoff, a `Retry-After`, a
 //! rate-limit slot), never a trigger's fixed visibility timeout: a trigger
 //! retries on its own schedule only when settling itself failed.
+//!
+//! **Waiting must not use up the queue's receive budget.** Every queue
+//! counts receives and moves a message received too often to its dead
+//! letters (`NUDGE_MAX_RECEIVE_COUNT`, SQS's `maxReceiveCount`: 10), a
+//! backstop for a message that crashes the notifier. A message that waits
+//! for rate-limit slots comes back many times without failing (a burst of
+//! 100 to one conversation lost one this way on a busy machine: ten
+//! receives, then the dead letters, with no delivery record saying so).
+//! So once a message has been received [`FRESH_AFTER_RECEIVES`] times, a
+//! wait sends it back as a fresh copy (receive count 0) and settles the
+//! original. The notifier's own attempt count, in the delivery record,
+//! still decides when retrying a failing send ends; a crash between the
+//! copy and the settle leaves two copies, which the delivery claim makes
+//! one send.
 
 use std::time::Duration;
 
 use crate::queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
 
 use super::Disposition;
+
+/// Receives after which a message that must wait goes back as a fresh
+/// copy rather than with a longer visibility: half the default receive
+/// budget, so the budget must be above it (`NUDGE_MAX_RECEIVE_COUNT` ≥ 5).
+pub const FRESH_AFTER_RECEIVES: u32 = 4;
 
 /// How a host's trigger hands over messages and takes them back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +100,10 @@ async fn retry_after(
     wait: Duration,
     trigger: Trigger,
 ) -> Result<Answer, QueueError> {
+    if message.receive_count >= FRESH_AFTER_RECEIVES {
+        queue.send(vec![delayed_copy(message, wait)]).await?;
+        return done(queue, message, trigger).await;
+    }
     let delayed = queue.change_visibility(&message.receipt, wait).await;
     match trigger {
         Trigger::ReceiveLoop => delayed.map(|()| Answer::Settled),
@@ -93,14 +116,17 @@ async fn retry_after(
         Trigger::PerInvocation => {
             if let Err(error) = delayed {
                 tracing::info!(%error, "could not delay the message; sending a delayed copy");
-                let copy = OutgoingMessage {
-                    body: message.body.clone(),
-                    delay: wait,
-                };
-                queue.send(vec![copy]).await?;
+                queue.send(vec![delayed_copy(message, wait)]).await?;
             }
             Ok(Answer::Settled)
         }
+    }
+}
+
+fn delayed_copy(message: &ReceivedMessage, wait: Duration) -> OutgoingMessage {
+    OutgoingMessage {
+        body: message.body.clone(),
+        delay: wait,
     }
 }
 
@@ -242,6 +268,40 @@ mod tests {
             1,
             "it was in the dead letters"
         );
+    }
+
+    #[tokio::test]
+    async fn a_message_that_waits_often_goes_back_fresh() {
+        for trigger in [
+            Trigger::ReceiveLoop,
+            Trigger::PartialBatch,
+            Trigger::PerInvocation,
+        ] {
+            let (queue, mut message) = one_message(false).await;
+            message.receive_count = FRESH_AFTER_RECEIVES;
+            let soon = Disposition::RetryAfter(Duration::from_millis(300));
+            assert_eq!(
+                settle(&queue, &message, soon, trigger).await,
+                Answer::Settled,
+                "{trigger:?}: the original is done with"
+            );
+            if trigger != Trigger::ReceiveLoop {
+                // What the trigger does on success.
+                queue.delete(&message.receipt).await.unwrap();
+            }
+            assert_eq!(visible(&queue, Duration::from_millis(100)).await, 0);
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let back = queue
+                .receive(10, Duration::from_secs(30), Duration::ZERO)
+                .await
+                .unwrap();
+            assert_eq!(back.len(), 1, "{trigger:?}: one copy, after the wait");
+            assert_eq!(
+                back[0].receive_count, 1,
+                "{trigger:?}: a fresh receive count"
+            );
+            assert_eq!(back[0].body, message.body);
+        }
     }
 
     #[tokio::test]
