@@ -191,6 +191,20 @@ pub async fn parked_reminders_resume_once(store: &dyn Store) {
     assert!(store.advance_reminder(due, &cancelled).await.expect("tidy"));
 }
 
+/// What `remember_signature` answers: `None` when the digest is new.
+async fn remember(
+    store: &dyn Store,
+    digest: &str,
+    key: &str,
+    until: Timestamp,
+    now: Timestamp,
+) -> Option<String> {
+    store
+        .remember_signature(digest, key, until, now)
+        .await
+        .expect("remember")
+}
+
 /// A signed request's digest is remembered once: the second time is a
 /// copy, whichever instance asks, and the answer names the key it first
 /// came with.
@@ -198,34 +212,23 @@ pub async fn signatures_are_remembered_once(store: &dyn Store) {
     let now = Timestamp::now();
     let until = now + SignedDuration::from_secs(600);
     let digest = unique("digest");
+    assert_eq!(remember(store, &digest, "key-1", until, now).await, None);
     assert_eq!(
-        store
-            .remember_signature(&digest, "key-1", until, now)
-            .await
-            .expect("remember"),
-        None
-    );
-    assert_eq!(
-        store
-            .remember_signature(&digest, "", until, now + SignedDuration::from_secs(1))
-            .await
-            .expect("remember"),
+        remember(
+            store,
+            &digest,
+            "",
+            until,
+            now + SignedDuration::from_secs(1)
+        )
+        .await,
         Some("key-1".to_owned()),
         "the same request again is a copy, and says what key it came with"
     );
     let other = unique("digest");
+    assert_eq!(remember(store, &other, "", until, now).await, None);
     assert_eq!(
-        store
-            .remember_signature(&other, "", until, now)
-            .await
-            .expect("remember"),
-        None
-    );
-    assert_eq!(
-        store
-            .remember_signature(&other, "key-2", until, now)
-            .await
-            .expect("remember"),
+        remember(store, &other, "key-2", until, now).await,
         Some(String::new())
     );
 }
@@ -237,32 +240,16 @@ pub async fn an_expired_signature_is_no_replay(store: &dyn Store) {
     let now = Timestamp::now();
     let digest = unique("digest");
     let until = now + SignedDuration::from_secs(60);
-    assert_eq!(
-        store
-            .remember_signature(&digest, "key-1", until, now)
-            .await
-            .expect("remember"),
-        None
-    );
+    assert_eq!(remember(store, &digest, "key-1", until, now).await, None);
     let later = until + SignedDuration::from_secs(1);
+    let next_until = later + SignedDuration::from_secs(60);
     assert_eq!(
-        store
-            .remember_signature(
-                &digest,
-                "key-2",
-                later + SignedDuration::from_secs(60),
-                later
-            )
-            .await
-            .expect("remember"),
+        remember(store, &digest, "key-2", next_until, later).await,
         None,
         "past its expiry the digest is new"
     );
     assert_eq!(
-        store
-            .remember_signature(&digest, "", later + SignedDuration::from_secs(60), later)
-            .await
-            .expect("remember"),
+        remember(store, &digest, "", next_until, later).await,
         Some("key-2".to_owned()),
         "and remembered afresh, with its new key"
     );
