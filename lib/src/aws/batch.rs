@@ -17,6 +17,9 @@
 //! would only hand it back to fail again until it dead-letters. A record
 //! that failed as often as it may ([`Disposition::DeadLetter`]) is moved
 //! to the dead-letter queue with its last error, and not named either.
+//! Nor is one that must wait again after several receives: it goes back
+//! as a fresh copy, so that waiting for slots does not use up the queue's
+//! `maxReceiveCount` (`delivery::settle`).
 //!
 //! [`Disposition::RetryAfter`]: crate::delivery::Disposition::RetryAfter
 //! [`Disposition::DeadLetter`]: crate::delivery::Disposition::DeadLetter

@@ -139,13 +139,13 @@ mod tests {
     use crate::queue::QueueLimits;
 
     /// The embedded queue, whose visibility changes fail when told to.
-    struct Queue2 {
+    struct FlakyQueue {
         inner: EmbeddedQueue,
         visibility_fails: bool,
     }
 
     #[async_trait]
-    impl Queue for Queue2 {
+    impl Queue for FlakyQueue {
         async fn send(&self, messages: Vec<OutgoingMessage>) -> Result<(), QueueError> {
             self.inner.send(messages).await
         }
@@ -185,8 +185,8 @@ mod tests {
         }
     }
 
-    async fn one_message(visibility_fails: bool) -> (Queue2, ReceivedMessage) {
-        let queue = Queue2 {
+    async fn one_message(visibility_fails: bool) -> (FlakyQueue, ReceivedMessage) {
+        let queue = FlakyQueue {
             inner: EmbeddedQueue::in_memory(10).unwrap(),
             visibility_fails,
         };
@@ -203,7 +203,7 @@ mod tests {
     }
 
     /// Messages visible within `within`.
-    async fn visible(queue: &Queue2, within: Duration) -> usize {
+    async fn visible(queue: &FlakyQueue, within: Duration) -> usize {
         tokio::time::sleep(within).await;
         queue
             .receive(10, Duration::from_secs(30), Duration::ZERO)
