@@ -56,7 +56,8 @@ pub const RIG_ENV: [(&str, &str); 3] = [
     ("NUDGE_RATE_JITTER_MS", RIG_JITTER_MS),
 ];
 
-/// The arrival-jitter allowance of every rig. The allowance must cover the
+/// The arrival-jitter allowance of every rig and test host (`host.rs`
+/// applies it unless a test sets its own). The allowance must cover the
 /// jitter of the path from a send's slot to the channel's count, as the
 /// README tells operators. In a rig that path is the test's own channel,
 /// the notifiers (three processes on Lambda) and the store sharing two

@@ -15,6 +15,7 @@ use tokio::process::{Child, Command};
 
 use crate::channel::FakeChannel;
 use crate::client::BotClient;
+use crate::delivery::RIG_JITTER_MS;
 
 /// A fresh, empty data directory under the system temp dir, removed on drop.
 pub struct DataDir(PathBuf);
@@ -56,8 +57,14 @@ pub fn local_settings(data_dir: &Path) -> Settings {
 
 /// Settings for a test host read from `env` (names and values as the
 /// process environment would hold them), on any free port and `data_dir`.
+/// The rate limits' jitter allowance is the rigs' ([`RIG_JITTER_MS`]) unless
+/// `env` sets it: every test host shares two busy cores with the other
+/// checks of its binary, and at the product's 10 ms a typing indicator or
+/// reply a few milliseconds late for its slot is skipped or queued.
 pub fn settings_with(data_dir: &Path, env: &[(&str, String)]) -> Settings {
-    let mut settings = Settings::from_env(&TestEnv(env)).expect("test settings are valid");
+    let mut with_jitter = vec![("NUDGE_RATE_JITTER_MS", RIG_JITTER_MS.to_owned())];
+    with_jitter.extend(env.iter().cloned());
+    let mut settings = Settings::from_env(&TestEnv(&with_jitter)).expect("test settings are valid");
     settings.port = 0;
     settings.data_dir = data_dir.to_owned();
     settings
@@ -223,6 +230,7 @@ impl HostProcess {
             .env_remove("NUDGE_WEBHOOK_API_KEYS")
             .env_remove("NUDGE_TRUSTED_SERVICE_HOSTS")
             .env("NUDGE_LOG", "warn")
+            .env("NUDGE_RATE_JITTER_MS", RIG_JITTER_MS)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use nudge_tests::channel::{Fault, Scripted};
-use nudge_tests::delivery::RIG_JITTER_MS;
 use nudge_tests::host::Harness;
 use serde_json::Value;
 
@@ -23,9 +22,8 @@ fn teams_message(harness: &Harness, n: usize, text: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_users_get_every_reply_and_confirmation_without_a_429() {
-    // The rigs' allowance for the jitter of a channel on this machine.
-    let jitter = [("NUDGE_RATE_JITTER_MS", RIG_JITTER_MS.to_owned())];
-    let harness = Harness::start_with("reply-burst", &jitter).await;
+    // At the rigs' jitter allowance, as every test host (`settings_with`).
+    let harness = Harness::start("reply-burst").await;
     harness.channel.enforce_teams_limits();
     const USERS: usize = 1000;
     // Within about two seconds: 500 a second, ten times the tenant's limit.
