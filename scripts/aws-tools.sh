@@ -7,6 +7,8 @@
 #   loopback port, announced to the tests in NUDGE_MOTO_ENDPOINT; moto_stop
 #   ends that process only.
 
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
+
 aws_tools_install() {
     local requirements=scripts/requirements-aws.txt stamp=.venv/.requirements-aws
     if [ ! -x .venv/bin/python ]; then
@@ -23,7 +25,7 @@ aws_tools_install() {
 
 moto_start() {
     local port
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port)
     moto_log=$(mktemp)
     .venv/bin/python scripts/moto_server.py 127.0.0.1 "$port" >"$moto_log" 2>&1 &
     moto_pid=$!

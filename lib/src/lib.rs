@@ -35,6 +35,8 @@ pub mod auth;
 pub mod aws;
 #[cfg(feature = "azure")]
 pub mod azure;
+#[cfg(feature = "azure")]
+pub mod azure_storage;
 pub mod bot;
 pub mod calendar;
 pub mod clock;

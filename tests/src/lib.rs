@@ -19,6 +19,7 @@
 
 pub mod api;
 pub mod api_spec;
+pub mod azurite;
 pub mod channel;
 pub mod client;
 pub mod crash;

@@ -15,8 +15,11 @@
 //! What a backend can do (largest body, longest delay and visibility, its
 //! delay step, long polling) is a property of the adapter,
 //! [`Queue::limits`], not of the port: the notifier asks. Adapters:
-//! [`embedded`] (SQLite on disk, the local host) and `sqs` (feature `aws`).
+//! [`embedded`] (SQLite on disk, the local host), `sqs` (feature `aws`) and
+//! `azure` (Azure Storage queues, feature `azure`).
 
+#[cfg(feature = "azure")]
+pub mod azure;
 #[cfg(feature = "local")]
 pub mod embedded;
 #[cfg(feature = "aws")]

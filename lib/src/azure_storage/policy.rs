@@ -1,0 +1,54 @@
+//! The pipeline policy that signs the official SDK clients' requests with
+//! a fresh account SAS ([`super::sas`]).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use azure_core::http::policies::{Policy, PolicyResult};
+use azure_core::http::{Context, Request};
+use jiff::Timestamp;
+
+use super::sas;
+use crate::secret::Secret;
+
+/// Adds an account SAS to every request's query, made when it is sent.
+#[derive(Debug)]
+pub struct SasPolicy {
+    account: String,
+    key: Secret,
+}
+
+impl SasPolicy {
+    pub fn new(account: &str, key: &Secret) -> Arc<SasPolicy> {
+        Arc::new(SasPolicy {
+            account: account.to_owned(),
+            key: key.clone(),
+        })
+    }
+}
+
+#[async_trait]
+impl Policy for SasPolicy {
+    async fn send(
+        &self,
+        ctx: &Context,
+        request: &mut Request,
+        next: &[Arc<dyn Policy>],
+    ) -> PolicyResult {
+        let signature = sas::account_sas(&self.account, &self.key, Timestamp::now());
+        let url = request.url_mut();
+        // A retried request carries the last try's signature: replace it.
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(name, _)| !sas::FIELDS.contains(&name.as_ref()))
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(kept).finish();
+        let query = match url.query() {
+            Some(existing) if !existing.is_empty() => format!("{existing}&{signature}"),
+            _ => signature,
+        };
+        url.set_query(Some(&query));
+        next[0].send(ctx, request, &next[1..]).await
+    }
+}

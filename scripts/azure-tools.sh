@@ -1,0 +1,60 @@
+# Sourced by scripts/test: the Azure tooling the Azure tests need.
+#
+# - azure_tools_install: Azurite (the Azure Storage emulator) from npm,
+#   pinned by scripts/azurite/package-lock.json, into
+#   scripts/azurite/node_modules (reinstalled only when the lock changes).
+# - azurite_start / azurite_stop: Azurite in memory, telemetry off, on free
+#   loopback ports, announced to the tests in NUDGE_AZURITE_CONNECTION (a
+#   storage connection string for Azurite's development account);
+#   azurite_stop ends that process only.
+
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
+
+azure_tools_install() {
+    local dir=scripts/azurite stamp=scripts/azurite/node_modules/.nudge-lock
+    if ! cmp -s "$dir/package-lock.json" "$stamp"; then
+        npm ci --prefix "$dir" --no-audit --no-fund --silent
+        cp "$dir/package-lock.json" "$stamp"
+    fi
+}
+
+azurite_start() {
+    local blob queue table
+    blob=$(free_port)
+    queue=$(free_port)
+    table=$(free_port)
+    azurite_log=$(mktemp)
+    # The SDK speaks newer service versions than Azurite knows by name;
+    # the operations nudge uses are the same in both.
+    scripts/azurite/node_modules/.bin/azurite --silent --inMemoryPersistence \
+        --disableTelemetry --skipApiVersionCheck --loose \
+        --blobHost 127.0.0.1 --blobPort "$blob" \
+        --queueHost 127.0.0.1 --queuePort "$queue" \
+        --tableHost 127.0.0.1 --tablePort "$table" >"$azurite_log" 2>&1 &
+    azurite_pid=$!
+    for _ in $(seq 150); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$queue") 2>/dev/null &&
+            (exec 3<>"/dev/tcp/127.0.0.1/$table") 2>/dev/null; then
+            export NUDGE_AZURITE_CONNECTION="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;QueueEndpoint=http://127.0.0.1:$queue/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table/devstoreaccount1"
+            echo "Azurite on queue port $queue, table port $table (pid $azurite_pid)"
+            return 0
+        fi
+        if ! kill -0 "$azurite_pid" 2>/dev/null; then
+            cat "$azurite_log" >&2
+            echo "Azurite did not start" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "Azurite did not listen on ports $queue and $table" >&2
+    return 1
+}
+
+azurite_stop() {
+    if [ -n "${azurite_pid:-}" ]; then
+        kill "$azurite_pid" 2>/dev/null || true
+        wait "$azurite_pid" 2>/dev/null || true
+        azurite_pid=
+    fi
+    rm -f "${azurite_log:-}"
+}
