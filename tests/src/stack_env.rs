@@ -2,8 +2,8 @@
 //! environment: the AWS endpoint and credentials, the table and queues, a
 //! secret (the bot's password and whatever else the deployment keeps
 //! there), the bot's app id and the token endpoint it logs in at (a
-//! [`FakeEntra`]), and the test CA, since they call channels only over
-//! HTTPS.
+//! [`FakeEntra`]), the test CA, since they call channels only over
+//! HTTPS, and the rigs' jitter allowance.
 //!
 //! The function tests, the Lambda delivery suite and the notifier
 //! benchmark all start them so; each adds its own settings (logging, rate
@@ -12,6 +12,7 @@
 use aws_config::SdkConfig;
 use serde_json::Value;
 
+use crate::delivery::RIG_JITTER_MS;
 use crate::entra::FakeEntra;
 use crate::moto::{self, TestQueue};
 use crate::tls::ca_file;
@@ -39,6 +40,10 @@ pub async fn stack_env(
             entra.login_url("botframework.com"),
         ),
         ("SSL_CERT_FILE", ca_file().display().to_string()),
+        // As every test host: an in-turn reply a few milliseconds late for
+        // its slot on a busy machine would otherwise go to the queue, which
+        // the function tests drain only when they choose to.
+        ("NUDGE_RATE_JITTER_MS", RIG_JITTER_MS.to_owned()),
     ]);
     env
 }
