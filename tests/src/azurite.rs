@@ -2,11 +2,12 @@
 //! installs and starts on free loopback ports, announced in
 //! [`CONNECTION_VAR`] as a connection string for its development account.
 //!
-//! Each test makes queues (and tables) of its own with unique names, so
+//! Each test makes queues and tables of its own with unique names, so
 //! tests run in parallel against one Azurite.
 
-use nudge::azure_storage::StorageAccount;
+use nudge::azure_storage::{Credential, StorageAccount};
 use nudge::queue::azure::AzureQueue;
+use nudge::store::azure_table::rest::TableClient;
 
 use crate::suites::unique;
 
@@ -49,4 +50,25 @@ pub async fn new_queue(max_receive_count: u32) -> AzureQueue {
         .await
         .expect("create the queue on Azurite");
     queue
+}
+
+/// A client for a new table of its own (table names are letters and
+/// digits only).
+pub async fn new_table() -> TableClient {
+    let account = account();
+    let name: String = unique("table")
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let client = TableClient::new(
+        reqwest::Client::new(),
+        account.table_endpoint.clone(),
+        &name,
+        Credential::for_account(&account, None),
+    );
+    client
+        .create_if_missing()
+        .await
+        .expect("create the table on Azurite");
+    client
 }

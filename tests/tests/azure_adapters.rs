@@ -117,3 +117,249 @@ fn message_text_is_base64_as_the_functions_trigger_reads_it() {
     let body = r#"{"notificationId":"n-1"}"#;
     assert_eq!(text::encode(body), "eyJub3RpZmljYXRpb25JZCI6Im4tMSJ9");
 }
+
+mod table_client {
+    //! The Table REST client the Table store stands on, against Azurite:
+    //! what the store relies on, checked before any part is built on it.
+
+    use nudge::store::azure_table::batch::Write;
+    use nudge::store::azure_table::keys;
+    use nudge::store::azure_table::rest::{Condition, Entity, TableError};
+    use nudge_tests::azurite;
+
+    #[tokio::test]
+    async fn writes_are_conditional_on_the_etag_read() {
+        let table = azurite::new_table().await;
+        let entity = Entity::new("p", "r")
+            .with("body", "one")
+            .with_i64("revision", 1);
+        let etag = table.insert(&entity).await.expect("insert");
+        assert!(matches!(
+            table.insert(&entity).await,
+            Err(TableError::Exists)
+        ));
+
+        let read = table.get("p", "r").await.expect("get").expect("there");
+        assert_eq!(read.text("body"), Some("one"));
+        assert_eq!(read.i64("revision"), Some(1));
+        assert_eq!(read.etag.as_deref(), Some(etag.as_str()));
+
+        let two = Entity::new("p", "r").with("body", "two");
+        let newer = table
+            .replace(&two, Condition::Matches(&etag))
+            .await
+            .expect("replace at the etag read");
+        assert!(
+            matches!(
+                table.replace(&two, Condition::Matches(&etag)).await,
+                Err(TableError::Changed)
+            ),
+            "a stale etag changes nothing"
+        );
+        assert!(matches!(
+            table.delete("p", "r", Condition::Matches(&etag)).await,
+            Err(TableError::Changed)
+        ));
+        let merged = Entity::new("p", "r").with("extra", "x");
+        table
+            .merge(&merged, Condition::Matches(&newer))
+            .await
+            .expect("merge at the current etag");
+        let read = table.get("p", "r").await.unwrap().unwrap();
+        assert_eq!(
+            (read.text("body"), read.text("extra")),
+            (Some("two"), Some("x"))
+        );
+        assert!(matches!(
+            table
+                .replace(&Entity::new("p", "absent"), Condition::Exists)
+                .await,
+            Err(TableError::Changed)
+        ));
+        table
+            .delete("p", "r", Condition::None)
+            .await
+            .expect("delete");
+        table
+            .delete("p", "r", Condition::None)
+            .await
+            .expect("deleting what is gone is fine");
+        assert!(table.get("p", "r").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn any_text_makes_a_key_that_reads_back() {
+        let table = azurite::new_table().await;
+        for (n, raw) in [
+            "a/b",
+            "c\\d",
+            "e#f",
+            "g?h",
+            "it's",
+            "50%",
+            "~tilde",
+            "new\nline",
+            "19:x@thread.tacv2;messageid=1",
+            "ünï cödé",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let (pk, rk) = (keys::encode(raw), keys::encode(&format!("{raw}-{n}")));
+            table
+                .insert(&Entity::new(&pk, &rk).with("raw", raw))
+                .await
+                .unwrap_or_else(|e| panic!("insert {raw:?}: {e}"));
+            let read = table
+                .get(&pk, &rk)
+                .await
+                .unwrap_or_else(|e| panic!("get {raw:?}: {e}"))
+                .unwrap_or_else(|| panic!("{raw:?} reads back"));
+            assert_eq!(read.text("raw"), Some(raw));
+            assert_eq!(
+                keys::decode(&read.row_key).as_deref(),
+                Some(format!("{raw}-{n}").as_str())
+            );
+            let found = table
+                .query_all(&format!("PartitionKey eq {}", keys::literal(&pk)), 10)
+                .await
+                .expect("query by an escaped key");
+            assert_eq!(found.len(), 1, "{raw:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn queries_page_in_key_order_with_continuations() {
+        let table = azurite::new_table().await;
+        let writes: Vec<Write> = (0..25)
+            .map(|n| Write::Insert(Entity::new("list", format!("{n:03}")).with_i64("n", n)))
+            .collect();
+        table.transact(&writes).await.expect("insert 25");
+        let page = table
+            .query("PartitionKey eq 'list' and n ge 5", 7, None)
+            .await
+            .expect("a page");
+        assert_eq!(page.entities.len(), 7);
+        assert_eq!(page.entities[0].row_key, "005");
+        let next = page.next.expect("a continuation");
+        let rest = table
+            .query("PartitionKey eq 'list' and n ge 5", 100, Some(&next))
+            .await
+            .expect("the rest");
+        assert_eq!(
+            rest.entities.first().map(|e| e.row_key.as_str()),
+            Some("012")
+        );
+        assert_eq!(rest.entities.len(), 13);
+        assert!(rest.next.is_none());
+        let all = table
+            .query_all("PartitionKey eq 'list'", 1000)
+            .await
+            .expect("all");
+        assert_eq!(all.len(), 25);
+    }
+
+    #[tokio::test]
+    async fn a_transaction_applies_all_or_nothing_and_names_the_failed_write() {
+        let table = azurite::new_table().await;
+        let etag = table
+            .insert(&Entity::new("conv", "count").with_i64("n", 1))
+            .await
+            .unwrap();
+        // A well-formed etag that is no longer the entity's.
+        let stale = etag;
+        let etag = table
+            .replace(
+                &Entity::new("conv", "count").with_i64("n", 1),
+                Condition::None,
+            )
+            .await
+            .unwrap();
+        let failed = table
+            .transact(&[
+                Write::Insert(Entity::new("conv", "sub~23a")),
+                Write::Replace(
+                    Entity::new("conv", "count").with_i64("n", 2),
+                    Condition::Matches(&stale),
+                ),
+            ])
+            .await
+            .expect_err("a stale etag fails the transaction");
+        assert_eq!(failed.index, 1);
+        assert!(matches!(failed.error, TableError::Changed), "{failed}");
+        assert!(
+            table.get("conv", "sub~23a").await.unwrap().is_none(),
+            "nothing of a failed transaction is applied"
+        );
+
+        let absent = table
+            .transact(&[
+                Write::Insert(Entity::new("conv", "sub~23a")),
+                Write::Replace(
+                    Entity::new("conv", "count").with_i64("n", 2),
+                    Condition::Matches(&etag),
+                ),
+                Write::Delete {
+                    partition_key: "conv".into(),
+                    row_key: "absent".into(),
+                    condition: Condition::None,
+                },
+            ])
+            .await
+            .expect_err("a transaction cannot delete what is absent");
+        assert_eq!(absent.index, 2);
+        assert!(matches!(absent.error, TableError::Changed), "{absent}");
+        assert!(table.get("conv", "sub~23a").await.unwrap().is_none());
+
+        table
+            .transact(&[
+                Write::Insert(Entity::new("conv", "sub~23a")),
+                Write::Replace(
+                    Entity::new("conv", "count").with_i64("n", 2),
+                    Condition::Matches(&etag),
+                ),
+            ])
+            .await
+            .expect("a transaction whose conditions hold applies");
+        assert!(table.get("conv", "sub~23a").await.unwrap().is_some());
+        assert_eq!(
+            table.get("conv", "count").await.unwrap().unwrap().i64("n"),
+            Some(2)
+        );
+        let again = table
+            .transact(&[Write::Insert(Entity::new("conv", "sub~23a"))])
+            .await
+            .expect_err("an insert of what exists fails");
+        assert!(matches!(again.error, TableError::Exists));
+    }
+
+    #[tokio::test]
+    async fn optimistic_increments_from_many_writers_all_count() {
+        let table = azurite::new_table().await;
+        table
+            .insert(&Entity::new("counter", "c").with_i64("n", 0))
+            .await
+            .unwrap();
+        let writers = (0..20).map(|_| {
+            let table = table.clone();
+            async move {
+                loop {
+                    let read = table.get("counter", "c").await.unwrap().unwrap();
+                    let n = read.i64("n").unwrap();
+                    let next = Entity::new("counter", "c").with_i64("n", n + 1);
+                    match table
+                        .replace(&next, Condition::Matches(read.etag.as_deref().unwrap()))
+                        .await
+                    {
+                        Ok(_) => return,
+                        Err(TableError::Changed) => continue,
+                        Err(other) => panic!("{other}"),
+                    }
+                }
+            }
+        });
+        futures::future::join_all(writers).await;
+        let read = table.get("counter", "c").await.unwrap().unwrap();
+        assert_eq!(read.i64("n"), Some(20));
+    }
+}

@@ -11,8 +11,10 @@
 //! form of shared-key access they accept.)
 
 mod connection;
+mod credential;
 mod policy;
 pub mod sas;
 
 pub use connection::{ConnectionError, StorageAccount};
+pub use credential::{Credential, CredentialError, STORAGE_SCOPE};
 pub use policy::SasPolicy;

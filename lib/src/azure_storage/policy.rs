@@ -35,20 +35,12 @@ impl Policy for SasPolicy {
         request: &mut Request,
         next: &[Arc<dyn Policy>],
     ) -> PolicyResult {
-        let signature = sas::account_sas(&self.account, &self.key, Timestamp::now());
-        let url = request.url_mut();
-        // A retried request carries the last try's signature: replace it.
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(name, _)| !sas::FIELDS.contains(&name.as_ref()))
-            .map(|(name, value)| (name.into_owned(), value.into_owned()))
-            .collect();
-        url.query_pairs_mut().clear().extend_pairs(kept).finish();
-        let query = match url.query() {
-            Some(existing) if !existing.is_empty() => format!("{existing}&{signature}"),
-            _ => signature,
-        };
-        url.set_query(Some(&query));
+        sas::sign_url(
+            request.url_mut(),
+            &self.account,
+            &self.key,
+            Timestamp::now(),
+        );
         next[0].send(ctx, request, &next[1..]).await
     }
 }

@@ -15,6 +15,8 @@
 //! [`JobStore::insert_job`]): callers never read-modify-write.
 
 mod api_records;
+#[cfg(feature = "azure")]
+pub mod azure_table;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
 mod records;
