@@ -30,6 +30,7 @@ pub mod events;
 pub mod host;
 pub mod lambda;
 pub mod moto;
+pub mod ncrontab;
 pub mod openid;
 pub mod secured;
 pub mod server;

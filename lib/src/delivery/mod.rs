@@ -77,7 +77,7 @@ use crate::store::{DeliveryClaim, DeliveryRecord, DeliveryStatus, Store, StoreEr
 pub use hooks::{BeforeSend, DeliveryHook};
 pub use limiter::{Agreement, Limiter};
 use policy::Verdict;
-pub use settle::{settle, Answer, Trigger};
+pub use settle::{settle, Answer, Trigger, FRESH_AFTER_RECEIVES};
 
 /// What to do with a queue message after processing it.
 #[derive(Debug, Clone, PartialEq, Eq)]

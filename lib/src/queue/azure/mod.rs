@@ -20,7 +20,7 @@
 //! - **Dead letters** go to `<queue>-poison`, as the Functions host sends
 //!   messages after `maxDequeueCount`: by [`Queue::dead_letter`], and by
 //!   `receive` when a message comes back more than `max_receive_count`
-//!   times ([`dead_letters`]).
+//!   times (`dead_letters.rs`).
 //! - **Signing**: an account SAS per request when the account has a key,
 //!   else the Entra token credential given ([`crate::azure_storage`]).
 
