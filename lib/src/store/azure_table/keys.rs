@@ -3,8 +3,9 @@
 //! Table Storage refuses `/`, `\`, `#` and `?` in a partition or row key,
 //! and control characters (U+0000–U+001F, U+007F–U+009F); keys also travel
 //! in URLs (`(PartitionKey='…',RowKey='…')`), where `'` and `%` need care.
-//! [`encode`] writes each of those, and the escape character `~` itself,
-//! as `~` and two hex digits of each UTF-8 byte, so two different texts
+//! [`encode`] writes each of those, the escape character `~` itself, and
+//! `!` (which starts the store's own row keys, such as [`COUNTER`], so no
+//! encoded id can be one), as `~` and two hex digits of each UTF-8 byte, so two different texts
 //! never share a key and every key reads back ([`decode`]). Keys sort in
 //! their encoded order, which is the raw order wherever no character is
 //! escaped (ids, channel names); listings order by the encoded key.
@@ -12,6 +13,28 @@
 use std::fmt::Write;
 
 const ESCAPE: char = '~';
+
+/// The row key of a partition's counter entity.
+pub const COUNTER: &str = "!count";
+
+/// A partition key: a kind's prefix and the encoded id (`{prefix}:{id}`).
+pub fn partition(prefix: &str, id: &str) -> String {
+    format!("{prefix}:{}", encode(id))
+}
+
+/// A sortable, fixed-width text of a time in milliseconds: later times
+/// sort later (`newest_first`: earlier).
+pub fn sortable_millis(at: jiff::Timestamp, newest_first: bool) -> String {
+    // Every instant jiff holds is within ±2^53 ms of the epoch.
+    const OFFSET: i128 = 1 << 60;
+    let millis = i128::from(at.as_millisecond()) + OFFSET;
+    let value = if newest_first {
+        (OFFSET << 1) - millis
+    } else {
+        millis
+    };
+    format!("{value:020}")
+}
 
 /// `text` as a legal key part.
 pub fn encode(text: &str) -> String {
@@ -48,7 +71,7 @@ pub fn decode(key: &str) -> Option<String> {
 }
 
 fn needs_escape(c: char) -> bool {
-    matches!(c, '/' | '\\' | '#' | '?' | '\'' | '%' | ESCAPE)
+    matches!(c, '/' | '\\' | '#' | '?' | '\'' | '%' | '!' | ESCAPE)
         || c.is_control()
         || ('\u{7f}'..='\u{9f}').contains(&c)
 }

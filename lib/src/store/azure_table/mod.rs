@@ -1,24 +1,30 @@
 //! The Azure Table Storage store (issue 14, under way).
 //!
-//! Built so far: the foundation every part will stand on, tested on
-//! Azurite: [`keys`] (any text as a legal key), [`rest`] (entities with
-//! ETag-conditional writes, queries with continuation, signed by
-//! [`crate::azure_storage::Credential`]) and [`batch`] (entity group
-//! transactions).
+//! Built so far, tested on Azurite: the foundation, [`keys`] (any text as
+//! a legal key), [`rest`] (entities with ETag-conditional writes, queries
+//! with continuation, signed by [`crate::azure_storage::Credential`]) and
+//! [`batch`] (entity group transactions); and four of the store's parts on
+//! it, [`AzureTableStore`]'s [`JobStore`], [`DeliveryStore`],
+//! [`WebhookStore`] and [`RateLimitStore`], which pass the suite's checks
+//! of them (`tests/tests/azure_adapters.rs`). Still to come: references,
+//! subscriptions, reminders and retention.
 //!
-//! The data model the parts will follow (DynamoDB's single-table layout,
-//! adapted to a service with no secondary indexes and transactions only
-//! within one partition):
+//! The data model (each part's module says more): DynamoDB's single-table
+//! layout, adapted to a service with no secondary indexes and transactions
+//! only within one partition:
+//! - records live in partitions of their own (`job:{id}`, `dlv:{id}`,
+//!   `idem:{key}`, …); a fan-out's children live in their parent's sharded
+//!   partitions beside a counter per shard, changed in one transaction;
 //! - a conversation's reference, its subscriptions and its subscription
-//!   count share partition `CONV~{key}`, so they change in one transaction;
-//! - every listing and index (all references, a tag's subscribers, a job
-//!   log, a reminder owner's list, a user's conversations, a fan-out's
-//!   children) is a set of index entities in partitions of their own,
-//!   sharded; an index entity is written before the record it points to
+//!   count will share partition `conv:{key}`, so they change together;
+//! - every other listing or index (a job log, unfinished jobs by holder;
+//!   to come: all references, a tag's subscribers, a reminder owner's
+//!   list, a user's conversations) is a set of index entities in
+//!   partitions of their own; an index entity is written before the record it points to
 //!   and removed after it, and a reader keeps only entries whose record
 //!   agrees, so a crash between the two leaves an entry readers skip and
 //!   retention removes, never a record a listing misses;
-//! - due reminders sit in minute-bucket partitions (`DUE~{minute}`), so a
+//! - due reminders will sit in minute-bucket partitions, so a
 //!   tick reads the buckets up to now: O(due);
 //! - counters and rate-limit state are one entity each, changed with
 //!   `If-Match` on the ETag read (optimistic concurrency), counters
@@ -26,5 +32,156 @@
 //! - retention is the shared maintenance tick's (Table Storage has no TTL).
 
 pub mod batch;
+mod deliveries;
+mod jobs;
 pub mod keys;
+mod rate_limits;
+mod record;
 pub mod rest;
+mod webhook_api;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use self::rest::TableClient;
+use super::{
+    AcceptedNotification, DeliveryClaim, DeliveryCounts, DeliveryRecord, DeliveryStore, Holder,
+    IdempotencyClaim, IdempotencyRecord, Job, JobStatus, JobStore, Page, RateLimitStore,
+    StoreError, TransitionError, WebhookStore,
+};
+use crate::ids::{ConversationKey, JobId, NotificationId};
+use crate::rate::{Ask, Limited, Rule};
+
+/// The store on one table. Parts built so far: jobs, deliveries, the
+/// webhook API's records, rate limits.
+#[derive(Clone, Debug)]
+pub struct AzureTableStore {
+    table: TableClient,
+}
+
+impl AzureTableStore {
+    pub fn new(table: TableClient) -> AzureTableStore {
+        AzureTableStore { table }
+    }
+}
+
+#[async_trait]
+impl JobStore for AzureTableStore {
+    async fn insert_job(&self, job: &Job) -> Result<(), StoreError> {
+        jobs::insert(&self.table, job).await
+    }
+
+    async fn get_job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        jobs::get(&self.table, id).await
+    }
+
+    async fn list_jobs(&self, log: &str, limit: usize) -> Result<Vec<Job>, StoreError> {
+        jobs::list(&self.table, log, limit).await
+    }
+
+    async fn count_running_jobs(
+        &self,
+        holder: Holder<'_>,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        jobs::count_running(&self.table, holder, limit).await
+    }
+
+    async fn transition_job(
+        &self,
+        id: &JobId,
+        from: &[JobStatus],
+        to: JobStatus,
+        at: Timestamp,
+    ) -> Result<Job, TransitionError> {
+        jobs::transition(&self.table, id, from, to, at).await
+    }
+}
+
+#[async_trait]
+impl DeliveryStore for AzureTableStore {
+    async fn begin_delivery(
+        &self,
+        id: &NotificationId,
+        conversation: Option<&ConversationKey>,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<DeliveryClaim, StoreError> {
+        deliveries::begin(&self.table, id, conversation, now, lease_until).await
+    }
+
+    async fn put_delivery(&self, record: &DeliveryRecord) -> Result<(), StoreError> {
+        deliveries::put(&self.table, record).await
+    }
+
+    async fn get_delivery(
+        &self,
+        id: &NotificationId,
+    ) -> Result<Option<DeliveryRecord>, StoreError> {
+        deliveries::get(&self.table, id).await
+    }
+
+    async fn child_deliveries(
+        &self,
+        parent: &NotificationId,
+        after: Option<&NotificationId>,
+        limit: usize,
+    ) -> Result<Page<DeliveryRecord, NotificationId>, StoreError> {
+        deliveries::children(&self.table, parent, after, limit).await
+    }
+
+    async fn count_child_deliveries(
+        &self,
+        parent: &NotificationId,
+    ) -> Result<DeliveryCounts, StoreError> {
+        deliveries::count_children(&self.table, parent).await
+    }
+}
+
+#[async_trait]
+impl WebhookStore for AzureTableStore {
+    async fn claim_idempotency_key(
+        &self,
+        record: &IdempotencyRecord,
+        now: Timestamp,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        webhook_api::claim(&self.table, record, now).await
+    }
+
+    async fn put_idempotency_record(&self, record: &IdempotencyRecord) -> Result<(), StoreError> {
+        webhook_api::put(&self.table, record).await
+    }
+
+    async fn remember_signature(
+        &self,
+        digest: &str,
+        idempotency_key: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        webhook_api::remember_signature(&self.table, digest, idempotency_key, expires_at, now).await
+    }
+
+    async fn save_accepted(&self, accepted: &AcceptedNotification) -> Result<(), StoreError> {
+        webhook_api::save_accepted(&self.table, accepted).await
+    }
+
+    async fn get_accepted(
+        &self,
+        id: &NotificationId,
+    ) -> Result<Option<AcceptedNotification>, StoreError> {
+        webhook_api::get_accepted(&self.table, id).await
+    }
+}
+
+#[async_trait]
+impl RateLimitStore for AzureTableStore {
+    async fn reserve_send(
+        &self,
+        limited: &Limited,
+        rule: &Rule,
+        ask: &Ask,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        rate_limits::reserve(&self.table, limited, rule, ask).await
+    }
+}

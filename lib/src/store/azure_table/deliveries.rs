@@ -1,0 +1,240 @@
+//! Delivery records, the notifier's idempotency records.
+//!
+//! A record that is no fan-out child is one entity (`dlv:{id}`, row key
+//! `r`). A fan-out child lives with its siblings, in one of [`SHARDS`]
+//! partitions of its parent (`kids:{parent}:{shard}`, row key the encoded
+//! id), beside that shard's counter ([`keys::COUNTER`]: one number per
+//! status). Every write of a child moves it from its old status to its new
+//! one on the counter in the same entity group transaction, written only
+//! if both are still as read; so `count_child_deliveries` reads
+//! [`SHARDS`] entities however large the fan-out, and the counts are exact.
+//!
+//! Claims follow [`DeliveryClaim::decide`] on what was read; a claim that
+//! loses a race decides again on what the winner wrote.
+
+use jiff::Timestamp;
+
+use super::batch::Write;
+use super::keys::{self, partition, COUNTER};
+use super::record::{backend, body, contended, lost_race, with_body};
+use super::rest::{Condition, Entity, TableClient, TableError};
+use crate::ids::{short_hash, ConversationKey, NotificationId};
+use crate::store::{
+    DeliveryClaim, DeliveryCounts, DeliveryRecord, DeliveryStatus, Page, StoreError,
+};
+
+/// The partitions of one fan-out's children.
+pub const SHARDS: u64 = 8;
+
+const ROW: &str = "r";
+const STATUS: &str = "status";
+/// When the record was last updated (seconds since the epoch).
+pub const UPDATED_AT: &str = "updatedAt";
+const RACES: usize = 64;
+
+pub async fn begin(
+    table: &TableClient,
+    id: &NotificationId,
+    conversation: Option<&ConversationKey>,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> Result<DeliveryClaim, StoreError> {
+    let (pk, rk) = location(id);
+    for race in 0..RACES {
+        let found = table.get(&pk, &rk).await.map_err(backend)?;
+        let existing: Option<DeliveryRecord> = found.as_ref().map(body).transpose()?;
+        let claim = DeliveryClaim::decide(existing, id, conversation.cloned(), now, lease_until);
+        let DeliveryClaim::Proceed(record) = &claim else {
+            return Ok(claim);
+        };
+        if write(table, record, found.as_ref()).await? {
+            return Ok(claim);
+        }
+        lost_race(race).await;
+    }
+    Err(contended(&pk))
+}
+
+/// Replaces the record; a child's moves on its shard's counter from the
+/// status it had.
+pub async fn put(table: &TableClient, record: &DeliveryRecord) -> Result<(), StoreError> {
+    let (pk, rk) = location(&record.notification_id);
+    if record.notification_id.parent().is_none() {
+        let entity = entity(record)?;
+        table
+            .replace(&entity, Condition::None)
+            .await
+            .map_err(backend)?;
+        return Ok(());
+    }
+    for race in 0..RACES {
+        let found = table.get(&pk, &rk).await.map_err(backend)?;
+        if write(table, record, found.as_ref()).await? {
+            return Ok(());
+        }
+        lost_race(race).await;
+    }
+    Err(contended(&pk))
+}
+
+pub async fn get(
+    table: &TableClient,
+    id: &NotificationId,
+) -> Result<Option<DeliveryRecord>, StoreError> {
+    let (pk, rk) = location(id);
+    let found = table.get(&pk, &rk).await.map_err(backend)?;
+    found.as_ref().map(body).transpose()
+}
+
+/// A fan-out's children in (encoded) id order: each shard's next ones,
+/// merged.
+pub async fn children(
+    table: &TableClient,
+    parent: &NotificationId,
+    after: Option<&NotificationId>,
+    limit: usize,
+) -> Result<Page<DeliveryRecord, NotificationId>, StoreError> {
+    let want = limit.saturating_add(1);
+    let after = after
+        .map(|id| keys::encode(id.as_str()))
+        .unwrap_or_default();
+    let mut entities = Vec::new();
+    for shard in 0..SHARDS {
+        let filter = format!(
+            "PartitionKey eq {} and RowKey gt {} and RowKey ne {}",
+            keys::literal(&children_partition(parent, shard)),
+            keys::literal(&after),
+            keys::literal(COUNTER),
+        );
+        entities.extend(table.query_all(&filter, want).await.map_err(backend)?);
+    }
+    entities.sort_by(|a, b| a.row_key.cmp(&b.row_key));
+    entities.truncate(want);
+    let records = entities
+        .iter()
+        .map(body)
+        .collect::<Result<Vec<DeliveryRecord>, _>>()?;
+    Ok(Page::from_probe(records, limit, |r| {
+        r.notification_id.clone()
+    }))
+}
+
+/// A fan-out's children by status, from its shards' counters.
+pub async fn count_children(
+    table: &TableClient,
+    parent: &NotificationId,
+) -> Result<DeliveryCounts, StoreError> {
+    let mut counts = DeliveryCounts::default();
+    for shard in 0..SHARDS {
+        let counter = table
+            .get(&children_partition(parent, shard), COUNTER)
+            .await
+            .map_err(backend)?;
+        for status in DeliveryStatus::ALL {
+            let n = counter
+                .as_ref()
+                .and_then(|c| c.i64(status.as_str()))
+                .unwrap_or_default();
+            counts.add(status, u64::try_from(n).unwrap_or_default());
+        }
+    }
+    Ok(counts)
+}
+
+/// Writes `record` if its entity is still `found`; a child together with
+/// its move on the shard's counter. `false`: another writer got there
+/// first, nothing written.
+async fn write(
+    table: &TableClient,
+    record: &DeliveryRecord,
+    found: Option<&Entity>,
+) -> Result<bool, StoreError> {
+    let entity = entity(record)?;
+    let condition = match found.and_then(|f| f.etag.as_deref()) {
+        Some(etag) => Condition::Matches(etag),
+        None => Condition::None,
+    };
+    if record.notification_id.parent().is_none() {
+        let written = match found {
+            Some(_) => table.replace(&entity, condition).await.map(|_| ()),
+            None => table.insert(&entity).await.map(|_| ()),
+        };
+        return match written {
+            Ok(()) => Ok(true),
+            Err(TableError::Changed | TableError::Exists) => Ok(false),
+            Err(other) => Err(backend(other)),
+        };
+    }
+    let before = found
+        .map(|f| f.text(STATUS).unwrap_or_default().parse::<DeliveryStatus>())
+        .transpose()
+        .map_err(StoreError::Corrupt)?;
+    let counter = table
+        .get(&entity.partition_key, COUNTER)
+        .await
+        .map_err(backend)?;
+    let mut tally = Entity::new(&entity.partition_key, COUNTER);
+    for status in DeliveryStatus::ALL {
+        let mut n = counter
+            .as_ref()
+            .and_then(|c| c.i64(status.as_str()))
+            .unwrap_or_default();
+        if before != Some(record.status) {
+            if before == Some(status) {
+                n -= 1;
+            }
+            if record.status == status {
+                n += 1;
+            }
+        }
+        tally = tally.with_i64(status.as_str(), n);
+    }
+    let counter_etag = counter.as_ref().and_then(|c| c.etag.clone());
+    let writes = [
+        match found {
+            Some(_) => Write::Replace(entity, condition),
+            None => Write::Insert(entity),
+        },
+        match counter_etag.as_deref() {
+            Some(etag) => Write::Replace(tally, Condition::Matches(etag)),
+            None => Write::Insert(tally),
+        },
+    ];
+    match table.transact(&writes).await {
+        Ok(()) => Ok(true),
+        Err(failed) if matches!(failed.error, TableError::Changed | TableError::Exists) => {
+            Ok(false)
+        }
+        Err(failed) => Err(StoreError::Backend(failed.to_string())),
+    }
+}
+
+/// The record's entity: its status (for the counter's bookkeeping) and
+/// when it was last updated (for retention) beside its body.
+fn entity(record: &DeliveryRecord) -> Result<Entity, StoreError> {
+    let (pk, rk) = location(&record.notification_id);
+    let entity = Entity::new(pk, rk)
+        .with(STATUS, record.status.as_str())
+        .with_i64(UPDATED_AT, record.updated_at.as_second());
+    with_body(entity, record)
+}
+
+/// Where a record lives: a child in its parent's shard, any other in its
+/// own partition.
+fn location(id: &NotificationId) -> (String, String) {
+    match id.parent() {
+        Some(parent) => {
+            let shard =
+                u64::from_str_radix(&short_hash(id.as_str()), 16).unwrap_or_default() % SHARDS;
+            (
+                children_partition(&parent, shard),
+                keys::encode(id.as_str()),
+            )
+        }
+        None => (partition("dlv", id.as_str()), ROW.to_owned()),
+    }
+}
+
+fn children_partition(parent: &NotificationId, shard: u64) -> String {
+    format!("{}:{shard}", partition("kids", parent.as_str()))
+}
