@@ -6,7 +6,10 @@
 //! same limiter as the notifier ([`crate::delivery::Limiter`]). What is
 //! different is the clock: the channel waits for the turn's answer (Teams
 //! gives a bot 15 s), so a reply waits for its slot in place only up to
-//! [`REPLY_WAIT`], well inside that. A reply that cannot have a slot by
+//! [`REPLY_WAIT`], well inside that. A reply whose process wakes too late
+//! for its slot (a busy machine; later than half the jitter allowance, so
+//! it could bunch with the next sends) takes the next slot instead, up to
+//! three times while the turn has time. A reply that cannot have a slot by
 //! then, or that the channel answers with a status the notifier would
 //! retry (429, 412, 408, 502–504, or no answer), is handed to the notifier
 //! as a queued delivery instead, still a reply to the same activity (its
@@ -81,6 +84,10 @@ pub async fn send(app: &AppState, turn: &Turn, replies: &[Activity], began: Time
     }
 }
 
+/// How many slots a reply takes in turn when this process woke too late
+/// for the one before (a busy machine), before it goes to the queue.
+const SLOT_TRIES: usize = 3;
+
 /// Sends one reply, its slot no later than `deadline` (a typing
 /// indicator's: now).
 async fn send_one(
@@ -94,40 +101,18 @@ async fn send_one(
     app.limiter
         .ready(app.channel.as_ref(), &turn.service_url, turn.provenance)
         .await;
-    let by = if typing {
-        later(app.limiter.soonest(), app.limiter.limits().late())
-    } else {
-        deadline
-    };
-    // Asking may itself wait (for this process's turn at a busy limit, or
-    // a slow store): that counts against the deadline too. A reservation
-    // cut short leaves its slots counted, which errs on the safe side.
-    let asking = Duration::try_from(by.duration_since(Timestamp::now())).unwrap_or_default();
-    let agreed = tokio::time::timeout(asking, app.limiter.agree_for(&turn.key, tenant, Some(by)))
-        .await
-        .unwrap_or(Ok(Agreement::NotBy(by)));
-    let slot = match agreed {
-        Ok(Agreement::Agreed(at)) => at,
-        Ok(Agreement::NotBy(_) | Agreement::Disagreed(_)) if typing => return Sent::Skipped,
-        Ok(Agreement::NotBy(_) | Agreement::Disagreed(_)) => {
-            tracing::info!(conversation = %turn.key, "no rate-limit slot within the turn; the reply goes to the queue");
-            return Sent::HandOver(None);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match take_slot(app, turn, tenant, typing, deadline).await {
+            Slot::Now => break,
+            // A missed slot stays counted; a reply may take the next one
+            // while the turn has time (a typing indicator is only worth
+            // sending now).
+            Slot::Missed if !typing && tries < SLOT_TRIES && Timestamp::now() < deadline => {}
+            Slot::Missed => return Sent::missed(typing),
+            Slot::None(sent) => return sent,
         }
-        Err(error) => {
-            // The store is down: sending unlimited could provoke the
-            // channel, and the queue may well work.
-            tracing::warn!(conversation = %turn.key, %error, "no rate-limit slot; the reply goes to the queue");
-            return Sent::missed(typing);
-        }
-    };
-    if let Ok(wait) = Duration::try_from(slot.duration_since(Timestamp::now())) {
-        tokio::time::sleep(wait).await;
-    }
-    // Sent later than this, it could bunch with the slots after it.
-    let late = Duration::try_from(Timestamp::now().duration_since(slot)).unwrap_or_default();
-    if late > app.limiter.limits().late() {
-        tracing::debug!(conversation = %turn.key, ?late, "reply slot missed");
-        return Sent::missed(typing);
     }
     // Addressed as a reply to the turn's activity (`replyToId`), so it
     // goes to the activity's reply route.
@@ -181,4 +166,63 @@ async fn hand_over(
     if let Err(error) = enqueue(app.queue.as_ref(), &notifications).await {
         tracing::error!(conversation = %turn.key, %error, replies = notifications.len(), "replies could not be queued; lost");
     }
+}
+
+/// Whether a reply may go now.
+enum Slot {
+    /// Its slot has come.
+    Now,
+    /// Its slot came and went before this process woke for it.
+    Missed,
+    /// No slot: what becomes of the reply.
+    None(Sent),
+}
+
+/// Takes a rate-limit slot for one reply, by `deadline` (a typing
+/// indicator's: within the jitter allowance of now), and waits for it.
+async fn take_slot(
+    app: &AppState,
+    turn: &Turn,
+    tenant: Option<&str>,
+    typing: bool,
+    deadline: Timestamp,
+) -> Slot {
+    let by = if typing {
+        later(app.limiter.soonest(), app.limiter.limits().late())
+    } else {
+        deadline
+    };
+    // Asking may itself wait (for this process's turn at a busy limit, or
+    // a slow store): that counts against the deadline too. A reservation
+    // cut short leaves its slots counted, which errs on the safe side.
+    let asking = Duration::try_from(by.duration_since(Timestamp::now())).unwrap_or_default();
+    let agreed = tokio::time::timeout(asking, app.limiter.agree_for(&turn.key, tenant, Some(by)))
+        .await
+        .unwrap_or(Ok(Agreement::NotBy(by)));
+    let slot = match agreed {
+        Ok(Agreement::Agreed(at)) => at,
+        Ok(Agreement::NotBy(_) | Agreement::Disagreed(_)) if typing => {
+            return Slot::None(Sent::Skipped)
+        }
+        Ok(Agreement::NotBy(_) | Agreement::Disagreed(_)) => {
+            tracing::info!(conversation = %turn.key, "no rate-limit slot within the turn; the reply goes to the queue");
+            return Slot::None(Sent::HandOver(None));
+        }
+        Err(error) => {
+            // The store is down: sending unlimited could provoke the
+            // channel, and the queue may well work.
+            tracing::warn!(conversation = %turn.key, %error, "no rate-limit slot; the reply goes to the queue");
+            return Slot::None(Sent::missed(typing));
+        }
+    };
+    if let Ok(wait) = Duration::try_from(slot.duration_since(Timestamp::now())) {
+        tokio::time::sleep(wait).await;
+    }
+    // Sent later than this, it could bunch with the slots after it.
+    let late = Duration::try_from(Timestamp::now().duration_since(slot)).unwrap_or_default();
+    if late > app.limiter.limits().late() {
+        tracing::debug!(conversation = %turn.key, ?late, "reply slot missed");
+        return Slot::Missed;
+    }
+    Slot::Now
 }
