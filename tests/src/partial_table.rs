@@ -17,8 +17,8 @@ use nudge::store::{
     StoredReference, TransitionError,
 };
 
-/// Jobs, deliveries, the webhook API's records and rate limits on Table
-/// Storage; references, subscriptions, reminders and retention embedded.
+/// References, subscriptions, jobs, deliveries, the webhook API's records
+/// and rate limits on Table Storage; reminders and retention embedded.
 pub struct PartialTable {
     pub table: AzureTableStore,
     pub rest: SqliteStore,
@@ -137,32 +137,30 @@ impl RateLimitStore for PartialTable {
     }
 }
 
-// The parts still to come: the embedded store's.
-
 #[async_trait]
 impl ReferenceStore for PartialTable {
     async fn save_reference(&self, reference: &StoredReference) -> Result<(), StoreError> {
-        self.rest.save_reference(reference).await
+        self.table.save_reference(reference).await
     }
     async fn get_reference(
         &self,
         key: &ConversationKey,
     ) -> Result<Option<StoredReference>, StoreError> {
-        self.rest.get_reference(key).await
+        self.table.get_reference(key).await
     }
     async fn deactivate_reference(
         &self,
         key: &ConversationKey,
         reason: &str,
     ) -> Result<(), StoreError> {
-        self.rest.deactivate_reference(key, reason).await
+        self.table.deactivate_reference(key, reason).await
     }
     async fn list_references(
         &self,
         after: Option<&ConversationKey>,
         limit: usize,
     ) -> Result<Page<StoredReference>, StoreError> {
-        self.rest.list_references(after, limit).await
+        self.table.list_references(after, limit).await
     }
     async fn user_conversations(
         &self,
@@ -171,7 +169,7 @@ impl ReferenceStore for PartialTable {
         after: Option<&ConversationKey>,
         limit: usize,
     ) -> Result<Page<ConversationKey>, StoreError> {
-        self.rest
+        self.table
             .user_conversations(channel_id, user_id, after, limit)
             .await
     }
@@ -185,14 +183,14 @@ impl SubscriptionStore for PartialTable {
         tag: Option<&str>,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        self.rest.subscribe(key, tag, at).await
+        self.table.subscribe(key, tag, at).await
     }
     async fn unsubscribe(
         &self,
         key: &ConversationKey,
         tag: Option<&str>,
     ) -> Result<bool, StoreError> {
-        self.rest.unsubscribe(key, tag).await
+        self.table.unsubscribe(key, tag).await
     }
     async fn subscribers(
         &self,
@@ -200,15 +198,17 @@ impl SubscriptionStore for PartialTable {
         after: Option<&ConversationKey>,
         limit: usize,
     ) -> Result<Page<ConversationKey>, StoreError> {
-        self.rest.subscribers(tag, after, limit).await
+        self.table.subscribers(tag, after, limit).await
     }
     async fn count_subscribers(&self, tag: Option<&str>) -> Result<u64, StoreError> {
-        self.rest.count_subscribers(tag).await
+        self.table.count_subscribers(tag).await
     }
     async fn count_subscriptions(&self, key: &ConversationKey) -> Result<u64, StoreError> {
-        self.rest.count_subscriptions(key).await
+        self.table.count_subscriptions(key).await
     }
 }
+
+// The parts still to come: the embedded store's.
 
 #[async_trait]
 impl ReminderStore for PartialTable {

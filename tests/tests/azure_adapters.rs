@@ -364,8 +364,9 @@ mod table_client {
     }
 }
 
-/// The store suite's checks of the Table store's finished parts (jobs,
-/// deliveries, the webhook API's records, rate limits), one test each,
+/// The store suite's checks of the Table store's finished parts
+/// (references, subscriptions, jobs, deliveries, the webhook API's
+/// records, rate limits), one test each,
 /// on a table of its own; the other parts are embedded meanwhile
 /// (`nudge_tests::partial_table`). When every part is built this becomes
 /// `store_checks!` like the other adapters'.
@@ -387,6 +388,16 @@ macro_rules! table_checks {
 }
 
 table_checks!(
+    references_round_trip,
+    deactivation,
+    references_list_in_key_order_by_page,
+    subscribe_and_unsubscribe,
+    subscribers_list_by_tag_and_overall_by_page,
+    subscriber_counts,
+    subscriber_counts_follow_each_change,
+    concurrent_subscription_changes_keep_counts_exact,
+    refreshing_a_reference_keeps_its_subscriptions,
+    user_conversations_are_the_active_ones_naming_the_user,
     jobs_insert_get_and_list,
     job_transitions,
     delivery_claims,

@@ -18,7 +18,7 @@ use super::batch::Write;
 use super::keys::{self, partition, COUNTER};
 use super::record::{backend, body, contended, lost_race, with_body};
 use super::rest::{Condition, Entity, TableClient, TableError};
-use crate::ids::{short_hash, ConversationKey, NotificationId};
+use crate::ids::{ConversationKey, NotificationId};
 use crate::store::{
     DeliveryClaim, DeliveryCounts, DeliveryRecord, DeliveryStatus, Page, StoreError,
 };
@@ -224,8 +224,7 @@ fn entity(record: &DeliveryRecord) -> Result<Entity, StoreError> {
 fn location(id: &NotificationId) -> (String, String) {
     match id.parent() {
         Some(parent) => {
-            let shard =
-                u64::from_str_radix(&short_hash(id.as_str()), 16).unwrap_or_default() % SHARDS;
+            let shard = keys::shard(id.as_str(), SHARDS);
             (
                 children_partition(&parent, shard),
                 keys::encode(id.as_str()),

@@ -8,30 +8,23 @@
 //! Index entities are written before the job and removed after it changes,
 //! and a reader keeps only entries the job agrees with (same log and
 //! creation time; still unfinished). So a crash between the two writes
-//! leaves an entry readers skip (and the running index's reader deletes),
-//! never a job a listing misses.
+//! leaves an entry readers skip, never a job a listing misses.
 
-use futures::stream::{self, StreamExt, TryStreamExt};
 use jiff::Timestamp;
 
+use super::index;
 use super::keys::{self, partition, sortable_millis};
 use super::record::{backend, body, read_modify_write, with_body, Decision};
-use super::rest::{Condition, Entity, TableClient};
+use super::rest::{Entity, TableClient};
 use crate::ids::JobId;
 use crate::store::{Holder, Job, JobStatus, StoreError, TransitionError};
 
 const ROW: &str = "r";
-/// Reads of jobs an index names, at once.
-const READS_IN_FLIGHT: usize = 16;
 
 pub async fn insert(table: &TableClient, job: &Job) -> Result<(), StoreError> {
-    let entries = std::iter::once(log_entry(job)).chain(running_entries(job));
-    for entry in entries {
-        table
-            .replace(&entry, Condition::None)
-            .await
-            .map_err(backend)?;
-    }
+    let mut entries = running_entries(job);
+    entries.push(log_entry(job));
+    index::put(table, &entries).await?;
     let entity = with_body(Entity::new(job_pk(&job.id), ROW), job)?;
     table.insert(&entity).await.map_err(backend)?;
     Ok(())
@@ -45,61 +38,32 @@ pub async fn get(table: &TableClient, id: &JobId) -> Result<Option<Job>, StoreEr
 /// The log's jobs, newest first: index entries in order, each checked
 /// against its job.
 pub async fn list(table: &TableClient, log: &str, limit: usize) -> Result<Vec<Job>, StoreError> {
-    let filter = format!(
-        "PartitionKey eq {}",
-        keys::literal(&partition("joblog", log))
-    );
-    let mut jobs = Vec::new();
-    let mut from = None;
-    while jobs.len() < limit {
-        let page = table
-            .query(&filter, limit - jobs.len() + 1, from.as_ref())
-            .await
-            .map_err(backend)?;
-        for (entry, job) in with_jobs(table, page.entities).await? {
-            if let Some(job) = job.filter(|job| job.log == log && log_row(job) == entry.row_key) {
-                jobs.push(job);
-            }
-        }
-        match page.next {
-            Some(next) => from = Some(next),
-            None => break,
-        }
-    }
-    jobs.truncate(limit);
-    Ok(jobs)
+    let listed = index::read(
+        table,
+        &partition("joblog", log),
+        None,
+        limit,
+        |entry, job: &Job| job.log == log && log_row(job) == entry.row_key,
+    )
+    .await?;
+    Ok(listed.into_iter().map(|(_, job)| job).collect())
 }
 
-/// How many of the holder's jobs are unfinished, up to `limit`; entries
-/// whose job has finished (a crash before their removal) are removed.
+/// How many of the holder's jobs are unfinished, up to `limit`.
 pub async fn count_running(
     table: &TableClient,
     holder: Holder<'_>,
     limit: usize,
 ) -> Result<usize, StoreError> {
-    let filter = format!(
-        "PartitionKey eq {}",
-        keys::literal(&running_partition(holder))
-    );
-    let entries = table
-        .query_all(&filter, limit.saturating_mul(2).max(limit))
-        .await
-        .map_err(backend)?;
-    let mut running = 0;
-    for (entry, job) in with_jobs(table, entries).await? {
-        if job.is_some_and(|job| job.status != JobStatus::Complete) {
-            running += 1;
-        } else {
-            table
-                .delete(&entry.partition_key, &entry.row_key, Condition::None)
-                .await
-                .map_err(backend)?;
-        }
-        if running >= limit {
-            break;
-        }
-    }
-    Ok(running)
+    let running = index::read(
+        table,
+        &running_partition(holder),
+        None,
+        limit,
+        |_, job: &Job| job.status != JobStatus::Complete,
+    )
+    .await?;
+    Ok(running.len())
 }
 
 pub async fn transition(
@@ -123,33 +87,9 @@ pub async fn transition(
     })
     .await??;
     if moved.status == JobStatus::Complete {
-        for entry in running_entries(&moved) {
-            table
-                .delete(&entry.partition_key, &entry.row_key, Condition::None)
-                .await
-                .map_err(backend)?;
-        }
+        index::remove(table, &running_entries(&moved)).await?;
     }
     Ok(moved)
-}
-
-/// Index entries paired with the job each names (`None`: no such job).
-async fn with_jobs(
-    table: &TableClient,
-    entries: Vec<Entity>,
-) -> Result<Vec<(Entity, Option<Job>)>, StoreError> {
-    stream::iter(entries)
-        .map(|entry| async move {
-            let id = entry.text("job").unwrap_or_default().to_owned();
-            let job = match id.parse::<JobId>() {
-                Ok(id) => get(table, &id).await?,
-                Err(_) => None,
-            };
-            Ok::<_, StoreError>((entry, job))
-        })
-        .buffered(READS_IN_FLIGHT)
-        .try_collect()
-        .await
 }
 
 fn job_pk(id: &JobId) -> String {
@@ -161,7 +101,12 @@ fn log_row(job: &Job) -> String {
 }
 
 fn log_entry(job: &Job) -> Entity {
-    Entity::new(partition("joblog", &job.log), log_row(job)).with("job", job.id.as_str())
+    index::entry(
+        &partition("joblog", &job.log),
+        &log_row(job),
+        &job_pk(&job.id),
+        ROW,
+    )
 }
 
 /// The job's entries in the unfinished-job index: by owner, and by who
@@ -174,8 +119,12 @@ fn running_entries(job: &Job) -> Vec<Entity> {
     holders
         .into_iter()
         .map(|holder| {
-            Entity::new(running_partition(holder), keys::encode(job.id.as_str()))
-                .with("job", job.id.as_str())
+            index::entry(
+                &running_partition(holder),
+                &keys::encode(job.id.as_str()),
+                &job_pk(&job.id),
+                ROW,
+            )
         })
         .collect()
 }

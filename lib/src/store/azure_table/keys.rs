@@ -22,6 +22,12 @@ pub fn partition(prefix: &str, id: &str) -> String {
     format!("{prefix}:{}", encode(id))
 }
 
+/// Which of `shards` partitions `text` goes to: a stable hash, the same
+/// in every process and release.
+pub fn shard(text: &str, shards: u64) -> u64 {
+    u64::from_str_radix(&crate::ids::short_hash(text), 16).unwrap_or_default() % shards
+}
+
 /// A sortable, fixed-width text of a time in milliseconds: later times
 /// sort later (`newest_first`: earlier).
 pub fn sortable_millis(at: jiff::Timestamp, newest_first: bool) -> String {

@@ -33,11 +33,14 @@
 
 pub mod batch;
 mod deliveries;
+mod index;
 mod jobs;
 pub mod keys;
 mod rate_limits;
 mod record;
+mod references;
 pub mod rest;
+mod subscriptions;
 mod webhook_api;
 
 use async_trait::async_trait;
@@ -47,13 +50,13 @@ use self::rest::TableClient;
 use super::{
     AcceptedNotification, DeliveryClaim, DeliveryCounts, DeliveryRecord, DeliveryStore, Holder,
     IdempotencyClaim, IdempotencyRecord, Job, JobStatus, JobStore, Page, RateLimitStore,
-    StoreError, TransitionError, WebhookStore,
+    ReferenceStore, StoreError, StoredReference, SubscriptionStore, TransitionError, WebhookStore,
 };
 use crate::ids::{ConversationKey, JobId, NotificationId};
 use crate::rate::{Ask, Limited, Rule};
 
-/// The store on one table. Parts built so far: jobs, deliveries, the
-/// webhook API's records, rate limits.
+/// The store on one table. Parts built so far: references,
+/// subscriptions, jobs, deliveries, the webhook API's records, rate limits.
 #[derive(Clone, Debug)]
 pub struct AzureTableStore {
     table: TableClient,
@@ -183,5 +186,82 @@ impl RateLimitStore for AzureTableStore {
         ask: &Ask,
     ) -> Result<Option<Timestamp>, StoreError> {
         rate_limits::reserve(&self.table, limited, rule, ask).await
+    }
+}
+
+#[async_trait]
+impl ReferenceStore for AzureTableStore {
+    async fn save_reference(&self, reference: &StoredReference) -> Result<(), StoreError> {
+        references::save(&self.table, reference).await
+    }
+
+    async fn get_reference(
+        &self,
+        key: &ConversationKey,
+    ) -> Result<Option<StoredReference>, StoreError> {
+        references::get(&self.table, key).await
+    }
+
+    async fn deactivate_reference(
+        &self,
+        key: &ConversationKey,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        references::deactivate(&self.table, key, reason).await
+    }
+
+    async fn list_references(
+        &self,
+        after: Option<&ConversationKey>,
+        limit: usize,
+    ) -> Result<Page<StoredReference>, StoreError> {
+        references::list(&self.table, after, limit).await
+    }
+
+    async fn user_conversations(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+        after: Option<&ConversationKey>,
+        limit: usize,
+    ) -> Result<Page<ConversationKey>, StoreError> {
+        references::of_user(&self.table, channel_id, user_id, after, limit).await
+    }
+}
+
+#[async_trait]
+impl SubscriptionStore for AzureTableStore {
+    async fn subscribe(
+        &self,
+        key: &ConversationKey,
+        tag: Option<&str>,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        subscriptions::subscribe(&self.table, key, tag, at).await
+    }
+
+    async fn unsubscribe(
+        &self,
+        key: &ConversationKey,
+        tag: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        subscriptions::unsubscribe(&self.table, key, tag).await
+    }
+
+    async fn subscribers(
+        &self,
+        tag: Option<&str>,
+        after: Option<&ConversationKey>,
+        limit: usize,
+    ) -> Result<Page<ConversationKey>, StoreError> {
+        subscriptions::subscribers(&self.table, tag, after, limit).await
+    }
+
+    async fn count_subscribers(&self, tag: Option<&str>) -> Result<u64, StoreError> {
+        subscriptions::count_subscribers(&self.table, tag).await
+    }
+
+    async fn count_subscriptions(&self, key: &ConversationKey) -> Result<u64, StoreError> {
+        subscriptions::count_subscriptions(&self.table, key).await
     }
 }
