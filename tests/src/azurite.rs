@@ -9,9 +9,6 @@ use nudge::azure_storage::{Credential, StorageAccount};
 use nudge::queue::azure::AzureQueue;
 use nudge::store::azure_table::rest::TableClient;
 use nudge::store::azure_table::AzureTableStore;
-use nudge::store::sqlite::SqliteStore;
-
-use crate::partial_table::PartialTable;
 
 use crate::suites::unique;
 
@@ -77,11 +74,7 @@ pub async fn new_table() -> TableClient {
     client
 }
 
-/// The Table store's finished parts on a new table of their own, the rest
-/// embedded in `dir` ([`PartialTable`]).
-pub async fn partial_table_store(dir: &std::path::Path) -> PartialTable {
-    PartialTable {
-        table: AzureTableStore::new(new_table().await),
-        rest: SqliteStore::open(&dir.join("store.db")).expect("open the embedded store"),
-    }
+/// A Table store on a new table of its own.
+pub async fn new_store() -> AzureTableStore {
+    AzureTableStore::new(new_table().await)
 }

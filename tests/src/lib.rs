@@ -32,7 +32,6 @@ pub mod lambda;
 pub mod moto;
 pub mod ncrontab;
 pub mod openid;
-pub mod partial_table;
 pub mod secured;
 pub mod server;
 pub mod stack_env;

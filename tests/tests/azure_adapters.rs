@@ -1,10 +1,11 @@
 //! The Azure adapters against the port suites, on the Azurite that
-//! `scripts/test` starts: the Storage queue must behave exactly as the
-//! embedded queue and SQS do (one suite, three backends), plus what only
-//! it involves: the poison queue the Functions host shares, base64 text,
-//! and messages that never expire.
+//! `scripts/test` starts: the Storage queue and the Table store must
+//! behave exactly as the embedded and AWS ones do (one suite per port, for
+//! every backend), plus what only they involve: the poison queue the
+//! Functions host shares, base64 text, the Table REST client's conditions,
+//! keys and transactions, and retention without a TTL.
 //!
-//! Each test makes its own queue, so they run in parallel.
+//! Each test makes its own queue or table, so they run in parallel.
 
 use std::time::Duration;
 
@@ -364,62 +365,42 @@ mod table_client {
     }
 }
 
-/// The store suite's checks of the Table store's finished parts
-/// (references, subscriptions, jobs, deliveries, the webhook API's
-/// records, rate limits), one test each,
-/// on a table of its own; the other parts are embedded meanwhile
-/// (`nudge_tests::partial_table`). When every part is built this becomes
-/// `store_checks!` like the other adapters'.
-macro_rules! table_checks {
+/// One store check per test, each on a table of its own.
+macro_rules! store_suite {
     ($($check:ident),* $(,)?) => {
-        mod table_store {
+        mod store_suite {
             $(
                 #[tokio::test]
                 async fn $check() {
-                    let dir = std::env::temp_dir().join(nudge_tests::suites::unique("partial-table"));
-                    std::fs::create_dir_all(&dir).expect("a temporary directory");
-                    let store = nudge_tests::azurite::partial_table_store(&dir).await;
+                    let store = nudge_tests::azurite::new_store().await;
                     nudge_tests::suites::store::$check(&store).await;
-                    let _ = std::fs::remove_dir_all(&dir);
                 }
             )*
         }
     };
 }
 
-table_checks!(
-    references_round_trip,
-    deactivation,
-    references_list_in_key_order_by_page,
-    subscribe_and_unsubscribe,
-    subscribers_list_by_tag_and_overall_by_page,
-    subscriber_counts,
-    subscriber_counts_follow_each_change,
-    concurrent_subscription_changes_keep_counts_exact,
-    refreshing_a_reference_keeps_its_subscriptions,
-    user_conversations_are_the_active_ones_naming_the_user,
-    jobs_insert_get_and_list,
-    job_transitions,
-    delivery_claims,
-    delivery_records_round_trip,
-    child_deliveries_are_listed_and_counted_by_parent,
-    child_delivery_counts_follow_each_status_change,
-    concurrent_child_deliveries_are_counted_once,
-    idempotency_keys_are_claimed_once,
-    accepted_notifications_round_trip,
-    rate_limit_slots_fill_windows_in_order,
-    concurrent_rate_limit_slots_never_overfill,
-    signatures_are_remembered_once,
-    an_expired_signature_is_no_replay,
-    caps_count_live_records,
-);
+nudge_tests::store_checks!(store_suite);
 
 #[tokio::test]
 async fn concurrent_delivery_claims_on_table_storage_let_exactly_one_proceed() {
-    let dir = std::env::temp_dir().join(unique("partial-table"));
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let store = azurite::partial_table_store(&dir).await;
+    let store = azurite::new_store().await;
     suites::races::concurrent_claims_of_one_delivery_let_exactly_one_proceed(&store).await;
+}
+
+#[tokio::test]
+async fn concurrent_job_transitions_on_table_storage_let_exactly_one_succeed() {
+    let store = azurite::new_store().await;
     suites::races::concurrent_transitions_of_one_job_let_exactly_one_succeed(&store).await;
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Table Storage has no TTL: the maintenance tick's purge does its work.
+#[tokio::test]
+async fn records_past_their_retention_are_purged() {
+    suites::retention::records_past_their_retention_are_purged(&azurite::new_store().await).await;
+}
+
+#[tokio::test]
+async fn a_purge_is_bounded_per_call() {
+    suites::retention::a_purge_is_bounded_per_call(&azurite::new_store().await).await;
 }

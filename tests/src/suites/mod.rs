@@ -14,6 +14,7 @@
 
 pub mod queue;
 pub mod races;
+pub mod retention;
 pub mod store;
 
 use nudge::ids::JobId;

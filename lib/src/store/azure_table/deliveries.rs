@@ -15,9 +15,11 @@
 use jiff::Timestamp;
 
 use super::batch::Write;
+use super::index;
 use super::keys::{self, partition, COUNTER};
 use super::record::{backend, body, contended, lost_race, with_body};
 use super::rest::{Condition, Entity, TableClient, TableError};
+use super::retention::{self, Kind};
 use crate::ids::{ConversationKey, NotificationId};
 use crate::store::{
     DeliveryClaim, DeliveryCounts, DeliveryRecord, DeliveryStatus, Page, StoreError,
@@ -28,6 +30,8 @@ pub const SHARDS: u64 = 8;
 
 const ROW: &str = "r";
 const STATUS: &str = "status";
+/// The prefix of a fan-out's children's partitions.
+const CHILDREN: &str = "kids";
 /// When the record was last updated (seconds since the epoch).
 pub const UPDATED_AT: &str = "updatedAt";
 const RACES: usize = 64;
@@ -47,6 +51,9 @@ pub async fn begin(
         let DeliveryClaim::Proceed(record) = &claim else {
             return Ok(claim);
         };
+        if found.is_none() {
+            index::put(table, &[expiry(record)]).await?;
+        }
         if write(table, record, found.as_ref()).await? {
             return Ok(claim);
         }
@@ -59,6 +66,7 @@ pub async fn begin(
 /// status it had.
 pub async fn put(table: &TableClient, record: &DeliveryRecord) -> Result<(), StoreError> {
     let (pk, rk) = location(&record.notification_id);
+    index::put(table, &[expiry(record)]).await?;
     if record.notification_id.parent().is_none() {
         let entity = entity(record)?;
         table
@@ -173,40 +181,100 @@ async fn write(
         .get(&entity.partition_key, COUNTER)
         .await
         .map_err(backend)?;
-    let mut tally = Entity::new(&entity.partition_key, COUNTER);
-    for status in DeliveryStatus::ALL {
-        let mut n = counter
-            .as_ref()
-            .and_then(|c| c.i64(status.as_str()))
-            .unwrap_or_default();
-        if before != Some(record.status) {
-            if before == Some(status) {
-                n -= 1;
-            }
-            if record.status == status {
-                n += 1;
-            }
-        }
-        tally = tally.with_i64(status.as_str(), n);
-    }
-    let counter_etag = counter.as_ref().and_then(|c| c.etag.clone());
-    let writes = [
-        match found {
-            Some(_) => Write::Replace(entity, condition),
-            None => Write::Insert(entity),
-        },
-        match counter_etag.as_deref() {
-            Some(etag) => Write::Replace(tally, Condition::Matches(etag)),
-            None => Write::Insert(tally),
-        },
-    ];
-    match table.transact(&writes).await {
+    let tally = moved(
+        &entity.partition_key,
+        counter.as_ref(),
+        before,
+        Some(record.status),
+    );
+    let write = match found {
+        Some(_) => Write::Replace(entity, condition),
+        None => Write::Insert(entity),
+    };
+    with_counter(table, write, tally, counter.as_ref()).await
+}
+
+/// Applies `write` and the shard counter's new `tally` in one
+/// transaction, the counter only if it is still `counter`; `false` if
+/// either changed meanwhile.
+async fn with_counter(
+    table: &TableClient,
+    write: Write<'_>,
+    tally: Entity,
+    counter: Option<&Entity>,
+) -> Result<bool, StoreError> {
+    let counted = match counter.and_then(|c| c.etag.as_deref()) {
+        Some(etag) => Write::Replace(tally, Condition::Matches(etag)),
+        None => Write::Insert(tally),
+    };
+    match table.transact(&[write, counted]).await {
         Ok(()) => Ok(true),
         Err(failed) if matches!(failed.error, TableError::Changed | TableError::Exists) => {
             Ok(false)
         }
         Err(failed) => Err(StoreError::Backend(failed.to_string())),
     }
+}
+
+/// The counter of partition `pk` as `counter` holds it, with one child
+/// moved from status `from` to `to` (`None`: not counted there).
+fn moved(
+    pk: &str,
+    counter: Option<&Entity>,
+    from: Option<DeliveryStatus>,
+    to: Option<DeliveryStatus>,
+) -> Entity {
+    let mut tally = Entity::new(pk, COUNTER);
+    for status in DeliveryStatus::ALL {
+        let mut n = counter
+            .and_then(|c| c.i64(status.as_str()))
+            .unwrap_or_default();
+        if from != to {
+            if from == Some(status) {
+                n -= 1;
+            }
+            if to == Some(status) {
+                n += 1;
+            }
+        }
+        tally = tally.with_i64(status.as_str(), n);
+    }
+    tally
+}
+
+/// The record's entry in the expiry index, at its creation.
+fn expiry(record: &DeliveryRecord) -> Entity {
+    let (pk, rk) = location(&record.notification_id);
+    retention::entry(Kind::Delivery, record.created_at, &pk, &rk)
+}
+
+/// Whether a stored entity is a fan-out child's record.
+pub fn is_child(entity: &Entity) -> bool {
+    entity.partition_key.starts_with(&format!("{CHILDREN}:")) && entity.row_key != COUNTER
+}
+
+/// Deletes a child's record as read, taking it off its shard's counter in
+/// the same transaction; `false` if either changed meanwhile.
+pub async fn delete_child(table: &TableClient, record: &Entity) -> Result<bool, StoreError> {
+    let status = record
+        .text(STATUS)
+        .unwrap_or_default()
+        .parse::<DeliveryStatus>()
+        .map_err(StoreError::Corrupt)?;
+    let counter = table
+        .get(&record.partition_key, COUNTER)
+        .await
+        .map_err(backend)?;
+    let tally = moved(&record.partition_key, counter.as_ref(), Some(status), None);
+    let delete = Write::Delete {
+        partition_key: record.partition_key.clone(),
+        row_key: record.row_key.clone(),
+        condition: record
+            .etag
+            .as_deref()
+            .map_or(Condition::Exists, Condition::Matches),
+    };
+    with_counter(table, delete, tally, counter.as_ref()).await
 }
 
 /// The record's entity: its status (for the counter's bookkeeping) and
@@ -235,5 +303,5 @@ fn location(id: &NotificationId) -> (String, String) {
 }
 
 fn children_partition(parent: &NotificationId, shard: u64) -> String {
-    format!("{}:{shard}", partition("kids", parent.as_str()))
+    format!("{}:{shard}", partition(CHILDREN, parent.as_str()))
 }

@@ -26,6 +26,14 @@ pub fn entry(partition: &str, row_key: &str, record_pk: &str, record_rk: &str) -
         .with(RECORD_RK, record_rk)
 }
 
+/// The record an entry names: its partition and row key.
+pub fn target(entry: &Entity) -> (&str, &str) {
+    (
+        entry.text(RECORD_PK).unwrap_or_default(),
+        entry.text(RECORD_RK).unwrap_or_default(),
+    )
+}
+
 /// Writes entries (insert or replace).
 pub async fn put(table: &TableClient, entries: &[Entity]) -> Result<(), StoreError> {
     for entry in entries {
@@ -91,8 +99,7 @@ pub async fn with_records<T: DeserializeOwned>(
 ) -> Result<Vec<(Entity, Option<T>)>, StoreError> {
     stream::iter(entries)
         .map(|entry| async move {
-            let pk = entry.text(RECORD_PK).unwrap_or_default();
-            let rk = entry.text(RECORD_RK).unwrap_or_default();
+            let (pk, rk) = target(&entry);
             let record = table.get(pk, rk).await.map_err(backend)?;
             let record = record.as_ref().map(body).transpose()?;
             Ok::<_, StoreError>((entry, record))

@@ -16,14 +16,20 @@ use super::index;
 use super::keys::{self, partition, sortable_millis};
 use super::record::{backend, body, read_modify_write, with_body, Decision};
 use super::rest::{Entity, TableClient};
+use super::retention::{self, Kind};
 use crate::ids::JobId;
 use crate::store::{Holder, Job, JobStatus, StoreError, TransitionError};
 
 const ROW: &str = "r";
 
 pub async fn insert(table: &TableClient, job: &Job) -> Result<(), StoreError> {
-    let mut entries = running_entries(job);
-    entries.push(log_entry(job));
+    let mut entries = entries_of(job);
+    entries.push(retention::entry(
+        Kind::Job,
+        job.created_at,
+        &job_pk(&job.id),
+        ROW,
+    ));
     index::put(table, &entries).await?;
     let entity = with_body(Entity::new(job_pk(&job.id), ROW), job)?;
     table.insert(&entity).await.map_err(backend)?;
@@ -98,6 +104,15 @@ fn job_pk(id: &JobId) -> String {
 
 fn log_row(job: &Job) -> String {
     format!("{}-{}", sortable_millis(job.created_at, true), job.id)
+}
+
+/// The job's index entries: its log's, and while unfinished its holders'.
+pub fn entries_of(job: &Job) -> Vec<Entity> {
+    let mut entries = vec![log_entry(job)];
+    if job.status != JobStatus::Complete {
+        entries.extend(running_entries(job));
+    }
+    entries
 }
 
 fn log_entry(job: &Job) -> Entity {

@@ -1,13 +1,11 @@
-//! The Azure Table Storage store (issue 14, under way).
+//! The Azure Table Storage store, for the Azure Functions host.
 //!
-//! Built so far, tested on Azurite: the foundation, [`keys`] (any text as
+//! Every part of the store, on the REST foundation: [`keys`] (any text as
 //! a legal key), [`rest`] (entities with ETag-conditional writes, queries
 //! with continuation, signed by [`crate::azure_storage::Credential`]) and
-//! [`batch`] (entity group transactions); and four of the store's parts on
-//! it, [`AzureTableStore`]'s [`JobStore`], [`DeliveryStore`],
-//! [`WebhookStore`] and [`RateLimitStore`], which pass the suite's checks
-//! of them (`tests/tests/azure_adapters.rs`). Still to come: references,
-//! subscriptions, reminders and retention.
+//! [`batch`] (entity group transactions). It passes the whole store suite,
+//! the race checks and the retention checks on Azurite
+//! (`tests/tests/azure_adapters.rs`).
 //!
 //! The data model (each part's module says more): DynamoDB's single-table
 //! layout, adapted to a service with no secondary indexes and transactions
@@ -15,21 +13,25 @@
 //! - records live in partitions of their own (`job:{id}`, `dlv:{id}`,
 //!   `idem:{key}`, …); a fan-out's children live in their parent's sharded
 //!   partitions beside a counter per shard, changed in one transaction;
-//! - a conversation's reference, its subscriptions and its subscription
-//!   count will share partition `conv:{key}`, so they change together;
-//! - every other listing or index (a job log, unfinished jobs by holder;
-//!   to come: all references, a tag's subscribers, a reminder owner's
-//!   list, a user's conversations) is a set of index entities in
-//!   partitions of their own; an index entity is written before the record it points to
-//!   and removed after it, and a reader keeps only entries whose record
-//!   agrees, so a crash between the two leaves an entry readers skip and
-//!   retention removes, never a record a listing misses;
-//! - due reminders will sit in minute-bucket partitions, so a
-//!   tick reads the buckets up to now: O(due);
+//! - a conversation's reference and its list of subscriptions share
+//!   partition `conv:{key}`; each audience (a tag's subscribers, everyone
+//!   subscribed) is sharded, one entity per conversation beside a counter
+//!   per shard, brought to the list's version (`subscriptions`);
+//! - every other listing or index (all references, a user's
+//!   conversations, a job log, unfinished jobs by holder, due reminders, a
+//!   reminder owner's list) is a set of index entities in partitions of
+//!   their own (`index`); an index entity is written before the record
+//!   it points to and removed after it, and a reader keeps only entries
+//!   whose record agrees, so a crash between the two leaves an entry
+//!   readers skip (the tick removes stale due entries as it meets them),
+//!   never a record a listing misses;
+//! - due reminders are one range of the due index, up to now: O(due)
+//!   (`reminders` says why one partition rather than minute buckets);
 //! - counters and rate-limit state are one entity each, changed with
 //!   `If-Match` on the ETag read (optimistic concurrency), counters
 //!   sharded where many writers meet;
-//! - retention is the shared maintenance tick's (Table Storage has no TTL).
+//! - retention is the shared maintenance tick's (Table Storage has no
+//!   TTL), read from an expiry index per kind (`retention`).
 
 pub mod batch;
 mod deliveries;
@@ -39,7 +41,9 @@ pub mod keys;
 mod rate_limits;
 mod record;
 mod references;
+mod reminders;
 pub mod rest;
+mod retention;
 mod subscriptions;
 mod webhook_api;
 
@@ -48,15 +52,15 @@ use jiff::Timestamp;
 
 use self::rest::TableClient;
 use super::{
-    AcceptedNotification, DeliveryClaim, DeliveryCounts, DeliveryRecord, DeliveryStore, Holder,
-    IdempotencyClaim, IdempotencyRecord, Job, JobStatus, JobStore, Page, RateLimitStore,
-    ReferenceStore, StoreError, StoredReference, SubscriptionStore, TransitionError, WebhookStore,
+    AcceptedNotification, Cutoffs, DeliveryClaim, DeliveryCounts, DeliveryRecord, DeliveryStore,
+    Holder, IdempotencyClaim, IdempotencyRecord, Job, JobStatus, JobStore, Page, Purged,
+    RateLimitStore, ReferenceStore, Reminder, ReminderStore, RetentionStore, StoreError,
+    StoredReference, SubscriptionStore, TransitionError, WebhookStore,
 };
-use crate::ids::{ConversationKey, JobId, NotificationId};
+use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use crate::rate::{Ask, Limited, Rule};
 
-/// The store on one table. Parts built so far: references,
-/// subscriptions, jobs, deliveries, the webhook API's records, rate limits.
+/// The store on one Azure Storage table: every part.
 #[derive(Clone, Debug)]
 pub struct AzureTableStore {
     table: TableClient,
@@ -263,5 +267,67 @@ impl SubscriptionStore for AzureTableStore {
 
     async fn count_subscriptions(&self, key: &ConversationKey) -> Result<u64, StoreError> {
         subscriptions::count_subscriptions(&self.table, key).await
+    }
+}
+
+#[async_trait]
+impl ReminderStore for AzureTableStore {
+    async fn insert_reminder(&self, reminder: &Reminder) -> Result<(), StoreError> {
+        reminders::insert(&self.table, reminder).await
+    }
+
+    async fn get_reminder(&self, id: &ReminderId) -> Result<Option<Reminder>, StoreError> {
+        reminders::get(&self.table, id).await
+    }
+
+    async fn list_reminders(
+        &self,
+        owner: &ConversationKey,
+        limit: usize,
+    ) -> Result<Vec<Reminder>, StoreError> {
+        reminders::list(&self.table, owner, limit).await
+    }
+
+    async fn count_pending_reminders(
+        &self,
+        holder: Holder<'_>,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        reminders::count_pending(&self.table, holder, limit).await
+    }
+
+    async fn parked_reminders(
+        &self,
+        owner: &ConversationKey,
+        limit: usize,
+    ) -> Result<Vec<Reminder>, StoreError> {
+        reminders::parked(&self.table, owner, limit).await
+    }
+
+    async fn resume_reminder(&self, updated: &Reminder) -> Result<bool, StoreError> {
+        reminders::resume(&self.table, updated).await
+    }
+
+    async fn due_reminders(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Reminder>, StoreError> {
+        reminders::due(&self.table, now, limit).await
+    }
+
+    async fn advance_reminder(
+        &self,
+        expected_due: Timestamp,
+        updated: &Reminder,
+    ) -> Result<bool, StoreError> {
+        reminders::advance(&self.table, expected_due, updated).await
+    }
+}
+
+#[async_trait]
+impl RetentionStore for AzureTableStore {
+    async fn purge_expired(&self, cutoffs: &Cutoffs, limit: usize) -> Result<Purged, StoreError> {
+        retention::purge(&self.table, cutoffs, limit).await
     }
 }

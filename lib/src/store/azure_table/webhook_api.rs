@@ -9,9 +9,11 @@
 
 use jiff::Timestamp;
 
+use super::index;
 use super::keys::partition;
 use super::record::{backend, body, read_modify_write, with_body, Decision};
 use super::rest::{Condition, Entity, TableClient};
+use super::retention::{self, Kind};
 use crate::ids::NotificationId;
 use crate::store::{AcceptedNotification, IdempotencyClaim, IdempotencyRecord, StoreError};
 
@@ -28,6 +30,11 @@ pub async fn claim(
     now: Timestamp,
 ) -> Result<IdempotencyClaim, StoreError> {
     let pk = partition("idem", record.key.as_str());
+    index::put(
+        table,
+        &[retention::entry(Kind::Key, record.expires_at, &pk, ROW)],
+    )
+    .await?;
     read_modify_write(table, &pk, ROW, |found| {
         let existing = found.map(body).transpose()?;
         Ok(match IdempotencyClaim::decide(existing, now) {
@@ -41,6 +48,12 @@ pub async fn claim(
 }
 
 pub async fn put(table: &TableClient, record: &IdempotencyRecord) -> Result<(), StoreError> {
+    let pk = partition("idem", record.key.as_str());
+    index::put(
+        table,
+        &[retention::entry(Kind::Key, record.expires_at, &pk, ROW)],
+    )
+    .await?;
     table
         .replace(&idempotency_entity(record)?, Condition::None)
         .await
@@ -63,6 +76,7 @@ pub async fn remember_signature(
     now: Timestamp,
 ) -> Result<Option<String>, StoreError> {
     let pk = partition("sig", digest);
+    index::put(table, &[retention::entry(Kind::Key, expires_at, &pk, ROW)]).await?;
     let entity = Entity::new(&pk, ROW)
         .with_i64(EXPIRES_AT, expires_at.as_second())
         .with(IDEMPOTENCY_KEY, idempotency_key);
@@ -84,8 +98,18 @@ pub async fn save_accepted(
     table: &TableClient,
     accepted: &AcceptedNotification,
 ) -> Result<(), StoreError> {
-    let entity = Entity::new(partition("accepted", accepted.id.as_str()), ROW)
-        .with_i64(ACCEPTED_AT, accepted.accepted_at.as_second());
+    let pk = partition("accepted", accepted.id.as_str());
+    index::put(
+        table,
+        &[retention::entry(
+            Kind::Accepted,
+            accepted.accepted_at,
+            &pk,
+            ROW,
+        )],
+    )
+    .await?;
+    let entity = Entity::new(&pk, ROW).with_i64(ACCEPTED_AT, accepted.accepted_at.as_second());
     table
         .replace(&with_body(entity, accepted)?, Condition::None)
         .await
