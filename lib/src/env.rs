@@ -38,6 +38,18 @@ impl<const N: usize> Env for [(&str, &str); N] {
     }
 }
 
+/// The variable's value, or an error saying it is required for `what`.
+pub(crate) fn required(
+    env: &dyn Env,
+    variable: &'static str,
+    what: &str,
+) -> Result<String, ConfigError> {
+    env.get(variable).ok_or_else(|| ConfigError {
+        variable,
+        problem: format!("is required: {what}"),
+    })
+}
+
 /// The variable as a `T` that is `valid`, `default` when it is absent;
 /// otherwise an error saying it is not `expected`.
 pub(crate) fn number<T: std::str::FromStr>(

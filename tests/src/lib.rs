@@ -27,6 +27,7 @@ pub mod delivery;
 pub mod entra;
 pub mod event_source;
 pub mod events;
+pub mod functions_host;
 pub mod host;
 pub mod lambda;
 pub mod moto;

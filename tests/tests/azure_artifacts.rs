@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use nudge::azure::functions::{
-    MESSAGES, NOTIFIER, QUEUE_BINDING, QUEUE_NAME_SETTING, REMINDER, STORAGE_SETTING, TIMER_BINDING,
+    HEALTH, MESSAGES, NOTIFIER, QUEUE_BINDING, QUEUE_NAME_SETTING, REMINDER, STORAGE_SETTING,
+    TIMER_BINDING,
 };
 use nudge::delivery::FRESH_AFTER_RECEIVES;
 use nudge_tests::ncrontab;
@@ -82,7 +83,7 @@ fn host_json_runs_the_handler_with_proxied_http_and_the_queue_settings_explained
 }
 
 #[test]
-fn the_functions_are_exactly_the_three_the_handler_serves() {
+fn the_functions_are_exactly_the_ones_the_handler_serves() {
     let folders: BTreeSet<String> = std::fs::read_dir(infra())
         .expect("infra/azure")
         .filter_map(|entry| entry.ok())
@@ -92,6 +93,7 @@ fn the_functions_are_exactly_the_three_the_handler_serves() {
     assert_eq!(
         folders,
         BTreeSet::from([
+            HEALTH.to_owned(),
             MESSAGES.to_owned(),
             NOTIFIER.to_owned(),
             REMINDER.to_owned()
@@ -112,9 +114,10 @@ fn the_functions_are_exactly_the_three_the_handler_serves() {
     }
 }
 
-#[test]
-fn messages_is_one_anonymous_http_trigger_for_every_route_and_method() {
-    let bindings = bindings(MESSAGES);
+/// The bindings of an HTTP function proxied to the handler: exactly an
+/// anonymous `httpTrigger` in and an `http` out, on `route`.
+fn http_function(function: &str, route: &str) -> BTreeSet<String> {
+    let bindings = bindings(function);
     assert_eq!(
         bindings.len(),
         2,
@@ -127,20 +130,50 @@ fn messages_is_one_anonymous_http_trigger_for_every_route_and_method() {
         trigger["authLevel"], "anonymous",
         "nudge checks Bot Framework tokens and webhook signatures itself"
     );
-    assert_eq!(trigger["route"], "{*path}", "every path reaches the router");
-    let methods: BTreeSet<&str> = trigger["methods"]
+    assert_eq!(trigger["route"], route);
+    assert_eq!(bindings[1]["type"], "http");
+    assert_eq!(bindings[1]["direction"], "out");
+    trigger["methods"]
         .as_array()
         .expect("methods")
         .iter()
         .filter_map(Value::as_str)
-        .collect();
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_api_is_one_anonymous_http_function_for_every_route_and_method() {
+    let methods = http_function(MESSAGES, "api/{*path}");
     assert_eq!(
         methods,
-        BTreeSet::from(["get", "post", "put", "patch", "delete"]),
+        ["delete", "get", "patch", "post", "put"]
+            .map(str::to_owned)
+            .into(),
         "every method the API uses"
     );
-    assert_eq!(bindings[1]["type"], "http");
-    assert_eq!(bindings[1]["direction"], "out");
+}
+
+#[test]
+fn health_is_get_healthz_and_the_invocation_routes_are_not_public() {
+    assert_eq!(http_function(HEALTH, "healthz"), ["get".to_owned()].into());
+    // The host calls the handler at `/{function}` itself; no public route
+    // may reach those paths, or anyone could post a queue message.
+    for function in [MESSAGES, HEALTH] {
+        let route = bindings(function)[0]["route"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        for invoked in [NOTIFIER, REMINDER] {
+            let reaches = route.starts_with('{')
+                || route == invoked
+                || route.starts_with(&format!("{invoked}/"));
+            assert!(
+                !reaches,
+                "{function}'s public route {route:?} reaches /{invoked}"
+            );
+        }
+    }
 }
 
 #[test]

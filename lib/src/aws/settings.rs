@@ -2,7 +2,7 @@
 //! every host shares ([`crate::config::Settings`]): where their table and
 //! queue are. `template.yaml` sets these names.
 
-use crate::env::{ConfigError, Env};
+use crate::env::{required, ConfigError, Env};
 
 /// The store's DynamoDB table.
 pub const TABLE_VAR: &str = "NUDGE_TABLE_NAME";
@@ -35,13 +35,6 @@ impl AwsSettings {
                 .unwrap_or_else(|| "nudge".to_owned()),
         })
     }
-}
-
-fn required(env: &dyn Env, variable: &'static str, what: &str) -> Result<String, ConfigError> {
-    env.get(variable).ok_or_else(|| ConfigError {
-        variable,
-        problem: format!("is required: {what}"),
-    })
 }
 
 #[cfg(test)]

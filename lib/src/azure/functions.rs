@@ -2,8 +2,11 @@
 //! must agree on: the functions, their trigger bindings, the app setting
 //! that names the queue. The artefact test checks the files against them.
 
-/// The HTTP function: every route, proxied to the handler as sent.
+/// The HTTP function: every route under `/api/`, proxied to the handler
+/// as sent.
 pub const MESSAGES: &str = "messages";
+/// The HTTP function for `GET /healthz`.
+pub const HEALTH: &str = "health";
 /// The queue-triggered notifier.
 pub const NOTIFIER: &str = "notifier";
 /// The timer-triggered reminder tick.

@@ -75,8 +75,9 @@ impl Invocation {
                 .map_err(|_| InvocationError::Metadata("InsertionTime"))?,
         };
         Ok(ReceivedMessage {
+            // What updates or deletes it through the queue adapter.
+            receipt: crate::queue::azure::receipt::join(&message_id, &receipt),
             message_id,
-            receipt,
             body,
             receive_count,
             sent_at,
@@ -238,7 +239,10 @@ mod tests {
             let body: Value = serde_json::from_str(&message.body).unwrap();
             assert_eq!(body, serde_json::from_str::<Value>(BODY).unwrap(), "{form}");
             assert_eq!(message.message_id, "m-1");
-            assert_eq!(message.receipt, "AgAAAAMAAAAAAAAA");
+            assert_eq!(
+                message.receipt,
+                format!("{}|AgAAAAMAAAAAAAAA", message.message_id)
+            );
             assert_eq!(message.receive_count, 2);
             assert_eq!(message.sent_at.to_string(), "2026-12-03T09:00:00Z");
         }
@@ -257,7 +261,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             (message.message_id.as_str(), message.receipt.as_str()),
-            ("m-2", "receipt")
+            ("m-2", "m-2|receipt")
         );
         assert_eq!(message.receive_count, 3);
         let plain = json!({"DequeueCount": "1", "Id": "m-3", "PopReceipt": "r"});

@@ -11,4 +11,6 @@
 //! store's parts, the handler binary and `main.bicep`.
 
 pub mod functions;
+pub mod handler;
 pub mod invocation;
+pub mod settings;

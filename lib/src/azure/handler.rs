@@ -1,0 +1,215 @@
+//! The custom handler: the one HTTP server a Function App's host talks to.
+//!
+//! - HTTP functions are proxied (`enableProxyingHttpRequest`): requests
+//!   reach the handler at their own paths (`/api/...`, `/healthz`) and are
+//!   served by the same app as on every host, Bot Framework tokens and
+//!   webhook signatures required.
+//! - `GET /`: the host's start-up ping.
+//! - `POST /notifier`: one queue message per invocation
+//!   ([`super::invocation`]), processed by the notifier and settled with
+//!   [`Trigger::PerInvocation`]: 200 when settled (a retry is already set
+//!   on the message itself), 500 when it could not be, so the host offers
+//!   it again after `host.json`'s visibility timeout. An unreadable
+//!   message is answered 200 with the reason in the host's log: it can
+//!   never succeed.
+//! - `POST /reminder`: the maintenance tick (reminders and retention).
+//!
+//! These two paths are not reachable from outside: the public routes are
+//! the HTTP functions' (`api/{*path}`, `healthz`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::functions::{NOTIFIER, QUEUE_BINDING, REMINDER, TIMER_BINDING};
+use super::invocation::{Answer, Invocation};
+use super::settings::AzureSettings;
+use crate::api::WebhookGate;
+use crate::assemble::Assembly;
+use crate::auth::{BotFrameworkAuth, SetupError, WebhookPolicy};
+use crate::azure_storage::Credential;
+use crate::config::{ConfigError, Settings};
+use crate::connector::{token, ConnectorClient, TrustPolicy};
+use crate::delivery::{settle, Notifier, Trigger};
+use crate::env::ProcessEnv;
+use crate::queue::azure::AzureQueue;
+use crate::queue::{Queue, QueueError};
+use crate::schedule;
+use crate::store::azure_table::rest::{TableClient, TableError};
+use crate::store::azure_table::AzureTableStore;
+use crate::store::Store;
+
+/// Why the handler cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error("the notification queue: {0}")]
+    Queue(#[from] QueueError),
+    #[error("the table: {0}")]
+    Table(#[from] TableError),
+    #[error("cannot listen on the host's port: {0}")]
+    Listen(#[from] std::io::Error),
+}
+
+/// What the invocation routes share.
+#[derive(Clone)]
+struct Functions {
+    notifier: Arc<Notifier>,
+    store: Arc<dyn Store>,
+    queue: Arc<dyn Queue>,
+    retention: Duration,
+}
+
+/// Reads the app settings, builds every part, and serves the host until
+/// it stops the process.
+pub async fn serve() -> Result<(), StartError> {
+    let settings = Settings::from_env(&ProcessEnv)?;
+    let azure = AzureSettings::from_env(&ProcessEnv)?;
+    let http = ConnectorClient::http_client();
+
+    let queue = AzureQueue::new(
+        &azure.storage,
+        &azure.queue_name,
+        http.clone(),
+        None,
+        settings.max_receive_count,
+    )?;
+    queue.create_if_missing().await?;
+    let table = TableClient::new(
+        http.clone(),
+        azure.storage.table_endpoint.clone(),
+        &azure.table_name,
+        Credential::for_account(&azure.storage, None),
+    );
+    table.create_if_missing().await?;
+    let store: Arc<dyn Store> = Arc::new(AzureTableStore::new(table));
+    let queue: Arc<dyn Queue> = Arc::new(queue);
+
+    let app = crate::auth::require_app_id(settings.app.as_ref())?;
+    let tokens = token::for_app(app, http.clone())?;
+    let connector = ConnectorClient::new(http, tokens, TrustPolicy::cloud(&settings.trust));
+    let inbound = BotFrameworkAuth::for_app(
+        settings.app.as_ref(),
+        &settings.inbound,
+        ConnectorClient::http_client(),
+    )?;
+    let webhooks = WebhookGate::new(
+        WebhookPolicy::required(&settings.webhooks)?,
+        settings.limits.max_webhook_bytes,
+    );
+    let retention = settings.notifier.retention;
+    let assembly = Assembly::new(settings, store.clone(), queue.clone(), connector);
+    let functions = Functions {
+        notifier: Arc::new(assembly.notifier()),
+        store,
+        queue,
+        retention,
+    };
+    let router = assembly
+        .app(Arc::new(inbound), &webhooks)
+        .merge(invocations(functions));
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", azure.port)).await?;
+    tracing::info!(port = azure.port, queue = %azure.queue_name, table = %azure.table_name, "custom handler listening");
+    axum::serve(listener, router).await?;
+    Ok(())
+}
+
+/// The routes the host calls itself.
+fn invocations(functions: Functions) -> Router {
+    Router::new()
+        .route("/", get(|| async { StatusCode::OK }))
+        .route(&format!("/{NOTIFIER}"), post(notify))
+        .route(&format!("/{REMINDER}"), post(tick))
+        .with_state(functions)
+}
+
+/// The invocation a request carries; a body that is none is refused
+/// (400: the host fails the invocation and offers the message again).
+fn read(body: &[u8]) -> Result<Invocation, (StatusCode, Json<Answer>)> {
+    serde_json::from_slice(body).map_err(|error| {
+        tracing::error!(%error, "a request to an invocation route that is no invocation");
+        (
+            StatusCode::BAD_REQUEST,
+            Json(Answer::logged(format!("not an invocation: {error}"))),
+        )
+    })
+}
+
+async fn notify(State(functions): State<Functions>, body: Bytes) -> (StatusCode, Json<Answer>) {
+    let invocation = match read(&body) {
+        Ok(invocation) => invocation,
+        Err(refused) => return refused,
+    };
+    let message = match invocation.queue_message(QUEUE_BINDING) {
+        Ok(message) => message,
+        Err(error) => {
+            tracing::error!(%error, "a queue message that can never be delivered; dropped");
+            return (
+                StatusCode::OK,
+                Json(Answer::logged(format!("dropped: {error}"))),
+            );
+        }
+    };
+    let disposition = functions.notifier.process(&message).await;
+    let answer = settle(
+        functions.queue.as_ref(),
+        &message,
+        disposition,
+        Trigger::PerInvocation,
+    )
+    .await;
+    match answer {
+        crate::delivery::Answer::Settled => (StatusCode::OK, Json(Answer::default())),
+        crate::delivery::Answer::Again => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(Answer::logged("could not settle; the host offers it again")),
+        ),
+    }
+}
+
+async fn tick(State(functions): State<Functions>, body: Bytes) -> (StatusCode, Json<Answer>) {
+    let invocation = match read(&body) {
+        Ok(invocation) => invocation,
+        Err(refused) => return refused,
+    };
+    if invocation.timer_is_past_due(TIMER_BINDING) {
+        tracing::warn!("the reminder tick is past due: the host was down or busy when it fell due");
+    }
+    let now = jiff::Timestamp::now();
+    match schedule::maintain(
+        functions.store.as_ref(),
+        functions.queue.as_ref(),
+        now,
+        functions.retention,
+    )
+    .await
+    {
+        Ok(done) => {
+            let report = done.reminders;
+            tracing::info!(?report, "reminder tick");
+            (
+                StatusCode::OK,
+                Json(Answer::logged(format!(
+                    "due {}, enqueued {}, advanced {}",
+                    report.due, report.enqueued, report.advanced
+                ))),
+            )
+        }
+        Err(error) => {
+            tracing::error!(%error, "reminder tick failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(Answer::logged(format!("tick failed: {error}"))),
+            )
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The Azure custom handler as a Function App runs it: the real `handler`
+//! binary under our own Functions host (`nudge_tests::functions_host`), on
+//! Azurite's queues and tables, with the Bot Framework identity, token
+//! endpoint and channel faked (the channel behind HTTPS, since cloud hosts
+//! send nowhere else).
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+use nudge::queue::azure::AzureQueue;
+use nudge::queue::Queue;
+use nudge_tests::azurite;
+use nudge_tests::channel::FakeChannel;
+use nudge_tests::client::BotClient;
+use nudge_tests::delivery::RIG_JITTER_MS;
+use nudge_tests::entra::FakeEntra;
+use nudge_tests::functions_host::{Encoding, FunctionsHost};
+use nudge_tests::openid::{channel_bearer, OpenIdServer, APP_ID};
+use nudge_tests::secured::APP_PASSWORD;
+use nudge_tests::suites::unique;
+use nudge_tests::tls::{ca_file, TlsFront};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A Function App: the handler, its storage, and the fakes around it.
+struct App {
+    host: FunctionsHost,
+    queue: AzureQueue,
+    channel: FakeChannel,
+    front: TlsFront,
+    _openid: OpenIdServer,
+    _entra: FakeEntra,
+}
+
+impl App {
+    async fn start() -> App {
+        let openid = OpenIdServer::start().await;
+        let entra = FakeEntra::start().await;
+        let channel = FakeChannel::start().await;
+        let front = TlsFront::start(address_of(channel.service_url())).await;
+        let queue_name = unique("q").to_ascii_lowercase();
+        let table_name: String = unique("t")
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        let mut env = vec![
+            ("AzureWebJobsStorage", azurite::connection_string()),
+            ("NUDGE_QUEUE_NAME", queue_name.clone()),
+            ("NUDGE_TABLE_NAME", table_name),
+            ("MicrosoftAppId", APP_ID.to_owned()),
+            ("MicrosoftAppPassword", APP_PASSWORD.to_owned()),
+            (
+                "ToChannelFromBotLoginUrl",
+                entra.login_url("botframework.com"),
+            ),
+            ("NUDGE_WEBHOOK_SECRETS", "test-webhook-secret".to_owned()),
+            ("SSL_CERT_FILE", ca_file().display().to_string()),
+            ("NUDGE_RATE_JITTER_MS", RIG_JITTER_MS.to_owned()),
+            ("NUDGE_LOG", "info,nudge=debug".to_owned()),
+            // The template's queue messages carry their own service URL,
+            // vouched for by no token: the test channel's must be listed.
+            ("NUDGE_TRUSTED_SERVICE_HOSTS", "default,loopback".to_owned()),
+        ];
+        env.extend(openid.env());
+        let host = FunctionsHost::start(&env).await;
+        // The host's view of the queue: poisoned after maxDequeueCount (5).
+        let queue = AzureQueue::new(
+            &azurite::account(),
+            &queue_name,
+            reqwest::Client::new(),
+            None,
+            5,
+        )
+        .expect("a queue client");
+        App {
+            host,
+            queue,
+            channel,
+            front,
+            _openid: openid,
+            _entra: entra,
+        }
+    }
+
+    /// Says `text` in `conversation` through the messages function, with
+    /// a valid Bot Connector token, and waits for a message containing
+    /// `expect`.
+    async fn ask(&self, conversation: &str, text: &str, expect: &str) -> String {
+        let mark = self.channel.texts(conversation).len();
+        let activity = BotClient::new("unused", self.front.url()).message(conversation, text);
+        let headers = [
+            ("content-type", "application/json".to_owned()),
+            ("authorization", channel_bearer(self.front.url())),
+        ];
+        let (status, body) = self
+            .host
+            .request(
+                Method::POST,
+                "/api/messages",
+                &headers,
+                activity.to_string(),
+            )
+            .await;
+        assert_eq!(status, 200, "saying `{text}`: {body}");
+        self.channel
+            .wait_for_text_after(conversation, mark, expect, WAIT)
+            .await
+    }
+}
+
+fn address_of(url: &str) -> std::net::SocketAddr {
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("a socket address")
+}
+
+#[tokio::test]
+async fn the_job_scenario_runs_on_the_azure_handler() {
+    let app = App::start().await;
+    let owner = unique("owner");
+    let started = app.ask(&owner, "run", "We're starting job").await;
+    let job = started
+        .split("job ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the reply names the job")
+        .to_owned();
+    app.ask(
+        &owner,
+        &format!("done {job}"),
+        &format!("Completing job {job}."),
+    )
+    .await;
+
+    // The completion went to the Storage queue; the queue trigger hands it
+    // to the notifier, which sends it.
+    let mut statuses = Vec::new();
+    for encoding in [Encoding::Base64, Encoding::Text, Encoding::Object] {
+        statuses.extend(app.host.trigger_queue(&app.queue, 10, encoding).await);
+        if app.channel.count_containing(&owner, "is complete.") > 0 {
+            break;
+        }
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "every invocation succeeded: {statuses:?}"
+    );
+    app.channel
+        .wait_for_text(&owner, &format!("Job {job} is complete."), WAIT)
+        .await;
+    assert_eq!(app.channel.count_containing(&owner, "is complete."), 1);
+}
+
+#[tokio::test]
+async fn the_host_pings_and_invokes_and_nothing_else_gets_in() {
+    let app = App::start().await;
+    let (status, _) = app.host.request(Method::GET, "/", &[], String::new()).await;
+    assert_eq!(status, 200, "the start-up ping");
+    let (status, body) = app
+        .host
+        .request(Method::GET, "/healthz", &[], String::new())
+        .await;
+    assert_eq!((status, body), (200, json!("ok")));
+
+    let (status, answer) = app.host.trigger_timer(true).await;
+    assert_eq!(status, 200, "a tick, even past due: {answer}");
+    assert!(
+        answer["Logs"][0]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("due "),
+        "{answer}"
+    );
+    assert_eq!(answer["ReturnValue"], Value::Null);
+
+    let (status, _) = app
+        .host
+        .request(Method::POST, "/notifier", &[], "not json".to_owned())
+        .await;
+    assert_eq!(status, 400, "a body that is no invocation fails it");
+    let unreadable = json!({"Data": {"message": 42}, "Metadata": {"Id": "m", "PopReceipt": "p"}});
+    let (status, answer) = app
+        .host
+        .request(Method::POST, "/notifier", &[], unreadable.to_string())
+        .await;
+    assert_eq!(
+        status, 200,
+        "a message that can never be read is dropped: {answer}"
+    );
+    assert!(answer["Logs"][0]
+        .as_str()
+        .unwrap_or_default()
+        .contains("dropped"));
+
+    let (status, body) = app
+        .host
+        .request(
+            Method::POST,
+            "/api/notify",
+            &[("content-type", "application/json".to_owned())],
+            "{}".to_owned(),
+        )
+        .await;
+    assert_eq!(status, 401, "webhooks need their signature: {body}");
+    let (status, _) = app
+        .host
+        .request(
+            Method::POST,
+            "/api/messages",
+            &[("content-type", "application/json".to_owned())],
+            BotClient::new("unused", app.front.url())
+                .message(&unique("nobody"), "help")
+                .to_string(),
+        )
+        .await;
+    assert_eq!(status, 401, "activities need a Bot Connector token");
+}
+
+#[tokio::test]
+async fn the_proactive_templates_queue_message_is_delivered_once() {
+    let app = App::start().await;
+    let conversation = unique("template");
+    let message = json!({
+        "relatesTo": {
+            "activityId": "1234",
+            "user": {"id": "user-1", "name": "Ann"},
+            "bot": {"id": APP_ID, "name": "nudge"},
+            "conversation": {"id": conversation},
+            "channelId": "msteams",
+            "serviceUrl": app.front.url(),
+        },
+        "text": "from the template",
+        "isTrustedServiceUrl": true,
+    })
+    .to_string();
+    // As the template's bot writes it: base64 on the Storage queue, twice
+    // (the queue delivers at least once).
+    let copy = nudge::queue::OutgoingMessage {
+        body: message,
+        delay: Duration::ZERO,
+    };
+    app.queue
+        .send(vec![copy.clone(), copy])
+        .await
+        .expect("send the template's messages");
+    let statuses = app
+        .host
+        .trigger_queue(&app.queue, 10, Encoding::Base64)
+        .await;
+    assert_eq!(statuses, [200, 200]);
+    app.channel
+        .wait_for_text(&conversation, "from the template", WAIT)
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        app.channel
+            .count_containing(&conversation, "from the template"),
+        1,
+        "the same message twice is sent once"
+    );
+}
+
+#[tokio::test]
+async fn a_reminder_fires_through_the_timer() {
+    let app = App::start().await;
+    let conversation = unique("remind");
+    app.ask(
+        &conversation,
+        "remind me in 2 seconds to stretch",
+        "stretch",
+    )
+    .await;
+    let (status, idle) = app.host.trigger_timer(false).await;
+    assert_eq!(
+        (status, idle["Logs"][0].as_str()),
+        (200, Some("due 0, enqueued 0, advanced 0"))
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (status, fired) = app.host.trigger_timer(false).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        fired["Logs"][0].as_str(),
+        Some("due 1, enqueued 1, advanced 1"),
+        "{fired}"
+    );
+    let statuses = app
+        .host
+        .trigger_queue(&app.queue, 10, Encoding::DoubleEncoded)
+        .await;
+    assert_eq!(statuses, [200]);
+    app.channel
+        .wait_for_text(&conversation, "Reminder: stretch", WAIT)
+        .await;
+}
