@@ -294,3 +294,109 @@ async fn a_reminder_fires_through_the_timer() {
         .wait_for_text(&conversation, "Reminder: stretch", WAIT)
         .await;
 }
+
+/// A 429 with `Retry-After` and a 503: the handler delays the triggering
+/// message itself (its visibility, through the pop receipt) and answers
+/// 200, so the host's delete then finds a stale receipt and the message
+/// comes back when the channel asked, not after `host.json`'s fixed
+/// `visibilityTimeout`; it is sent once, and a blocked conversation is
+/// recorded, not retried.
+#[tokio::test]
+async fn faults_are_retried_when_the_channel_says_and_blocked_is_final() {
+    use nudge_tests::channel::Fault;
+    use nudge_tests::channel::Scripted;
+
+    let app = App::start().await;
+    let conversation = unique("faults");
+    app.ask(&conversation, "help", "").await;
+    app.channel.respond_in(
+        &conversation,
+        [
+            Fault::Answer(Scripted::throttled(Some("2"))),
+            Fault::Answer(Scripted::error(503, "ServiceUnavailable")),
+        ],
+    );
+    let key = nudge::ids::ConversationKey::new("emulator", &conversation).expect("a key");
+    let notification = nudge::notification::Notification::to_conversation(
+        key,
+        nudge::activity::Activity::message("after the faults"),
+        nudge::notification::Reason::Broadcast,
+    );
+    app.queue
+        .send(vec![nudge::queue::OutgoingMessage {
+            body: serde_json::to_string(&notification).expect("json"),
+            delay: Duration::ZERO,
+        }])
+        .await
+        .expect("enqueue");
+
+    assert_eq!(
+        app.host.trigger_queue(&app.queue, 10, Encoding::Text).await,
+        [200]
+    );
+    assert!(
+        app.queue
+            .receive(10, Duration::from_secs(30), Duration::from_secs(1))
+            .await
+            .expect("receive")
+            .is_empty(),
+        "the message waits out the channel's Retry-After, though the host deleted it"
+    );
+    // Back after about 2 s (Retry-After), then after the 503's backoff.
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.extend(
+            app.host
+                .trigger_queue(&app.queue, 10, Encoding::Base64)
+                .await,
+        );
+        if app
+            .channel
+            .count_containing(&conversation, "after the faults")
+            > 0
+        {
+            break;
+        }
+    }
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(
+        app.channel
+            .count_containing(&conversation, "after the faults"),
+        1,
+        "sent once, after the faults"
+    );
+
+    app.channel.respond_in(
+        &conversation,
+        [Fault::Answer(Scripted::error(
+            403,
+            "ConversationBlockedByUser",
+        ))],
+    );
+    let blocked = nudge::notification::Notification::to_conversation(
+        nudge::ids::ConversationKey::new("emulator", &conversation).expect("a key"),
+        nudge::activity::Activity::message("to a blocked user"),
+        nudge::notification::Reason::Broadcast,
+    );
+    app.queue
+        .send(vec![nudge::queue::OutgoingMessage {
+            body: serde_json::to_string(&blocked).expect("json"),
+            delay: Duration::ZERO,
+        }])
+        .await
+        .expect("enqueue");
+    assert_eq!(
+        app.host
+            .trigger_queue(&app.queue, 10, Encoding::Object)
+            .await,
+        [200]
+    );
+    assert!(
+        app.queue
+            .receive(10, Duration::from_secs(30), Duration::from_secs(3))
+            .await
+            .expect("receive")
+            .is_empty(),
+        "a blocked conversation is not retried"
+    );
+}
