@@ -22,6 +22,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use base64::Engine;
+use futures::stream::{self, StreamExt};
 use nudge::azure::functions::{NOTIFIER, QUEUE_BINDING, REMINDER, TIMER_BINDING};
 use nudge::queue::azure::AzureQueue;
 use nudge::queue::Queue;
@@ -30,6 +31,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::host::binary;
+
+/// `host.json`'s `batchSize`: invocations at once.
+const BATCH_SIZE: usize = 16;
 
 /// `host.json`'s `visibilityTimeout`, shortened for tests.
 const VISIBILITY: Duration = Duration::from_secs(5);
@@ -141,47 +145,56 @@ impl FunctionsHost {
             .receive(max, VISIBILITY, Duration::from_secs(2))
             .await
             .expect("receive from the queue");
-        let mut statuses = Vec::new();
-        for message in messages {
-            let (id, pop) =
-                nudge::queue::azure::receipt::split(&message.receipt).expect("an Azure receipt");
-            let data = match encoding {
-                Encoding::Object => {
-                    serde_json::from_str(&message.body).unwrap_or(json!(message.body))
-                }
-                Encoding::Text => json!(message.body),
-                Encoding::DoubleEncoded => json!(json!(message.body).to_string()),
-                Encoding::Base64 => {
-                    json!(base64::engine::general_purpose::STANDARD.encode(&message.body))
-                }
-            };
-            let invocation = json!({
-                "Data": { QUEUE_BINDING: data },
-                "Metadata": {
-                    "Id": id,
-                    "PopReceipt": pop,
-                    "DequeueCount": message.receive_count,
-                    "InsertionTime": message.sent_at.to_string(),
-                    "sys": {"MethodName": NOTIFIER, "UtcNow": jiff::Timestamp::now().to_string()},
-                },
-            });
-            let (status, _) = self
-                .request(
-                    reqwest::Method::POST,
-                    &format!("/{NOTIFIER}"),
-                    &[],
-                    invocation.to_string(),
-                )
-                .await;
-            if (200..300).contains(&status) {
-                queue
-                    .delete(&message.receipt)
-                    .await
-                    .expect("delete after success");
+        // As the host runs a batch: up to `batchSize` (16) at once.
+        stream::iter(messages)
+            .map(|message| self.invoke_notifier(queue, message, encoding))
+            .buffer_unordered(BATCH_SIZE)
+            .collect()
+            .await
+    }
+
+    /// One queue-trigger invocation; deletes the message when it succeeded.
+    async fn invoke_notifier(
+        &self,
+        queue: &AzureQueue,
+        message: nudge::queue::ReceivedMessage,
+        encoding: Encoding,
+    ) -> u16 {
+        let (id, pop) =
+            nudge::queue::azure::receipt::split(&message.receipt).expect("an Azure receipt");
+        let data = match encoding {
+            Encoding::Object => serde_json::from_str(&message.body).unwrap_or(json!(message.body)),
+            Encoding::Text => json!(message.body),
+            Encoding::DoubleEncoded => json!(json!(message.body).to_string()),
+            Encoding::Base64 => {
+                json!(base64::engine::general_purpose::STANDARD.encode(&message.body))
             }
-            statuses.push(status);
+        };
+        let invocation = json!({
+            "Data": { QUEUE_BINDING: data },
+            "Metadata": {
+                "Id": id,
+                "PopReceipt": pop,
+                "DequeueCount": message.receive_count,
+                "InsertionTime": message.sent_at.to_string(),
+                "sys": {"MethodName": NOTIFIER, "UtcNow": jiff::Timestamp::now().to_string()},
+            },
+        });
+        let (status, _) = self
+            .request(
+                reqwest::Method::POST,
+                &format!("/{NOTIFIER}"),
+                &[],
+                invocation.to_string(),
+            )
+            .await;
+        if (200..300).contains(&status) {
+            queue
+                .delete(&message.receipt)
+                .await
+                .expect("delete after success");
         }
-        statuses
+        status
     }
 
     /// Plays the timer trigger once; the handler's status and answer.

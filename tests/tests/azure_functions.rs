@@ -26,6 +26,8 @@ const WAIT: Duration = Duration::from_secs(15);
 /// A Function App: the handler, its storage, and the fakes around it.
 struct App {
     host: FunctionsHost,
+    /// The handler's table, as the test reaches it.
+    store: nudge::store::azure_table::AzureTableStore,
     queue: AzureQueue,
     channel: FakeChannel,
     front: TlsFront,
@@ -44,6 +46,14 @@ impl App {
             .chars()
             .filter(char::is_ascii_alphanumeric)
             .collect();
+        let store = nudge::store::azure_table::AzureTableStore::new(
+            nudge::store::azure_table::rest::TableClient::new(
+                reqwest::Client::new(),
+                azurite::account().table_endpoint,
+                &table_name,
+                nudge::azure_storage::Credential::for_account(&azurite::account(), None),
+            ),
+        );
         let mut env = vec![
             ("AzureWebJobsStorage", azurite::connection_string()),
             ("NUDGE_QUEUE_NAME", queue_name.clone()),
@@ -75,6 +85,7 @@ impl App {
         .expect("a queue client");
         App {
             host,
+            store,
             queue,
             channel,
             front,
@@ -398,5 +409,97 @@ async fn faults_are_retried_when_the_channel_says_and_blocked_is_final() {
             .expect("receive")
             .is_empty(),
         "a blocked conversation is not retried"
+    );
+}
+
+/// A broadcast to 120 subscribers of one tenant, with the channel
+/// enforcing Teams' limits (50 a second for the app in a tenant, and the
+/// per-conversation windows) and the host running 16 invocations at once:
+/// every subscriber gets it once, and the channel refuses nothing.
+#[tokio::test]
+async fn a_broadcast_keeps_the_teams_limits_on_the_azure_handler() {
+    use nudge::auth::webhook::signature::{sign, Signed, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+    use nudge::store::prelude::*;
+
+    const SUBSCRIBERS: usize = 120;
+    let app = App::start().await;
+    let channel_id = unique("teams");
+    let keys: Vec<nudge::ids::ConversationKey> = (0..SUBSCRIBERS)
+        .map(|n| nudge::ids::ConversationKey::new(&channel_id, &format!("c{n:03}")).expect("a key"))
+        .collect();
+    for key in &keys {
+        let mut reference = nudge::store::StoredReference::minimal(
+            key,
+            app.front.url(),
+            nudge::service_url::Provenance::Verified,
+        );
+        if let Some(conversation) = reference.reference.conversation.as_mut() {
+            conversation.tenant_id = Some("tenant-a".into());
+        }
+        app.store.save_reference(&reference).await.expect("save");
+        app.store
+            .subscribe(key, None, jiff::Timestamp::now())
+            .await
+            .expect("subscribe");
+    }
+    app.channel.enforce_teams_limits();
+
+    let broadcast = json!({"text": "Deploy finished"}).to_string();
+    let timestamp = jiff::Timestamp::now().as_second().to_string();
+    let signature = sign(
+        b"test-webhook-secret",
+        &Signed {
+            timestamp: &timestamp,
+            method: "POST",
+            target: "/api/notify",
+            body: broadcast.as_bytes(),
+        },
+    );
+    let headers = [
+        ("content-type", "application/json".to_owned()),
+        (TIMESTAMP_HEADER, timestamp.clone()),
+        (SIGNATURE_HEADER, signature),
+    ];
+    let (status, body) = app
+        .host
+        .request(Method::POST, "/api/notify", &headers, broadcast)
+        .await;
+    assert_eq!(status, 202, "a signed broadcast is accepted: {body}");
+
+    let delivered = || {
+        keys.iter()
+            .filter(|k| {
+                app.channel
+                    .count_containing(k.conversation_id(), "Deploy finished")
+                    > 0
+            })
+            .count()
+    };
+    let started = std::time::Instant::now();
+    while delivered() < SUBSCRIBERS && started.elapsed() < Duration::from_secs(120) {
+        let statuses = app
+            .host
+            .trigger_queue(&app.queue, 32, Encoding::Base64)
+            .await;
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    }
+    assert_eq!(
+        delivered(),
+        SUBSCRIBERS,
+        "every subscriber got the broadcast"
+    );
+    for key in &keys {
+        assert_eq!(
+            app.channel
+                .count_containing(key.conversation_id(), "Deploy finished"),
+            1,
+            "once each"
+        );
+    }
+    assert_eq!(
+        app.channel.throttled(),
+        0,
+        "the channel refused nothing: {:?}",
+        app.channel.refusals()
     );
 }
