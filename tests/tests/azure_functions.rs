@@ -503,3 +503,31 @@ async fn a_broadcast_keeps_the_teams_limits_on_the_azure_handler() {
         app.channel.refusals()
     );
 }
+
+/// The ping is answered before the storage is ready; when the storage
+/// cannot be prepared, the handler stops as a failed start does, so the
+/// host starts another, and nothing is served meanwhile.
+#[tokio::test]
+async fn a_handler_whose_storage_cannot_be_reached_stops() {
+    let nothing = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let storage = format!(
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;\
+         QueueEndpoint=http://127.0.0.1:{nothing}/devstoreaccount1;\
+         TableEndpoint=http://127.0.0.1:{nothing}/devstoreaccount1"
+    );
+    let env = [
+        ("AzureWebJobsStorage", storage),
+        ("MicrosoftAppId", APP_ID.to_owned()),
+        ("MicrosoftAppPassword", APP_PASSWORD.to_owned()),
+        ("NUDGE_WEBHOOK_SECRETS", "test-webhook-secret".to_owned()),
+    ];
+    let mut host = FunctionsHost::start(&env).await;
+    let started = std::time::Instant::now();
+    while host.running() && started.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!host.running(), "the handler stopped");
+}

@@ -4,7 +4,9 @@
 //!   reach the handler at their own paths (`/api/...`, `/healthz`) and are
 //!   served by the same app as on every host, Bot Framework tokens and
 //!   webhook signatures required.
-//! - `GET /`: the host's start-up ping.
+//! - `GET /`: the host's start-up ping, answered at once: the queue and
+//!   table are created (where missing) meanwhile, and every other request
+//!   waits for that.
 //! - `POST /notifier`: one queue message per invocation
 //!   ([`super::invocation`]), processed by the notifier and settled with
 //!   [`Trigger::PerInvocation`]: 200 when settled (a retry is already set
@@ -25,6 +27,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use tokio::sync::watch;
 
 use super::functions::{NOTIFIER, QUEUE_BINDING, REMINDER, TIMER_BINDING};
 use super::invocation::{Answer, Invocation};
@@ -82,16 +85,16 @@ pub async fn serve() -> Result<(), StartError> {
         None,
         settings.max_receive_count,
     )?;
-    queue.create_if_missing().await?;
     let table = TableClient::new(
         http.clone(),
         azure.storage.table_endpoint.clone(),
         &azure.table_name,
         Credential::for_account(&azure.storage, None),
     );
-    table.create_if_missing().await?;
+    let queue = Arc::new(queue);
+    let ready = prepare(queue.clone(), table.clone());
     let store: Arc<dyn Store> = Arc::new(AzureTableStore::new(table));
-    let queue: Arc<dyn Queue> = Arc::new(queue);
+    let queue: Arc<dyn Queue> = queue;
 
     let app = crate::auth::require_app_id(settings.app.as_ref())?;
     let tokens = token::for_app(app, http.clone())?;
@@ -113,9 +116,13 @@ pub async fn serve() -> Result<(), StartError> {
         queue,
         retention,
     };
-    let router = assembly
+    let served = assembly
         .app(Arc::new(inbound), &webhooks)
-        .merge(invocations(functions));
+        .merge(invocations(functions))
+        .layer(axum::middleware::from_fn_with_state(ready, once_ready));
+    let router = Router::new()
+        .route("/", get(|| async { StatusCode::OK }))
+        .merge(served);
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", azure.port)).await?;
     tracing::info!(port = azure.port, queue = %azure.queue_name, table = %azure.table_name, "custom handler listening");
@@ -123,10 +130,44 @@ pub async fn serve() -> Result<(), StartError> {
     Ok(())
 }
 
+/// Creates the queue and the table where they do not exist, while the
+/// handler already answers the host's pings (a cold start is shorter by
+/// those round trips); every other request waits for it. If it fails the
+/// process exits, as a failed start does, and the host starts another.
+fn prepare(queue: Arc<AzureQueue>, table: TableClient) -> watch::Receiver<bool> {
+    let (done, ready) = watch::channel(false);
+    tokio::spawn(async move {
+        let prepared = async {
+            queue.create_if_missing().await?;
+            table.create_if_missing().await?;
+            Ok::<_, StartError>(())
+        };
+        match prepared.await {
+            Ok(()) => {
+                let _ = done.send(true);
+            }
+            Err(error) => {
+                tracing::error!(%error, "the custom handler cannot start");
+                std::process::exit(1);
+            }
+        }
+    });
+    ready
+}
+
+/// Lets a request through once the storage is prepared.
+async fn once_ready(
+    State(mut ready): State<watch::Receiver<bool>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let _ = ready.wait_for(|done| *done).await;
+    next.run(request).await
+}
+
 /// The routes the host calls itself.
 fn invocations(functions: Functions) -> Router {
     Router::new()
-        .route("/", get(|| async { StatusCode::OK }))
         .route(&format!("/{NOTIFIER}"), post(notify))
         .route(&format!("/{REMINDER}"), post(tick))
         .with_state(functions)

@@ -1,7 +1,8 @@
 //! `bench_azure_start`: how fast the Azure custom handler starts, and how
 //! much memory its first invocation takes. Not a test: it prints figures
 //! for BENCHMARKS.md. `scripts/bench-azure-start` builds the release
-//! handler, starts Azurite and runs it.
+//! handler (and this program, whose own speed is not in the figures, in
+//! the dev profile), starts Azurite and runs it.
 //!
 //! It plays the Functions host's start-up rule: the handler is spawned
 //! with `FUNCTIONS_CUSTOMHANDLER_PORT` and pinged with `GET /` (here every
@@ -62,7 +63,7 @@ async fn main() {
             .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
             .env("MicrosoftAppId", "00000000-0000-0000-0000-000000000001")
             .env("MicrosoftAppPassword", "not-used-by-a-start")
-            .env("NUDGE_WEBHOOK_SECRETS", "bench-secret")
+            .env("NUDGE_WEBHOOK_SECRETS", "bench-webhook-secret-0001")
             .env("NUDGE_LOG", "warn")
             .stdout(Stdio::null())
             .kill_on_drop(true)

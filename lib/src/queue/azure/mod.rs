@@ -21,6 +21,8 @@
 //!   messages after `maxDequeueCount`: by [`Queue::dead_letter`], and by
 //!   `receive` when a message comes back more than `max_receive_count`
 //!   times (`dead_letters.rs`).
+//! - **Retries**: the SDK retries a failed call at most three times within
+//!   ten seconds; the notifier and the host retry beyond that.
 //! - **Signing**: an account SAS per request when the account has a key,
 //!   else the Entra token credential given ([`crate::azure_storage`]).
 
@@ -34,7 +36,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::headers::HeaderName;
-use azure_core::http::{ClientOptions, StatusCode, Transport};
+use azure_core::http::{
+    ClientOptions, ExponentialRetryOptions, RetryOptions, StatusCode, Transport,
+};
 use azure_storage_queue::models::{
     QueueClientReceiveMessagesOptions, QueueClientSendMessageOptions, QueueMessage,
 };
@@ -97,6 +101,7 @@ impl AzureQueue {
         let client = |queue: &str| {
             let mut options = ClientOptions {
                 transport: Some(Transport::new(Arc::new(http.clone()))),
+                retry: retries(),
                 ..ClientOptions::default()
             };
             let credential = match &account.key {
@@ -223,6 +228,18 @@ impl AzureQueue {
     }
 
     const LIMITS: QueueLimits = QueueLimits::AZURE_STORAGE;
+}
+
+/// The SDK's retries of a failed call: a few, within seconds. Its default
+/// (8 retries over up to a minute) holds a notifier invocation, or a
+/// start, far longer than the host's own retry of the message would take.
+fn retries() -> RetryOptions {
+    RetryOptions::exponential(ExponentialRetryOptions {
+        initial_delay: azure_core::time::Duration::milliseconds(200),
+        max_retries: 3,
+        max_total_elapsed: azure_core::time::Duration::seconds(10),
+        max_delay: azure_core::time::Duration::seconds(2),
+    })
 }
 
 /// The poison queue of `name`, as the Functions host names it.
