@@ -29,28 +29,12 @@ moto_start() {
     moto_log=$(mktemp)
     .venv/bin/python scripts/moto_server.py 127.0.0.1 "$port" >"$moto_log" 2>&1 &
     moto_pid=$!
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            export NUDGE_MOTO_ENDPOINT="http://127.0.0.1:$port"
-            echo "moto server on $NUDGE_MOTO_ENDPOINT (pid $moto_pid)"
-            return 0
-        fi
-        if ! kill -0 "$moto_pid" 2>/dev/null; then
-            cat "$moto_log" >&2
-            echo "moto server did not start" >&2
-            return 1
-        fi
-        sleep 0.1
-    done
-    echo "moto server did not listen on port $port" >&2
-    return 1
+    await_listening "moto server" "$moto_pid" "$moto_log" 10 "$port" || return 1
+    export NUDGE_MOTO_ENDPOINT="http://127.0.0.1:$port"
+    echo "moto server on $NUDGE_MOTO_ENDPOINT (pid $moto_pid)"
 }
 
 moto_stop() {
-    if [ -n "${moto_pid:-}" ]; then
-        kill "$moto_pid" 2>/dev/null || true
-        wait "$moto_pid" 2>/dev/null || true
-        moto_pid=
-    fi
-    rm -f "${moto_log:-}"
+    stop_server "${moto_pid:-}" "${moto_log:-}"
+    moto_pid=
 }

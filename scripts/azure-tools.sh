@@ -32,29 +32,12 @@ azurite_start() {
         --queueHost 127.0.0.1 --queuePort "$queue" \
         --tableHost 127.0.0.1 --tablePort "$table" >"$azurite_log" 2>&1 &
     azurite_pid=$!
-    for _ in $(seq 150); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$queue") 2>/dev/null &&
-            (exec 3<>"/dev/tcp/127.0.0.1/$table") 2>/dev/null; then
-            export NUDGE_AZURITE_CONNECTION="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;QueueEndpoint=http://127.0.0.1:$queue/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table/devstoreaccount1"
-            echo "Azurite on queue port $queue, table port $table (pid $azurite_pid)"
-            return 0
-        fi
-        if ! kill -0 "$azurite_pid" 2>/dev/null; then
-            cat "$azurite_log" >&2
-            echo "Azurite did not start" >&2
-            return 1
-        fi
-        sleep 0.1
-    done
-    echo "Azurite did not listen on ports $queue and $table" >&2
-    return 1
+    await_listening Azurite "$azurite_pid" "$azurite_log" 15 "$queue" "$table" || return 1
+    export NUDGE_AZURITE_CONNECTION="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;QueueEndpoint=http://127.0.0.1:$queue/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table/devstoreaccount1"
+    echo "Azurite on queue port $queue, table port $table (pid $azurite_pid)"
 }
 
 azurite_stop() {
-    if [ -n "${azurite_pid:-}" ]; then
-        kill "$azurite_pid" 2>/dev/null || true
-        wait "$azurite_pid" 2>/dev/null || true
-        azurite_pid=
-    fi
-    rm -f "${azurite_log:-}"
+    stop_server "${azurite_pid:-}" "${azurite_log:-}"
+    azurite_pid=
 }
