@@ -98,12 +98,9 @@ pub async fn serve() -> Result<(), StartError> {
 
     let app = crate::auth::require_app_id(settings.app.as_ref())?;
     let tokens = token::for_app(app, http.clone())?;
-    let connector = ConnectorClient::new(http, tokens, TrustPolicy::cloud(&settings.trust));
-    let inbound = BotFrameworkAuth::for_app(
-        settings.app.as_ref(),
-        &settings.inbound,
-        ConnectorClient::http_client(),
-    )?;
+    // One HTTP client for everything: each one built loads the TLS roots.
+    let connector = ConnectorClient::new(http.clone(), tokens, TrustPolicy::cloud(&settings.trust));
+    let inbound = BotFrameworkAuth::for_app(settings.app.as_ref(), &settings.inbound, http)?;
     let webhooks = WebhookGate::new(
         WebhookPolicy::required(&settings.webhooks)?,
         settings.limits.max_webhook_bytes,
