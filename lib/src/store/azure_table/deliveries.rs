@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use super::batch::Write;
 use super::index;
 use super::keys::{self, partition, COUNTER};
-use super::record::{backend, body, contended, lost_race, with_body};
+use super::record::{backend, body, commit, unless_changed, with_body, Races};
 use super::rest::{Condition, Entity, TableClient, TableError};
 use super::retention::{self, Kind};
 use crate::ids::{ConversationKey, NotificationId};
@@ -34,7 +34,6 @@ const STATUS: &str = "status";
 const CHILDREN: &str = "kids";
 /// When the record was last updated (seconds since the epoch).
 pub const UPDATED_AT: &str = "updatedAt";
-const RACES: usize = 64;
 
 pub async fn begin(
     table: &TableClient,
@@ -44,7 +43,8 @@ pub async fn begin(
     lease_until: Timestamp,
 ) -> Result<DeliveryClaim, StoreError> {
     let (pk, rk) = location(id);
-    for race in 0..RACES {
+    let mut races = Races::new(&pk);
+    loop {
         let found = table.get(&pk, &rk).await.map_err(backend)?;
         let existing: Option<DeliveryRecord> = found.as_ref().map(body).transpose()?;
         let claim = DeliveryClaim::decide(existing, id, conversation.cloned(), now, lease_until);
@@ -52,21 +52,20 @@ pub async fn begin(
             return Ok(claim);
         };
         if found.is_none() {
+            // Filed for retention once, when it is created.
             index::put(table, &[expiry(record)]).await?;
         }
         if write(table, record, found.as_ref()).await? {
             return Ok(claim);
         }
-        lost_race(race).await;
+        races.lost().await?;
     }
-    Err(contended(&pk))
 }
 
-/// Replaces the record; a child's moves on its shard's counter from the
-/// status it had.
+/// Replaces the record (one [`begin`] created, and filed for retention);
+/// a child's moves on its shard's counter from the status it had.
 pub async fn put(table: &TableClient, record: &DeliveryRecord) -> Result<(), StoreError> {
     let (pk, rk) = location(&record.notification_id);
-    index::put(table, &[expiry(record)]).await?;
     if record.notification_id.parent().is_none() {
         let entity = entity(record)?;
         table
@@ -75,14 +74,14 @@ pub async fn put(table: &TableClient, record: &DeliveryRecord) -> Result<(), Sto
             .map_err(backend)?;
         return Ok(());
     }
-    for race in 0..RACES {
+    let mut races = Races::new(&pk);
+    loop {
         let found = table.get(&pk, &rk).await.map_err(backend)?;
         if write(table, record, found.as_ref()).await? {
             return Ok(());
         }
-        lost_race(race).await;
+        races.lost().await?;
     }
-    Err(contended(&pk))
 }
 
 pub async fn get(
@@ -187,11 +186,13 @@ async fn write(
         before,
         Some(record.status),
     );
-    let write = match found {
-        Some(_) => Write::Replace(entity, condition),
-        None => Write::Insert(entity),
-    };
-    with_counter(table, write, tally, counter.as_ref()).await
+    with_counter(
+        table,
+        unless_changed(entity, found),
+        tally,
+        counter.as_ref(),
+    )
+    .await
 }
 
 /// Applies `write` and the shard counter's new `tally` in one
@@ -203,17 +204,7 @@ async fn with_counter(
     tally: Entity,
     counter: Option<&Entity>,
 ) -> Result<bool, StoreError> {
-    let counted = match counter.and_then(|c| c.etag.as_deref()) {
-        Some(etag) => Write::Replace(tally, Condition::Matches(etag)),
-        None => Write::Insert(tally),
-    };
-    match table.transact(&[write, counted]).await {
-        Ok(()) => Ok(true),
-        Err(failed) if matches!(failed.error, TableError::Changed | TableError::Exists) => {
-            Ok(false)
-        }
-        Err(failed) => Err(StoreError::Backend(failed.to_string())),
-    }
+    commit(table, &[write, unless_changed(tally, counter)]).await
 }
 
 /// The counter of partition `pk` as `counter` holds it, with one child

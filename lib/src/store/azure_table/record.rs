@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::batch::Write;
 use super::rest::{Condition, Entity, TableClient, TableError};
 use crate::store::StoreError;
 
@@ -72,7 +73,8 @@ pub async fn read_modify_write<A>(
     row_key: &str,
     mut decide: impl FnMut(Option<&Entity>) -> Result<Decision<A>, StoreError>,
 ) -> Result<A, StoreError> {
-    for race in 0..RACES {
+    let mut races = Races::new(partition_key);
+    loop {
         let found = table.get(partition_key, row_key).await.map_err(backend)?;
         let (entity, answer) = match decide(found.as_ref())? {
             Decision::Keep(answer) => return Ok(answer),
@@ -87,23 +89,64 @@ pub async fn read_modify_write<A>(
         };
         match written {
             Ok(()) => return Ok(answer),
-            Err(TableError::Changed | TableError::Exists) => lost_race(race).await,
+            Err(TableError::Changed | TableError::Exists) => races.lost().await?,
             Err(other) => return Err(backend(other)),
         }
     }
-    Err(contended(partition_key))
 }
 
-/// Waits a little, more after each lost race, so racers spread out.
-pub async fn lost_race(race: usize) {
-    let millis = 2 + rand::random_range(0..=(race as u64 * 4).min(100));
-    tokio::time::sleep(Duration::from_millis(millis)).await;
+/// The races one decision may lose before the store reports contention:
+/// after each lost one, [`Races::lost`] waits a little more, so racers
+/// spread out.
+pub struct Races<'a> {
+    partition_key: &'a str,
+    lost: usize,
 }
 
-pub fn contended(partition_key: &str) -> StoreError {
-    StoreError::Backend(format!(
-        "{partition_key}: still contended after {RACES} attempts"
-    ))
+impl<'a> Races<'a> {
+    pub fn new(partition_key: &'a str) -> Races<'a> {
+        Races {
+            partition_key,
+            lost: 0,
+        }
+    }
+
+    /// Another writer got there first: waits before the next attempt, or
+    /// reports contention after [`RACES`] lost races.
+    pub async fn lost(&mut self) -> Result<(), StoreError> {
+        self.lost += 1;
+        if self.lost >= RACES {
+            return Err(StoreError::Backend(format!(
+                "{}: still contended after {RACES} attempts",
+                self.partition_key
+            )));
+        }
+        let millis = 2 + rand::random_range(0..=(self.lost as u64 * 4).min(100));
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+        Ok(())
+    }
+}
+
+/// A transaction's write of `entity` over what was read (`found`): only
+/// while it still has the ETag read, or, if nothing was there, only while
+/// nothing is.
+pub fn unless_changed<'a>(entity: Entity, found: Option<&'a Entity>) -> Write<'a> {
+    match found.and_then(|f| f.etag.as_deref()) {
+        Some(etag) => Write::Replace(entity, Condition::Matches(etag)),
+        None => Write::Insert(entity),
+    }
+}
+
+/// Applies `writes` together; `false` (nothing written) when one found
+/// its entity changed since it was read.
+pub async fn commit(table: &TableClient, writes: &[Write<'_>]) -> Result<bool, StoreError> {
+    match table.transact(writes).await {
+        Ok(()) => Ok(true),
+        Err(failed) if matches!(failed.error, TableError::Changed | TableError::Exists) => {
+            Ok(false)
+        }
+        Err(failed) => Err(StoreError::Backend(failed.to_string())),
+    }
 }
 
 pub fn backend(error: TableError) -> StoreError {

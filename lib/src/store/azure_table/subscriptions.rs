@@ -30,11 +30,12 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::batch::Write;
 use super::keys::{self, partition, COUNTER};
-use super::record::{backend, body, contended, lost_race, read_modify_write, with_body, Decision};
+use super::record::{
+    backend, body, commit, read_modify_write, unless_changed, with_body, Decision, Races,
+};
 use super::references::conversation_pk;
-use super::rest::{Condition, Entity, TableClient, TableError};
+use super::rest::{Entity, TableClient};
 use crate::ids::ConversationKey;
 use crate::store::{Page, StoreError};
 
@@ -44,7 +45,6 @@ const ROW: &str = "subs";
 const PRESENT: &str = "present";
 const VERSION: &str = "version";
 const COUNT: &str = "n";
-const RACES: usize = 64;
 
 /// A conversation's subscriptions.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -170,7 +170,8 @@ async fn mark(
     present: bool,
     version: i64,
 ) -> Result<(), StoreError> {
-    for race in 0..RACES {
+    let mut races = Races::new(partition);
+    loop {
         let found = table.get(partition, row).await.map_err(backend)?;
         if found.as_ref().and_then(|f| f.i64(VERSION)).unwrap_or(0) >= version {
             return Ok(());
@@ -179,30 +180,24 @@ async fn mark(
         let entity = Entity::new(partition, row)
             .with(PRESENT, if present { "1" } else { "0" })
             .with_i64(VERSION, version);
-        let mut writes = vec![match found.as_ref().and_then(|f| f.etag.as_deref()) {
-            Some(etag) => Write::Replace(entity, Condition::Matches(etag)),
-            None => Write::Insert(entity),
-        }];
-        let counter;
-        if was != present {
-            counter = table.get(partition, COUNTER).await.map_err(backend)?;
+        let mut writes = vec![unless_changed(entity, found.as_ref())];
+        // The shard's counter moves only when the conversation does.
+        let moves = was != present;
+        let counter = match moves {
+            true => table.get(partition, COUNTER).await.map_err(backend)?,
+            false => None,
+        };
+        if moves {
             let n = counter.as_ref().and_then(|c| c.i64(COUNT)).unwrap_or(0);
             let tally =
                 Entity::new(partition, COUNTER).with_i64(COUNT, n + if present { 1 } else { -1 });
-            writes.push(match counter.as_ref().and_then(|c| c.etag.as_deref()) {
-                Some(etag) => Write::Replace(tally, Condition::Matches(etag)),
-                None => Write::Insert(tally),
-            });
+            writes.push(unless_changed(tally, counter.as_ref()));
         }
-        match table.transact(&writes).await {
-            Ok(()) => return Ok(()),
-            Err(failed) if matches!(failed.error, TableError::Changed | TableError::Exists) => {
-                lost_race(race).await;
-            }
-            Err(failed) => return Err(StoreError::Backend(failed.to_string())),
+        if commit(table, &writes).await? {
+            return Ok(());
         }
+        races.lost().await?;
     }
-    Err(contended(partition))
 }
 
 fn is_present(entity: &Entity) -> bool {
