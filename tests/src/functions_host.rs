@@ -31,6 +31,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::host::binary;
+use crate::server::free_port;
 
 /// `host.json`'s `batchSize`: invocations at once.
 const BATCH_SIZE: usize = 16;
@@ -220,11 +221,4 @@ impl FunctionsHost {
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }

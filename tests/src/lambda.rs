@@ -16,6 +16,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::host::binary;
+use crate::server::free_port;
 
 /// The emulator's name for the function it serves in this mode.
 const FUNCTION: &str = "_";
@@ -118,13 +119,6 @@ impl LambdaFunction {
         serde_json::from_str(&body)
             .map_err(|e| format!("{name} answered with no JSON ({e}): {body:?}"))
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 async fn wait_for_port(port: u16) {

@@ -17,3 +17,20 @@ pub async fn serve_loopback(app: impl FnOnce(&str) -> Router) -> (String, JoinHa
     });
     (base_url, server)
 }
+
+/// A loopback port free now, for a process that binds it itself.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The socket address of a loopback server's base URL
+/// (`http://127.0.0.1:{port}/`, as [`serve_loopback`] makes them).
+pub fn address_of(url: &str) -> std::net::SocketAddr {
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("a socket address")
+}

@@ -30,6 +30,7 @@ use nudge_tests::lambda::LambdaFunction;
 use nudge_tests::moto::{self, TestQueue};
 use nudge_tests::openid::{channel_bearer, OpenIdServer, APP_ID};
 use nudge_tests::secured::APP_PASSWORD;
+use nudge_tests::server::address_of;
 use nudge_tests::stack_env::stack_env;
 use nudge_tests::suites::unique;
 use nudge_tests::tls::TlsFront;
@@ -400,12 +401,4 @@ fn failed_ids(response: &Value) -> Vec<String> {
         .iter()
         .map(|f| f["itemIdentifier"].as_str().unwrap_or_default().to_owned())
         .collect()
-}
-
-/// The socket address of a fake server's `http://` URL.
-fn address_of(url: &str) -> std::net::SocketAddr {
-    url.trim_start_matches("http://")
-        .trim_end_matches('/')
-        .parse()
-        .expect("a socket address")
 }

@@ -18,6 +18,7 @@ use nudge_tests::entra::FakeEntra;
 use nudge_tests::functions_host::{Encoding, FunctionsHost};
 use nudge_tests::openid::{channel_bearer, OpenIdServer, APP_ID};
 use nudge_tests::secured::APP_PASSWORD;
+use nudge_tests::server::{address_of, free_port};
 use nudge_tests::suites::unique;
 use nudge_tests::tls::{ca_file, TlsFront};
 
@@ -118,13 +119,6 @@ impl App {
             .wait_for_text_after(conversation, mark, expect, WAIT)
             .await
     }
-}
-
-fn address_of(url: &str) -> std::net::SocketAddr {
-    url.trim_start_matches("http://")
-        .trim_end_matches('/')
-        .parse()
-        .expect("a socket address")
 }
 
 #[tokio::test]
@@ -509,10 +503,7 @@ async fn a_broadcast_keeps_the_teams_limits_on_the_azure_handler() {
 /// host starts another, and nothing is served meanwhile.
 #[tokio::test]
 async fn a_handler_whose_storage_cannot_be_reached_stops() {
-    let nothing = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let nothing = free_port();
     let storage = format!(
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;\
          QueueEndpoint=http://127.0.0.1:{nothing}/devstoreaccount1;\

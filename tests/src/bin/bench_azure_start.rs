@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use nudge_tests::azurite;
+use nudge_tests::server::free_port;
 use nudge_tests::suites::unique;
 use serde_json::json;
 
@@ -50,10 +51,7 @@ async fn main() {
     let (mut pings, mut ticks, mut rss) = (Vec::new(), Vec::new(), Vec::new());
     // One start first, which creates the queue and the table.
     for run in 0..=args.runs {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let started = Instant::now();
         let mut child = tokio::process::Command::new(&args.handler)
             .env_clear()
