@@ -31,7 +31,18 @@ impl Env for ProcessEnv {
 
 impl<const N: usize> Env for [(&str, &str); N] {
     fn get(&self, name: &str) -> Option<String> {
-        self.iter()
+        Pairs(self).get(name)
+    }
+}
+
+/// Name-value pairs of any length as an [`Env`] (tests and tools build
+/// their settings this way).
+pub struct Pairs<'a>(pub &'a [(&'a str, &'a str)]);
+
+impl Env for Pairs<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| (*v).to_owned())
             .filter(|v| !v.trim().is_empty())

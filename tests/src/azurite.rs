@@ -78,3 +78,113 @@ pub async fn new_table() -> TableClient {
 pub async fn new_store() -> AzureTableStore {
     AzureTableStore::new(new_table().await)
 }
+
+/// An Azurite of a test's own that requires what production storage does
+/// of a managed identity: HTTPS (with the test certificate for `localhost`,
+/// [`crate::tls`]) and Entra bearer tokens (`--oauth basic`: Azurite checks
+/// a token's issuer, audience and lifetime, not its signature). Its key
+/// still works, for the test's own view of the account.
+pub struct OAuthAzurite {
+    child: tokio::process::Child,
+    queue_port: u16,
+    table_port: u16,
+}
+
+impl OAuthAzurite {
+    pub async fn start() -> OAuthAzurite {
+        use crate::server::free_port;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let binary = root.join("scripts/azurite/node_modules/.bin/azurite");
+        assert!(
+            binary.is_file(),
+            "{} is missing: scripts/test installs it",
+            binary.display()
+        );
+        let tls = root.join("tests/fixtures/tls");
+        let (blob_port, queue_port, table_port) = (free_port(), free_port(), free_port());
+        let child = tokio::process::Command::new(binary)
+            .args(["--silent", "--inMemoryPersistence", "--disableTelemetry"])
+            .args(["--skipApiVersionCheck", "--loose", "--oauth", "basic"])
+            .arg("--cert")
+            .arg(tls.join("localhost.pem"))
+            .arg("--key")
+            .arg(tls.join("localhost.key"))
+            .args([
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                &blob_port.to_string(),
+            ])
+            .args([
+                "--queueHost",
+                "127.0.0.1",
+                "--queuePort",
+                &queue_port.to_string(),
+            ])
+            .args([
+                "--tableHost",
+                "127.0.0.1",
+                "--tablePort",
+                &table_port.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start Azurite");
+        for port in [queue_port, table_port] {
+            let mut tries = 0;
+            while tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_err()
+            {
+                tries += 1;
+                assert!(tries < 150, "Azurite did not listen on {port} within 15 s");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+        OAuthAzurite {
+            child,
+            queue_port,
+            table_port,
+        }
+    }
+
+    pub fn queue_service_uri(&self) -> String {
+        format!("https://localhost:{}/devstoreaccount1", self.queue_port)
+    }
+
+    pub fn table_service_uri(&self) -> String {
+        format!("https://localhost:{}/devstoreaccount1", self.table_port)
+    }
+
+    /// The account as the test reaches it: HTTPS, with the development key.
+    pub fn account(&self) -> StorageAccount {
+        let connection = format!(
+            "{};QueueEndpoint={};TableEndpoint={}",
+            DEVELOPMENT_ACCOUNT,
+            self.queue_service_uri(),
+            self.table_service_uri()
+        );
+        StorageAccount::from_connection_string(&connection).expect("a valid connection string")
+    }
+
+    /// An HTTP client that trusts the test CA.
+    pub fn http(&self) -> reqwest::Client {
+        let ca = std::fs::read(crate::tls::ca_file()).expect("the test CA");
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("a PEM certificate"))
+            .build()
+            .expect("an HTTP client")
+    }
+}
+
+impl Drop for OAuthAzurite {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// The development account's name and key (Microsoft's published Azurite
+/// defaults, not a secret).
+const DEVELOPMENT_ACCOUNT: &str = "AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";

@@ -103,6 +103,31 @@ impl Drop for FakeEntra {
     }
 }
 
+/// The resource of Azure Storage tokens.
+pub const STORAGE_RESOURCE: &str = "https://storage.azure.com";
+
+/// A token shaped as Entra issues them for Azure Storage: a JWT whose
+/// issuer, audience and lifetime Azurite's `--oauth basic` checks (it does
+/// not check signatures, so this one is unsigned); `uti` tells tokens apart.
+fn storage_token(n: usize, now: i64, expires_on: i64) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let part = |value: Value| URL_SAFE_NO_PAD.encode(value.to_string());
+    let claims = json!({
+        "aud": STORAGE_RESOURCE,
+        "iss": "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/",
+        "iat": now, "nbf": now - 60, "exp": expires_on,
+        "oid": "00000000-0000-0000-0000-00000000cafe",
+        "uti": format!("token-{n}"),
+    });
+    format!(
+        "{}.{}.{}",
+        part(json!({"typ": "JWT", "alg": "RS256"})),
+        part(claims),
+        URL_SAFE_NO_PAD.encode(b"unsigned")
+    )
+}
+
 fn pairs(raw: &str) -> BTreeMap<String, String> {
     url::form_urlencoded::parse(raw.as_bytes())
         .into_owned()
@@ -127,7 +152,7 @@ async fn answer(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     inner.requests.lock().expect("lock").push(TokenRequest {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
-        params,
+        params: params.clone(),
         headers,
     });
     let delay = inner.delay_ms.load(Ordering::SeqCst);
@@ -142,9 +167,16 @@ async fn answer(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     let expires_in = inner.expires_in.load(Ordering::SeqCst);
     let body = if parts.method == Method::GET {
         // The App Service managed-identity shape: strings, `expires_on`.
-        let expires_on = jiff::Timestamp::now().as_second() + expires_in as i64;
-        json!({"access_token": format!("token-{n}"), "expires_on": expires_on.to_string(),
-               "resource": "https://api.botframework.com", "token_type": "Bearer"})
+        let now = jiff::Timestamp::now().as_second();
+        let expires_on = now + expires_in as i64;
+        let resource = params.get("resource").cloned().unwrap_or_default();
+        let token = if resource == STORAGE_RESOURCE {
+            storage_token(n, now, expires_on)
+        } else {
+            format!("token-{n}")
+        };
+        json!({"access_token": token, "expires_on": expires_on.to_string(),
+               "resource": resource, "token_type": "Bearer"})
     } else {
         json!({"token_type": "Bearer", "expires_in": expires_in, "ext_expires_in": expires_in,
                "access_token": format!("token-{n}")})

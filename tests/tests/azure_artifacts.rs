@@ -63,8 +63,14 @@ fn host_json_passes_the_published_schema_but_for_the_proxying_setting_it_lacks()
         .expect("customHandler")
         .remove("enableProxyingHttpRequest")
         .expect("host.json sets enableProxyingHttpRequest");
-    let errors: Vec<String> = validator.iter_errors(&known).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "host.json against the schema: {errors:?}");
+    let errors: Vec<String> = validator
+        .iter_errors(&known)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "host.json against the schema: {errors:?}"
+    );
     assert!(
         !validator.is_valid(&host),
         "the pinned schema now knows enableProxyingHttpRequest: drop the exception here"

@@ -8,13 +8,14 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 
+use nudge::azure_storage::StorageAccount;
 use nudge::queue::azure::AzureQueue;
 use nudge::queue::Queue;
-use nudge_tests::azurite;
+use nudge_tests::azurite::{self, OAuthAzurite};
 use nudge_tests::channel::FakeChannel;
 use nudge_tests::client::BotClient;
 use nudge_tests::delivery::RIG_JITTER_MS;
-use nudge_tests::entra::FakeEntra;
+use nudge_tests::entra::{FakeEntra, STORAGE_RESOURCE};
 use nudge_tests::functions_host::{Encoding, FunctionsHost};
 use nudge_tests::openid::{channel_bearer, OpenIdServer, APP_ID};
 use nudge_tests::secured::APP_PASSWORD;
@@ -32,12 +33,43 @@ struct App {
     queue: AzureQueue,
     channel: FakeChannel,
     front: TlsFront,
+    /// The bot's token endpoint, and the host's managed-identity endpoint.
+    entra: FakeEntra,
     _openid: OpenIdServer,
-    _entra: FakeEntra,
+}
+
+/// What the host gives the handler in `IDENTITY_HEADER`.
+const IDENTITY_HEADER: &str = "host-issued-header";
+
+/// Where the handler's storage is: what the handler is told, and how the
+/// test reaches the same account.
+struct Storage {
+    env: Vec<(&'static str, String)>,
+    account: StorageAccount,
+    http: reqwest::Client,
+    /// The handler signs with the host's managed identity (from the fake
+    /// identity endpoint), not a key.
+    identity: bool,
+}
+
+impl Storage {
+    /// The shared Azurite, through a connection string (its key).
+    fn connection_string() -> Storage {
+        Storage {
+            env: vec![("AzureWebJobsStorage", azurite::connection_string())],
+            account: azurite::account(),
+            http: reqwest::Client::new(),
+            identity: false,
+        }
+    }
 }
 
 impl App {
     async fn start() -> App {
+        App::start_on(Storage::connection_string()).await
+    }
+
+    async fn start_on(storage: Storage) -> App {
         let openid = OpenIdServer::start().await;
         let entra = FakeEntra::start().await;
         let channel = FakeChannel::start().await;
@@ -49,14 +81,18 @@ impl App {
             .collect();
         let store = nudge::store::azure_table::AzureTableStore::new(
             nudge::store::azure_table::rest::TableClient::new(
-                reqwest::Client::new(),
-                azurite::account().table_endpoint,
+                storage.http.clone(),
+                storage.account.table_endpoint.clone(),
                 &table_name,
-                nudge::azure_storage::Credential::for_account(&azurite::account(), None),
+                nudge::azure_storage::Credential::for_account(&storage.account, None),
             ),
         );
-        let mut env = vec![
-            ("AzureWebJobsStorage", azurite::connection_string()),
+        let mut env = storage.env;
+        if storage.identity {
+            env.push(("IDENTITY_ENDPOINT", entra.msi_url()));
+            env.push(("IDENTITY_HEADER", IDENTITY_HEADER.to_owned()));
+        }
+        env.extend([
             ("NUDGE_QUEUE_NAME", queue_name.clone()),
             ("NUDGE_TABLE_NAME", table_name),
             ("MicrosoftAppId", APP_ID.to_owned()),
@@ -72,26 +108,20 @@ impl App {
             // The template's queue messages carry their own service URL,
             // vouched for by no token: the test channel's must be listed.
             ("NUDGE_TRUSTED_SERVICE_HOSTS", "default,loopback".to_owned()),
-        ];
+        ]);
         env.extend(openid.env());
         let host = FunctionsHost::start(&env).await;
         // The host's view of the queue: poisoned after maxDequeueCount (5).
-        let queue = AzureQueue::new(
-            &azurite::account(),
-            &queue_name,
-            reqwest::Client::new(),
-            None,
-            5,
-        )
-        .expect("a queue client");
+        let queue = AzureQueue::new(&storage.account, &queue_name, storage.http, None, 5)
+            .expect("a queue client");
         App {
             host,
             store,
             queue,
             channel,
             front,
+            entra,
             _openid: openid,
-            _entra: entra,
         }
     }
 
@@ -124,6 +154,59 @@ impl App {
 #[tokio::test]
 async fn the_job_scenario_runs_on_the_azure_handler() {
     let app = App::start().await;
+    job_scenario(&app).await;
+}
+
+/// Storage through the host's managed identity, as `main.bicep` deploys
+/// it: no key in the handler's settings, an Azurite that wants HTTPS and
+/// Entra tokens (or its key, which only the test holds), and tokens from
+/// the identity endpoint the host provides: one, cached, for the queue and
+/// the table alike.
+#[tokio::test]
+async fn the_handler_reaches_storage_with_the_hosts_managed_identity() {
+    let azurite = OAuthAzurite::start().await;
+    let app = App::start_on(Storage {
+        env: vec![
+            (
+                "AzureWebJobsStorage__queueServiceUri",
+                azurite.queue_service_uri(),
+            ),
+            (
+                "AzureWebJobsStorage__tableServiceUri",
+                azurite.table_service_uri(),
+            ),
+            ("AzureWebJobsStorage__credential", "managedidentity".into()),
+            ("AzureWebJobsStorage__clientId", "storage-identity".into()),
+        ],
+        account: azurite.account(),
+        http: azurite.http(),
+        identity: true,
+    })
+    .await;
+    job_scenario(&app).await;
+
+    let storage_tokens: Vec<_> = app
+        .entra
+        .requests()
+        .into_iter()
+        .filter(|r| r.params.get("resource").map(String::as_str) == Some(STORAGE_RESOURCE))
+        .collect();
+    assert_eq!(storage_tokens.len(), 1, "one token serves every request");
+    let request = &storage_tokens[0];
+    assert_eq!(request.method, "GET");
+    assert_eq!(
+        request.params.get("client_id").map(String::as_str),
+        Some("storage-identity")
+    );
+    assert_eq!(
+        request.headers.get("x-identity-header").map(String::as_str),
+        Some(IDENTITY_HEADER)
+    );
+}
+
+/// `run`, then `done` from the same conversation: the reply in the turn,
+/// and the completion through the Storage queue and the notifier.
+async fn job_scenario(app: &App) {
     let owner = unique("owner");
     let started = app.ask(&owner, "run", "We're starting job").await;
     let job = started

@@ -204,7 +204,7 @@ async fn managed_identities_ask_the_host_endpoint_of_their_kind() {
         MsiEndpoint::Imds {
             url: entra.msi_url(),
         },
-        APP_ID.into(),
+        Some(APP_ID.into()),
         "https://api.botframework.com".into(),
     ));
     assert_eq!(token(&imds).await.unwrap(), "token-2");

@@ -27,6 +27,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use azure_core::credentials::TokenCredential;
 use tokio::sync::watch;
 
 use super::functions::{NOTIFIER, QUEUE_BINDING, REMINDER, TIMER_BINDING};
@@ -35,9 +36,10 @@ use super::settings::AzureSettings;
 use crate::api::WebhookGate;
 use crate::assemble::Assembly;
 use crate::auth::{BotFrameworkAuth, SetupError, WebhookPolicy};
-use crate::azure_storage::Credential;
+use crate::azure_storage::{Credential, IdentityCredential};
 use crate::config::{ConfigError, Settings};
-use crate::connector::{token, ConnectorClient, TrustPolicy};
+use crate::connector::token::{self, MsiEndpoint};
+use crate::connector::{ConnectorClient, TrustPolicy};
 use crate::delivery::{settle, Notifier, Trigger};
 use crate::env::ProcessEnv;
 use crate::queue::azure::AzureQueue;
@@ -78,18 +80,24 @@ pub async fn serve() -> Result<(), StartError> {
     let azure = AzureSettings::from_env(&ProcessEnv)?;
     let http = ConnectorClient::http_client();
 
+    let account = &azure.storage.account;
+    let identity = azure.storage.identity.clone().map(|client_id| {
+        let tokens =
+            IdentityCredential::new(http.clone(), MsiEndpoint::from_env(&ProcessEnv), client_id);
+        Arc::new(tokens) as Arc<dyn TokenCredential>
+    });
     let queue = AzureQueue::new(
-        &azure.storage,
+        account,
         &azure.queue_name,
         http.clone(),
-        None,
+        identity.clone(),
         settings.max_receive_count,
     )?;
     let table = TableClient::new(
         http.clone(),
-        azure.storage.table_endpoint.clone(),
+        account.table_endpoint.clone(),
         &azure.table_name,
-        Credential::for_account(&azure.storage, None),
+        Credential::for_account(account, identity),
     );
     let queue = Arc::new(queue);
     let ready = prepare(queue.clone(), table.clone());

@@ -2,7 +2,8 @@
 //! Azure Storage queues and tables.
 //!
 //! - [`handler`]: the server the Function App's host talks to, built once
-//!   from the app settings ([`settings`]) on the Table store
+//!   from the app settings ([`settings`]; the storage account and how it is
+//!   signed for, key or managed identity, in [`storage_setting`]) on the Table store
 //!   ([`crate::store::azure_table`]) and the Storage queue
 //!   ([`crate::queue::azure`]).
 //! - [`invocation`]: the custom-handler protocol for non-HTTP triggers (a
@@ -12,10 +13,11 @@
 //!   [`crate::delivery::Trigger::PerInvocation`].
 //! - [`functions`]: the names `infra/azure`'s files and the handler share.
 //!
-//! Still to come (issue 14): `main.bicep`, storage through a managed
-//! identity.
+//! `infra/azure` holds the files the Function App is published with, and
+//! `main.bicep`, which deploys it.
 
 pub mod functions;
 pub mod handler;
 pub mod invocation;
 pub mod settings;
+pub mod storage_setting;

@@ -1,27 +1,24 @@
 //! What the Azure handler reads from its app settings beyond the settings
 //! every host shares ([`crate::config::Settings`]): the storage account
-//! (the Functions host's own `AzureWebJobsStorage`), the queue and table
-//! names, and the port the host gives the handler.
+//! (the Functions host's own `AzureWebJobsStorage`, [`StorageSetting`]),
+//! the queue and table names, and the port the host gives the handler.
 
-use crate::azure_storage::StorageAccount;
 use crate::env::{required, ConfigError, Env};
 
-use super::functions::{QUEUE_NAME_SETTING, STORAGE_SETTING};
+use super::functions::QUEUE_NAME_SETTING;
+use super::storage_setting::StorageSetting;
 
 /// The table everything nudge remembers lives in.
 pub const TABLE_SETTING: &str = "NUDGE_TABLE_NAME";
 /// Set by the Functions host: where the handler listens.
 pub const PORT_SETTING: &str = "FUNCTIONS_CUSTOMHANDLER_PORT";
-/// The managed-identity form of the storage setting
-/// (`AzureWebJobsStorage__accountName`).
-const IDENTITY_STORAGE_SETTING: &str = "AzureWebJobsStorage__accountName";
 
 pub const DEFAULT_QUEUE: &str = "nudge-notifications";
 pub const DEFAULT_TABLE: &str = "nudge";
 
 #[derive(Debug, Clone)]
 pub struct AzureSettings {
-    pub storage: StorageAccount,
+    pub storage: StorageSetting,
     pub queue_name: String,
     pub table_name: String,
     pub port: u16,
@@ -29,28 +26,7 @@ pub struct AzureSettings {
 
 impl AzureSettings {
     pub fn from_env(env: &dyn Env) -> Result<AzureSettings, ConfigError> {
-        let storage = match env.get(STORAGE_SETTING) {
-            Some(text) => {
-                StorageAccount::from_connection_string(&text).map_err(|e| ConfigError {
-                    variable: STORAGE_SETTING,
-                    problem: e.to_string(),
-                })?
-            }
-            None if env.get(IDENTITY_STORAGE_SETTING).is_some() => {
-                return Err(ConfigError {
-                    variable: IDENTITY_STORAGE_SETTING,
-                    problem: "storage through a managed identity is not supported yet; set \
-                              AzureWebJobsStorage to the account's connection string"
-                        .into(),
-                })
-            }
-            None => {
-                return Err(ConfigError {
-                    variable: STORAGE_SETTING,
-                    problem: "is required: the storage account's connection string".into(),
-                })
-            }
-        };
+        let storage = StorageSetting::from_env(env)?;
         let queue_name = env
             .get(QUEUE_NAME_SETTING)
             .unwrap_or_else(|| DEFAULT_QUEUE.into());
@@ -108,6 +84,8 @@ fn valid_table_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::azure::functions::STORAGE_SETTING;
+    use crate::env::Pairs;
 
     const AZURITE: &str = "UseDevelopmentStorage=true";
 
@@ -122,12 +100,8 @@ mod tests {
 
     #[test]
     fn each_wrong_setting_is_named() {
-        let cases: [(&[(&str, &str)], &str); 5] = [
+        let cases: [(&[(&str, &str)], &str); 4] = [
             (&[(PORT_SETTING, "1")], STORAGE_SETTING),
-            (
-                &[(IDENTITY_STORAGE_SETTING, "acct"), (PORT_SETTING, "1")],
-                IDENTITY_STORAGE_SETTING,
-            ),
             (&[(STORAGE_SETTING, AZURITE)], PORT_SETTING),
             (
                 &[
@@ -150,17 +124,6 @@ mod tests {
             let env: Vec<(&str, &str)> = env.to_vec();
             let error = AzureSettings::from_env(&Pairs(&env)).unwrap_err();
             assert_eq!(error.variable, variable, "{env:?}");
-        }
-    }
-
-    struct Pairs<'a>(&'a [(&'a str, &'a str)]);
-
-    impl Env for Pairs<'_> {
-        fn get(&self, name: &str) -> Option<String> {
-            self.0
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
         }
     }
 }

@@ -99,6 +99,23 @@ impl StorageAccount {
         })
     }
 
+    /// An account reached with Entra tokens at explicit service URLs
+    /// (a sovereign cloud, a private endpoint, Azurite).
+    pub fn with_identity_endpoints(
+        name: &str,
+        queue: &str,
+        table: &str,
+    ) -> Result<StorageAccount, ConnectionError> {
+        Ok(StorageAccount {
+            name: name.to_owned(),
+            key: None,
+            queue_endpoint: with_slash(queue)
+                .ok_or(ConnectionError::BadEndpoint("queueServiceUri"))?,
+            table_endpoint: with_slash(table)
+                .ok_or(ConnectionError::BadEndpoint("tableServiceUri"))?,
+        })
+    }
+
     /// The URL of queue `queue` (no trailing slash, as the queue client
     /// wants it).
     pub fn queue_url(&self, queue: &str) -> Url {

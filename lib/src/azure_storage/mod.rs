@@ -8,13 +8,16 @@
 //! queue crate takes through a pipeline policy ([`SasPolicy`]) and the
 //! Table REST module adds to its URLs. Signing lives here, once, for both
 //! services. (The SDK crates sign with Entra tokens only; a SAS is the
-//! form of shared-key access they accept.)
+//! form of shared-key access they accept.) Tokens come from the host's
+//! managed identity through nudge's own token cache ([`IdentityCredential`]).
 
 mod connection;
 mod credential;
+mod identity;
 mod policy;
 pub mod sas;
 
 pub use connection::{ConnectionError, StorageAccount};
 pub use credential::{Credential, CredentialError, STORAGE_SCOPE};
+pub use identity::{IdentityCredential, STORAGE_RESOURCE};
 pub use policy::SasPolicy;

@@ -74,13 +74,20 @@ impl<R: Request> Cached<R> {
         }
     }
 
-    async fn cached_token(&self) -> Result<String, TokenError> {
+    /// The token, and how long until the cache will fetch a new one (for
+    /// callers that cache it themselves, such as the Azure SDK's pipeline).
+    pub async fn token_and_refresh_in(&self) -> Result<(String, Duration), TokenError> {
+        let (value, refresh_at) = self.cached_token().await?;
+        Ok((value, refresh_at.saturating_duration_since(Instant::now())))
+    }
+
+    async fn cached_token(&self) -> Result<(String, Instant), TokenError> {
         // Holding the lock across the fetch makes concurrent callers wait
         // for the one refresh instead of each starting their own.
         let mut held = self.held.lock().await;
         let now = Instant::now();
         if let Some(token) = held.as_ref().filter(|t| now < t.refresh_at) {
-            return Ok(token.value.clone());
+            return Ok((token.value.clone(), token.refresh_at));
         }
         match self.fetch().await {
             Ok(fresh) => {
@@ -92,9 +99,9 @@ impl<R: Request> Cached<R> {
                 tracing::info!(
                     endpoint = self.request.url(),
                     lifetime_s = fresh.lifetime.as_secs(),
-                    "fetched a Connector token"
+                    "fetched a token"
                 );
-                let value = fresh.value.clone();
+                let value = (fresh.value.clone(), now + early);
                 *held = Some(Held {
                     value: fresh.value,
                     refresh_at: now + early,
@@ -105,7 +112,8 @@ impl<R: Request> Cached<R> {
             Err(error) => match held.as_ref().filter(|t| Instant::now() < t.expires_at) {
                 Some(still_valid) => {
                     tracing::warn!(%error, "token refresh failed; using the cached token until it expires");
-                    Ok(still_valid.value.clone())
+                    // Ask again soon: the refresh is overdue.
+                    Ok((still_valid.value.clone(), Instant::now()))
                 }
                 None => Err(error),
             },
@@ -174,7 +182,7 @@ impl<R: Request> Cached<R> {
 #[async_trait]
 impl<R: Request> TokenSource for Cached<R> {
     async fn token(&self) -> Result<Option<String>, TokenError> {
-        self.cached_token().await.map(Some)
+        self.cached_token().await.map(|(value, _)| Some(value))
     }
 }
 

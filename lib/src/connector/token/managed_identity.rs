@@ -12,7 +12,9 @@
 //!   with `Metadata: true`.
 //!
 //! The resource is the Connector's (`https://api.botframework.com`, no
-//! `/.default`), and `client_id` names which of the host's identities.
+//! `/.default`; Azure Storage's for the Azure host's queue and table), and
+//! `client_id` names which of the host's user-assigned identities (none:
+//! the system-assigned one).
 
 use std::fmt;
 
@@ -70,7 +72,7 @@ pub type ManagedIdentity = Cached<MsiRequest>;
 pub struct MsiRequest {
     http: reqwest::Client,
     endpoint: MsiEndpoint,
-    client_id: String,
+    client_id: Option<String>,
     resource: String,
 }
 
@@ -86,24 +88,26 @@ impl Request for MsiRequest {
             }
             MsiEndpoint::Imds { .. } => ("2018-02-01", ("Metadata", "true")),
         };
-        self.http
+        let request = self
+            .http
             .get(self.endpoint.url())
-            .query(&[
-                ("api-version", version),
-                ("resource", &self.resource),
-                ("client_id", &self.client_id),
-            ])
-            .header(header.0, header.1)
+            .query(&[("api-version", version), ("resource", &self.resource)])
+            .header(header.0, header.1);
+        match &self.client_id {
+            Some(client_id) => request.query(&[("client_id", client_id)]),
+            None => request,
+        }
     }
 }
 
 impl Cached<MsiRequest> {
-    /// `client_id`: the identity's client id (the bot's `MicrosoftAppId`);
+    /// `client_id`: the user-assigned identity's client id (the bot's
+    /// `MicrosoftAppId`), or `None` for the system-assigned identity;
     /// `resource`: what the token is for.
     pub fn new(
         http: reqwest::Client,
         endpoint: MsiEndpoint,
-        client_id: String,
+        client_id: Option<String>,
         resource: String,
     ) -> Self {
         Cached::with_request(MsiRequest {

@@ -97,7 +97,7 @@ pub fn for_app(
             Ok(Arc::new(ManagedIdentity::new(
                 http,
                 endpoint,
-                app.app_id.clone(),
+                Some(app.app_id.clone()),
                 app.oauth_scope.trim_end_matches('/').to_owned(),
             )))
         }
