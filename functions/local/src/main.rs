@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use nudge::azure::operator as azure_operator;
 use nudge::config::{ProcessEnv, Settings};
 use nudge::ids::NotificationId;
 use nudge::local::chat::{self, ChatOptions};
@@ -58,11 +59,18 @@ enum Command {
         /// Where the store and queue live (overrides NUDGE_DATA_DIR).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// A Function App's poison queue instead, named by the app's own
+        /// settings in the environment (AzureWebJobsStorage, NUDGE_QUEUE_NAME).
+        #[arg(long, conflicts_with = "data_dir")]
+        azure: bool,
     },
     /// List the dead letters, oldest first, with why they died.
     DeadLetters {
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// A Function App's poison queue instead (as for redrive).
+        #[arg(long, conflicts_with = "data_dir")]
+        azure: bool,
         /// At most this many.
         #[arg(long, default_value_t = 100)]
         limit: usize,
@@ -135,30 +143,46 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Redrive { data_dir } => {
-            let dir = data_dir.unwrap_or(settings.data_dir);
-            report("redrive", operator::redrive(&dir).await, |moved| {
+        Command::Redrive { data_dir, azure } => {
+            let moved = if azure {
+                azure_operator::redrive(&ProcessEnv)
+                    .await
+                    .map_err(|e| e.to_string())
+            } else {
+                let dir = data_dir.unwrap_or(settings.data_dir);
+                operator::redrive(&dir).await.map_err(|e| e.to_string())
+            };
+            report("redrive", moved, |moved| {
                 println!("{moved} dead letters moved back to the queue");
             })
         }
-        Command::DeadLetters { data_dir, limit } => {
-            let dir = data_dir.unwrap_or(settings.data_dir);
-            report(
-                "dead-letters",
-                operator::dead_letters(&dir, limit).await,
-                |letters| {
-                    for letter in letters {
-                        println!(
-                            "{}\t{}\treceived {}\t{}\t{}",
-                            letter.message_id,
-                            letter.dead_at,
-                            letter.receive_count,
-                            letter.reason.as_deref().unwrap_or("received too often"),
-                            letter.body
-                        );
-                    }
-                },
-            )
+        Command::DeadLetters {
+            data_dir,
+            azure,
+            limit,
+        } => {
+            let letters = if azure {
+                azure_operator::dead_letters(&ProcessEnv, limit)
+                    .await
+                    .map_err(|e| e.to_string())
+            } else {
+                let dir = data_dir.unwrap_or(settings.data_dir);
+                operator::dead_letters(&dir, limit)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            report("dead-letters", letters, |letters| {
+                for letter in letters {
+                    println!(
+                        "{}\t{}\treceived {}\t{}\t{}",
+                        letter.message_id,
+                        letter.dead_at,
+                        letter.receive_count,
+                        letter.reason.as_deref().unwrap_or("received too often"),
+                        letter.body
+                    );
+                }
+            })
         }
         Command::Bench {
             runs,

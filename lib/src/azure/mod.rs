@@ -12,6 +12,7 @@
 //!   [`crate::delivery::settle`] and
 //!   [`crate::delivery::Trigger::PerInvocation`].
 //! - [`functions`]: the names `infra/azure`'s files and the handler share.
+//! - [`operator`]: `nudge dead-letters --azure` and `nudge redrive --azure`.
 //!
 //! `infra/azure` holds the files the Function App is published with, and
 //! `main.bicep`, which deploys it.
@@ -19,5 +20,6 @@
 pub mod functions;
 pub mod handler;
 pub mod invocation;
+pub mod operator;
 pub mod settings;
 pub mod storage_setting;

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::text;
-use crate::queue::ReceivedMessage;
+use crate::queue::{DeadLetter, ReceivedMessage};
 
 /// The envelope of a message nudge dead-lettered.
 #[derive(Debug, Serialize, Deserialize)]
@@ -57,6 +57,33 @@ pub fn unwrap(message_text: &str) -> String {
     }
 }
 
+/// A poison-queue message as the port's dead letter. One the host moved
+/// says only when it arrived there (`poisoned_at`): no reason, and no
+/// count of receives (0).
+pub fn read(message_id: String, message_text: &str, poisoned_at: Timestamp) -> DeadLetter {
+    let body = text::decode(message_text);
+    match serde_json::from_str::<Envelope>(&body) {
+        Ok(Envelope {
+            nudge_dead_letter: letter,
+        }) => DeadLetter {
+            message_id,
+            body: letter.body,
+            receive_count: letter.receive_count,
+            sent_at: letter.sent_at,
+            dead_at: letter.dead_at,
+            reason: letter.reason,
+        },
+        Err(_) => DeadLetter {
+            message_id,
+            body,
+            receive_count: 0,
+            sent_at: poisoned_at,
+            dead_at: poisoned_at,
+            reason: None,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +102,21 @@ mod tests {
         assert_eq!(unwrap(&wrapped), message.body);
         // The Functions host moves the original text as it was.
         assert_eq!(unwrap(&text::encode(&message.body)), message.body);
+
+        let now = Timestamp::now();
+        let ours = read("p1".into(), &wrapped, now);
+        assert_eq!(
+            (
+                ours.body.as_str(),
+                ours.reason.as_deref(),
+                ours.receive_count
+            ),
+            (message.body.as_str(), Some("gave up: 503"), 3)
+        );
+        let hosts = read("p2".into(), &text::encode(&message.body), now);
+        assert_eq!(
+            (hosts.body.as_str(), hosts.reason, hosts.dead_at),
+            (message.body.as_str(), None, now)
+        );
     }
 }

@@ -40,14 +40,15 @@ use azure_core::http::{
     ClientOptions, ExponentialRetryOptions, RetryOptions, StatusCode, Transport,
 };
 use azure_storage_queue::models::{
-    QueueClientReceiveMessagesOptions, QueueClientSendMessageOptions, QueueMessage,
+    QueueClientPeekMessagesOptions, QueueClientReceiveMessagesOptions,
+    QueueClientSendMessageOptions, QueueMessage,
 };
 use azure_storage_queue::{QueueClient, QueueClientOptions};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use tokio::time::Instant;
 
-use super::{OutgoingMessage, Queue, QueueError, QueueLimits, ReceivedMessage};
+use super::{DeadLetter, OutgoingMessage, Queue, QueueError, QueueLimits, ReceivedMessage};
 use crate::azure_storage::{SasPolicy, StorageAccount};
 
 /// How often a waiting receive asks again.
@@ -182,6 +183,37 @@ impl AzureQueue {
             .map_err(backend)?;
         let list = response.into_model().map_err(backend)?;
         Ok(list.items.unwrap_or_default())
+    }
+
+    /// The oldest `limit` messages of the poison queue, without taking
+    /// them: at most 32, the most the service shows without receiving.
+    pub async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        let options = QueueClientPeekMessagesOptions {
+            number_of_messages: Some(limit.clamp(1, MAX_PER_RECEIVE) as i32),
+            ..Default::default()
+        };
+        let response = self
+            .poison
+            .peek_messages(Some(options))
+            .await
+            .map_err(backend)?;
+        let items = response.into_model().map_err(backend)?.items;
+        Ok(items
+            .unwrap_or_default()
+            .into_iter()
+            .take(limit)
+            .filter_map(|item| {
+                let poisoned_at = item
+                    .insertion_time
+                    .and_then(|t| Timestamp::from_second(t.unix_timestamp()).ok())
+                    .unwrap_or_else(Timestamp::now);
+                Some(dead_letters::read(
+                    item.message_id?,
+                    item.message_text.as_deref().unwrap_or_default(),
+                    poisoned_at,
+                ))
+            })
+            .collect())
     }
 
     /// Hides a received message for `timeout`; its new pop receipt, or
