@@ -404,3 +404,34 @@ async fn records_past_their_retention_are_purged() {
 async fn a_purge_is_bounded_per_call() {
     suites::retention::a_purge_is_bounded_per_call(&azurite::new_store().await).await;
 }
+
+/// A table that is not there (not created yet, or deleted) is an error on
+/// every call, never "no such entity" or a lost race.
+#[tokio::test]
+async fn a_missing_table_is_an_error_not_a_missing_entity() {
+    use nudge::store::azure_table::rest::{Condition, Entity, TableClient, TableError};
+    let account = azurite::account();
+    let table = TableClient::new(
+        reqwest::Client::new(),
+        account.table_endpoint.clone(),
+        &unique("never").replace(|c: char| !c.is_ascii_alphanumeric(), ""),
+        nudge::azure_storage::Credential::for_account(&account, None),
+    );
+    let missing = |result: Result<(), TableError>, call: &str| match result {
+        Err(TableError::Backend(detail)) => {
+            assert!(detail.contains("TableNotFound"), "{call}: {detail}")
+        }
+        other => panic!("{call}: {other:?}"),
+    };
+    missing(table.get("p", "r").await.map(|_| ()), "get");
+    let entity = Entity::new("p", "r");
+    missing(
+        table.replace(&entity, Condition::None).await.map(|_| ()),
+        "replace",
+    );
+    missing(
+        table.merge(&entity, Condition::Exists).await.map(|_| ()),
+        "merge",
+    );
+    missing(table.delete("p", "r", Condition::None).await, "delete");
+}

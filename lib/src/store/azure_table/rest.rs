@@ -208,7 +208,7 @@ impl TableClient {
                     .map_err(|e| TableError::Backend(e.to_string()))?;
                 Ok(Entity::from_json(object, etag))
             }
-            StatusCode::NOT_FOUND => Ok(None),
+            StatusCode::NOT_FOUND => no_entity(response).await.map(|()| None),
             _ => Err(refused(response).await),
         }
     }
@@ -275,7 +275,8 @@ impl TableClient {
             status if status.is_success() => {
                 Ok(header(response.headers(), "etag").unwrap_or_default())
             }
-            StatusCode::PRECONDITION_FAILED | StatusCode::NOT_FOUND => Err(TableError::Changed),
+            StatusCode::NOT_FOUND => no_entity(response).await.and(Err(TableError::Changed)),
+            StatusCode::PRECONDITION_FAILED => Err(TableError::Changed),
             _ => Err(refused(response).await),
         }
     }
@@ -296,8 +297,14 @@ impl TableClient {
         let response = send(request).await?;
         match response.status() {
             status if status.is_success() => Ok(()),
-            StatusCode::NOT_FOUND if !matches!(condition, Condition::Matches(_)) => Ok(()),
-            StatusCode::PRECONDITION_FAILED | StatusCode::NOT_FOUND => Err(TableError::Changed),
+            StatusCode::NOT_FOUND => {
+                no_entity(response).await?;
+                match condition {
+                    Condition::Matches(_) => Err(TableError::Changed),
+                    _ => Ok(()),
+                }
+            }
+            StatusCode::PRECONDITION_FAILED => Err(TableError::Changed),
             _ => Err(refused(response).await),
         }
     }
@@ -444,6 +451,23 @@ pub(crate) async fn send(request: RequestBuilder) -> Result<reqwest::Response, T
         .await
         .map_err(|e| TableError::Backend(format!("request failed: {e}")))
 }
+
+/// A 404 that means "no such entity"; one about the table itself
+/// (`TableNotFound`: not created yet, or deleted) is an error, never taken
+/// for a missing entity or a lost race.
+async fn no_entity(response: reqwest::Response) -> Result<(), TableError> {
+    let code = header(response.headers(), "x-ms-error-code");
+    let error = refused(response).await;
+    let about_the_table = code.as_deref() == Some(TABLE_NOT_FOUND)
+        || matches!(&error, TableError::Backend(detail) if detail.contains(TABLE_NOT_FOUND));
+    if about_the_table {
+        Err(error)
+    } else {
+        Ok(())
+    }
+}
+
+const TABLE_NOT_FOUND: &str = "TableNotFound";
 
 /// The error of a response the call did not expect: its status and the
 /// service's error code and message.
