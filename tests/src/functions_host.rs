@@ -34,10 +34,14 @@ use crate::host::binary;
 use crate::server::free_port;
 
 /// `host.json`'s `batchSize`: invocations at once.
-const BATCH_SIZE: usize = 16;
+pub const BATCH_SIZE: usize = 16;
 
 /// `host.json`'s `visibilityTimeout`, shortened for tests.
 const VISIBILITY: Duration = Duration::from_secs(5);
+
+/// The status [`FunctionsHost::trigger_queue`] reports for an invocation
+/// the handler never answered (it died).
+pub const DIED: u16 = 0;
 
 /// How the host puts a queue message's text in `Data`.
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +59,7 @@ pub enum Encoding {
 /// The handler, running under our host.
 pub struct FunctionsHost {
     child: Child,
+    pid: u32,
     port: u16,
     http: reqwest::Client,
 }
@@ -96,8 +101,10 @@ impl FunctionsHost {
                 }
             });
         }
+        let pid = child.id().expect("the handler's pid");
         let host = FunctionsHost {
             child,
+            pid,
             port,
             http: reqwest::Client::new(),
         };
@@ -123,14 +130,27 @@ impl FunctionsHost {
         headers: &[(&str, String)],
         body: String,
     ) -> (u16, Value) {
+        self.send(method, path, headers, body)
+            .await
+            .expect("the handler answers")
+    }
+
+    /// A request to the handler; an error when it did not answer (it died).
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: String,
+    ) -> Result<(u16, Value), reqwest::Error> {
         let mut request = self.http.request(method, self.url(path)).body(body);
         for (name, value) in headers {
             request = request.header(*name, value);
         }
-        let response = request.send().await.expect("the handler answers");
+        let response = request.send().await?;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(json!(text)))
+        Ok((status, serde_json::from_str(&text).unwrap_or(json!(text))))
     }
 
     /// Plays the queue trigger once for up to `max` messages of `queue`
@@ -181,14 +201,17 @@ impl FunctionsHost {
                 "sys": {"MethodName": NOTIFIER, "UtcNow": jiff::Timestamp::now().to_string()},
             },
         });
-        let (status, _) = self
-            .request(
+        // A handler that died mid-invocation fails it: the message stays
+        // and comes back after the visibility timeout, as on the host.
+        let status = self
+            .send(
                 reqwest::Method::POST,
                 &format!("/{NOTIFIER}"),
                 &[],
                 invocation.to_string(),
             )
-            .await;
+            .await
+            .map_or(DIED, |(status, _)| status);
         if (200..300).contains(&status) {
             queue
                 .delete(&message.receipt)
@@ -215,6 +238,17 @@ impl FunctionsHost {
             invocation.to_string(),
         )
         .await
+    }
+
+    /// Kills the handler at once (SIGKILL), as a crash or a host recycling
+    /// its worker would.
+    pub fn kill(&self) {
+        let pid = self.pid.to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "killed the handler");
     }
 
     /// Whether the handler is still running.

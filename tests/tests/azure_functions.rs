@@ -28,6 +28,8 @@ const WAIT: Duration = Duration::from_secs(15);
 /// A Function App: the handler, its storage, and the fakes around it.
 struct App {
     host: FunctionsHost,
+    /// The handler's settings.
+    env: Vec<(&'static str, String)>,
     /// The handler's table, as the test reaches it.
     store: nudge::store::azure_table::AzureTableStore,
     queue: AzureQueue,
@@ -66,10 +68,11 @@ impl Storage {
 
 impl App {
     async fn start() -> App {
-        App::start_on(Storage::connection_string()).await
+        App::start_on(Storage::connection_string(), &[]).await
     }
 
-    async fn start_on(storage: Storage) -> App {
+    /// An app on `storage`, with `extra` settings besides the test's own.
+    async fn start_on(storage: Storage, extra: &[(&'static str, &str)]) -> App {
         let openid = OpenIdServer::start().await;
         let entra = FakeEntra::start().await;
         let channel = FakeChannel::start().await;
@@ -110,12 +113,21 @@ impl App {
             ("NUDGE_TRUSTED_SERVICE_HOSTS", "default,loopback".to_owned()),
         ]);
         env.extend(openid.env());
+        env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
         let host = FunctionsHost::start(&env).await;
+        // The handler answers the ping before its queue and table exist;
+        // any other request waits for them. The test writes to the table
+        // itself, so it waits too.
+        let (status, _) = host
+            .request(Method::GET, "/healthz", &[], String::new())
+            .await;
+        assert_eq!(status, 200, "the handler is ready");
         // The host's view of the queue: poisoned after maxDequeueCount (5).
         let queue = AzureQueue::new(&storage.account, &queue_name, storage.http, None, 5)
             .expect("a queue client");
         App {
             host,
+            env,
             store,
             queue,
             channel,
@@ -123,6 +135,12 @@ impl App {
             entra,
             _openid: openid,
         }
+    }
+
+    /// A new handler process in place of the old one (which the host saw
+    /// die), on the same settings and storage.
+    async fn restart_handler(&mut self) {
+        self.host = FunctionsHost::start(&self.env).await;
     }
 
     /// Says `text` in `conversation` through the messages function, with
@@ -165,23 +183,26 @@ async fn the_job_scenario_runs_on_the_azure_handler() {
 #[tokio::test]
 async fn the_handler_reaches_storage_with_the_hosts_managed_identity() {
     let azurite = OAuthAzurite::start().await;
-    let app = App::start_on(Storage {
-        env: vec![
-            (
-                "AzureWebJobsStorage__queueServiceUri",
-                azurite.queue_service_uri(),
-            ),
-            (
-                "AzureWebJobsStorage__tableServiceUri",
-                azurite.table_service_uri(),
-            ),
-            ("AzureWebJobsStorage__credential", "managedidentity".into()),
-            ("AzureWebJobsStorage__clientId", "storage-identity".into()),
-        ],
-        account: azurite.account(),
-        http: azurite.http(),
-        identity: true,
-    })
+    let app = App::start_on(
+        Storage {
+            env: vec![
+                (
+                    "AzureWebJobsStorage__queueServiceUri",
+                    azurite.queue_service_uri(),
+                ),
+                (
+                    "AzureWebJobsStorage__tableServiceUri",
+                    azurite.table_service_uri(),
+                ),
+                ("AzureWebJobsStorage__credential", "managedidentity".into()),
+                ("AzureWebJobsStorage__clientId", "storage-identity".into()),
+            ],
+            account: azurite.account(),
+            http: azurite.http(),
+            identity: true,
+        },
+        &[],
+    )
     .await;
     job_scenario(&app).await;
 
@@ -604,4 +625,85 @@ async fn a_handler_whose_storage_cannot_be_reached_stops() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(!host.running(), "the handler stopped");
+}
+
+/// The handler SIGKILLed mid-batch, 16 invocations and their sends in
+/// flight ([`nudge_tests::crash`]), and a new handler started in its place
+/// (what the host does): the killed invocations' messages come back after
+/// the visibility timeout and their claims after the delivery lease.
+/// Nothing is lost; the only doubles are sends in flight at the kill, each
+/// marked in doubt in its record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_killed_mid_batch_loses_nothing_and_doubles_only_what_was_in_flight() {
+    use nudge_tests::crash::{self, AtTheKill};
+    use nudge_tests::functions_host::BATCH_SIZE;
+
+    const NOTIFICATIONS: usize = 120;
+    let mut app = App::start_on(
+        Storage::connection_string(),
+        &[
+            ("NUDGE_CONVERSATION_RATE_LIMITS", "off"),
+            ("NUDGE_BOT_RATE_LIMIT", "0"),
+            // An attempt cut short by the kill holds its claim this long.
+            ("NUDGE_DELIVERY_LEASE_SECONDS", "2"),
+        ],
+    )
+    .await;
+    app.channel.set_latency(crash::LATENCY);
+    let notifications =
+        crash::notifications(&app.store, app.front.url(), &unique("kill"), NOTIFICATIONS).await;
+    nudge::notification::enqueue(&app.queue, &notifications)
+        .await
+        .expect("enqueue");
+
+    // The host runs batches until the kill, a moment after the channel has
+    // sends in flight once about a third has gone out.
+    let kill = async {
+        crash::wait_until(&app.channel, NOTIFICATIONS / 3, Duration::from_secs(60)).await;
+        app.channel.until_in_flight(1).await;
+        tokio::time::sleep(crash::LATENCY / 5).await;
+        app.host.kill();
+    };
+    tokio::select! {
+        () = drive(&app.host, &app.queue) => unreachable!("the host drives until the kill"),
+        () = kill => {}
+    }
+    let at_the_kill = AtTheKill::count(&app.channel).await;
+    assert!(
+        at_the_kill.in_flight > 0,
+        "the kill caught sends in flight: {at_the_kill:?}"
+    );
+
+    app.restart_handler().await;
+    let all_arrived = async {
+        crash::wait_until(&app.channel, NOTIFICATIONS, Duration::from_secs(120)).await;
+        // Any double still to come would come within a visibility timeout
+        // and a lease.
+        tokio::time::sleep(Duration::from_secs(8)).await;
+    };
+    tokio::select! {
+        () = drive(&app.host, &app.queue) => unreachable!("the host drives until every message is done"),
+        () = all_arrived => {}
+    }
+    crash::check(
+        "azure handler",
+        &app.channel,
+        &app.store,
+        &notifications,
+        at_the_kill,
+        BATCH_SIZE,
+    )
+    .await;
+}
+
+/// The host's queue trigger, batch after batch, for as long as it is polled.
+async fn drive(host: &FunctionsHost, queue: &AzureQueue) {
+    loop {
+        host.trigger_queue(
+            queue,
+            nudge_tests::functions_host::BATCH_SIZE,
+            Encoding::Base64,
+        )
+        .await;
+    }
 }
