@@ -37,7 +37,7 @@ use crate::server::free_port;
 pub const BATCH_SIZE: usize = 16;
 
 /// `host.json`'s `visibilityTimeout`, shortened for tests.
-const VISIBILITY: Duration = Duration::from_secs(5);
+pub const VISIBILITY: Duration = Duration::from_secs(5);
 
 /// The status [`FunctionsHost::trigger_queue`] reports for an invocation
 /// the handler never answered (it died).
@@ -68,8 +68,14 @@ impl FunctionsHost {
     /// Starts the handler with `env` (beside the port) and waits until it
     /// answers the ping.
     pub async fn start(env: &[(&str, String)]) -> FunctionsHost {
+        FunctionsHost::start_binary(&binary("handler"), env).await
+    }
+
+    /// The same with the handler at `path` (a release build, for the
+    /// benchmarks).
+    pub async fn start_binary(path: &std::path::Path, env: &[(&str, String)]) -> FunctionsHost {
         let port = free_port();
-        let child = Command::new(binary("handler"))
+        let child = Command::new(path)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
@@ -175,7 +181,7 @@ impl FunctionsHost {
     }
 
     /// One queue-trigger invocation; deletes the message when it succeeded.
-    async fn invoke_notifier(
+    pub async fn invoke_notifier(
         &self,
         queue: &AzureQueue,
         message: nudge::queue::ReceivedMessage,
@@ -251,8 +257,27 @@ impl FunctionsHost {
         assert!(status.success(), "killed the handler");
     }
 
+    /// The handler's peak resident memory so far, in MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        peak_rss_mib(self.pid)
+    }
+
     /// Whether the handler is still running.
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+}
+
+/// A process's peak resident memory so far (`VmHWM`), in MiB; 0 when it
+/// cannot be read.
+pub fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
 }

@@ -1,6 +1,6 @@
 //! `bench_azure_start`: how fast the Azure custom handler starts, and how
 //! much memory its first invocation takes. Not a test: it prints figures
-//! for BENCHMARKS.md. `scripts/bench-azure-start` builds the release
+//! for BENCHMARKS.md. `scripts/bench-azure start` builds the release
 //! handler (and this program, whose own speed is not in the figures, in
 //! the dev profile), starts Azurite and runs it.
 //!
@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use nudge_tests::azurite;
+use nudge_tests::functions_host::peak_rss_mib;
 use nudge_tests::server::free_port;
 use nudge_tests::suites::unique;
 use serde_json::json;
@@ -87,20 +88,12 @@ async fn main() {
             .expect("the tick is answered");
         assert!(answer.status().is_success(), "the tick succeeds");
         let first_tick = started.elapsed();
-        let peak = std::fs::read_to_string(format!("/proc/{}/status", child.id().unwrap_or(0)))
-            .ok()
-            .and_then(|status| {
-                status
-                    .lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            })
-            .unwrap_or_default();
+        let peak = peak_rss_mib(child.id().unwrap_or(0));
         child.kill().await.ok();
         if run > 0 {
             pings.push(ping.as_secs_f64() * 1000.0);
             ticks.push(first_tick.as_secs_f64() * 1000.0);
-            rss.push(peak / 1024.0);
+            rss.push(peak);
         }
     }
     let size = std::fs::metadata(&args.handler)
