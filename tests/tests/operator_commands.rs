@@ -30,25 +30,31 @@ fn nudge(data: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("utf-8 output")
 }
 
-#[tokio::test]
-async fn dead_letters_are_listed_with_their_reason_and_redriven() {
-    let data = DataDir::new("operator-dlq");
-    let queue = EmbeddedQueue::open(&data.path().join("queue.db"), 10).expect("open the queue");
+/// Sends `body` to `queue` and dead-letters it as the notifier does when
+/// it gives up.
+async fn give_up_on(queue: &dyn Queue, body: &str) {
     queue
         .send(vec![OutgoingMessage {
-            body: "{\"a\": 1}".into(),
+            body: body.to_owned(),
             delay: Duration::ZERO,
         }])
         .await
         .expect("send");
     let received = queue
-        .receive(1, Duration::from_secs(30), Duration::ZERO)
+        .receive(1, Duration::from_secs(30), Duration::from_secs(5))
         .await
         .expect("receive");
     queue
         .dead_letter(&received[0], "gave up after 8 attempts: 503")
         .await
         .expect("dead_letter");
+}
+
+#[tokio::test]
+async fn dead_letters_are_listed_with_their_reason_and_redriven() {
+    let data = DataDir::new("operator-dlq");
+    let queue = EmbeddedQueue::open(&data.path().join("queue.db"), 10).expect("open the queue");
+    give_up_on(&queue, "{\"a\": 1}").await;
 
     let listed = nudge(data.path(), &["dead-letters"]);
     assert!(listed.contains("gave up after 8 attempts: 503"), "{listed}");
@@ -95,21 +101,7 @@ async fn deliveries_prints_the_records_as_json_lines() {
 async fn a_function_apps_poison_queue_is_listed_and_redriven_from_the_terminal() {
     let queue = nudge_tests::azurite::new_queue(5).await;
     let given_up = format!("{{\"given-up\": \"{}\"}}", nudge_tests::suites::unique("g"));
-    queue
-        .send(vec![OutgoingMessage {
-            body: given_up.clone(),
-            delay: Duration::ZERO,
-        }])
-        .await
-        .expect("send");
-    let received = queue
-        .receive(1, Duration::from_secs(30), Duration::from_secs(5))
-        .await
-        .expect("receive");
-    queue
-        .dead_letter(&received[0], "gave up after 8 attempts: 503")
-        .await
-        .expect("dead_letter");
+    give_up_on(&queue, &given_up).await;
     // The Functions host moves a message's text as it was.
     let poisoned = "{\"from\": \"the host\"}";
     nudge::queue::azure::AzureQueue::new(
