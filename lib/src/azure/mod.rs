@@ -3,7 +3,8 @@
 //!
 //! - [`handler`]: the server the Function App's host talks to, built once
 //!   from the app settings ([`settings`]; the storage account and how it is
-//!   signed for, key or managed identity, in [`storage_setting`]) on the Table store
+//!   signed for, key or managed identity, in [`storage_setting`]; the
+//!   identity's tokens in [`storage_identity`]) on the Table store
 //!   ([`crate::store::azure_table`]) and the Storage queue
 //!   ([`crate::queue::azure`]).
 //! - [`invocation`]: the custom-handler protocol for non-HTTP triggers (a
@@ -22,4 +23,5 @@ pub mod handler;
 pub mod invocation;
 pub mod operator;
 pub mod settings;
+pub mod storage_identity;
 pub mod storage_setting;

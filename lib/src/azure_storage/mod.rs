@@ -8,16 +8,15 @@
 //! queue crate takes through a pipeline policy ([`SasPolicy`]) and the
 //! Table REST module adds to its URLs. Signing lives here, once, for both
 //! services. (The SDK crates sign with Entra tokens only; a SAS is the
-//! form of shared-key access they accept.) Tokens come from the host's
-//! managed identity through nudge's own token cache ([`IdentityCredential`]).
+//! form of shared-key access they accept.) Tokens come from any
+//! `TokenCredential`; the Azure host gives the managed identity's
+//! (`crate::azure::storage_identity`).
 
 mod connection;
 mod credential;
-mod identity;
 mod policy;
 pub mod sas;
 
 pub use connection::{ConnectionError, StorageAccount};
 pub use credential::{Credential, CredentialError, STORAGE_SCOPE};
-pub use identity::{IdentityCredential, STORAGE_RESOURCE};
 pub use policy::SasPolicy;
