@@ -40,6 +40,9 @@ struct App {
     _openid: OpenIdServer,
 }
 
+/// The app's `NUDGE_WEBHOOK_SECRETS`.
+const WEBHOOK_SECRET: &str = "test-webhook-secret";
+
 /// What the host gives the handler in `IDENTITY_HEADER`.
 const IDENTITY_HEADER: &str = "host-issued-header";
 
@@ -104,7 +107,7 @@ impl App {
                 "ToChannelFromBotLoginUrl",
                 entra.login_url("botframework.com"),
             ),
-            ("NUDGE_WEBHOOK_SECRETS", "test-webhook-secret".to_owned()),
+            ("NUDGE_WEBHOOK_SECRETS", WEBHOOK_SECRET.to_owned()),
             ("SSL_CERT_FILE", ca_file().display().to_string()),
             ("NUDGE_RATE_JITTER_MS", RIG_JITTER_MS.to_owned()),
             ("NUDGE_LOG", "info,nudge=debug".to_owned()),
@@ -141,6 +144,58 @@ impl App {
     /// die), on the same settings and storage.
     async fn restart_handler(&mut self) {
         self.host = FunctionsHost::start(&self.env).await;
+    }
+
+    /// A webhook call to `target` (`/api/notify`, ...) signed with the
+    /// app's webhook secret: the status and body.
+    async fn signed(&self, target: &str, body: &Value) -> (u16, Value) {
+        use nudge::auth::webhook::signature::{sign, Signed, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+        let body = body.to_string();
+        let timestamp = jiff::Timestamp::now().as_second().to_string();
+        let signature = sign(
+            WEBHOOK_SECRET.as_bytes(),
+            &Signed {
+                timestamp: &timestamp,
+                method: "POST",
+                target,
+                body: body.as_bytes(),
+            },
+        );
+        let headers = [
+            ("content-type", "application/json".to_owned()),
+            (TIMESTAMP_HEADER, timestamp),
+            (SIGNATURE_HEADER, signature),
+        ];
+        self.host
+            .request(Method::POST, target, &headers, body)
+            .await
+    }
+
+    /// Asserts that no message becomes visible on the queue within `wait`
+    /// (it would be hidden for 30 s if one did).
+    async fn assert_nothing_queued(&self, wait: Duration, why: &str) {
+        let found = self
+            .queue
+            .receive(10, Duration::from_secs(30), wait)
+            .await
+            .expect("receive");
+        assert!(found.is_empty(), "{why}: {found:?}");
+    }
+
+    /// Plays the queue trigger until `done` holds (or a minute passes).
+    async fn deliver_until(&self, what: &str, done: impl Fn() -> bool) {
+        let started = std::time::Instant::now();
+        while !done() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "not delivered within a minute: {what}"
+            );
+            let statuses = self
+                .host
+                .trigger_queue(&self.queue, 32, Encoding::Base64)
+                .await;
+            assert!(statuses.iter().all(|s| *s == 200), "{what}: {statuses:?}");
+        }
     }
 
     /// Says `text` in `conversation` through the messages function, with
@@ -443,14 +498,11 @@ async fn faults_are_retried_when_the_channel_says_and_blocked_is_final() {
         app.host.trigger_queue(&app.queue, 10, Encoding::Text).await,
         [200]
     );
-    assert!(
-        app.queue
-            .receive(10, Duration::from_secs(30), Duration::from_secs(1))
-            .await
-            .expect("receive")
-            .is_empty(),
-        "the message waits out the channel's Retry-After, though the host deleted it"
-    );
+    app.assert_nothing_queued(
+        Duration::from_secs(1),
+        "the message waits out the channel's Retry-After, though the host deleted it",
+    )
+    .await;
     // Back after about 2 s (Retry-After), then after the 503's backoff.
     let mut statuses = Vec::new();
     for _ in 0..10 {
@@ -500,14 +552,11 @@ async fn faults_are_retried_when_the_channel_says_and_blocked_is_final() {
             .await,
         [200]
     );
-    assert!(
-        app.queue
-            .receive(10, Duration::from_secs(30), Duration::from_secs(3))
-            .await
-            .expect("receive")
-            .is_empty(),
-        "a blocked conversation is not retried"
-    );
+    app.assert_nothing_queued(
+        Duration::from_secs(3),
+        "a blocked conversation is not retried",
+    )
+    .await;
 }
 
 /// A broadcast to 120 subscribers of one tenant, with the channel
@@ -516,7 +565,6 @@ async fn faults_are_retried_when_the_channel_says_and_blocked_is_final() {
 /// every subscriber gets it once, and the channel refuses nothing.
 #[tokio::test]
 async fn a_broadcast_keeps_the_teams_limits_on_the_azure_handler() {
-    use nudge::auth::webhook::signature::{sign, Signed, SIGNATURE_HEADER, TIMESTAMP_HEADER};
     use nudge::store::prelude::*;
 
     const SUBSCRIBERS: usize = 120;
@@ -542,25 +590,8 @@ async fn a_broadcast_keeps_the_teams_limits_on_the_azure_handler() {
     }
     app.channel.enforce_teams_limits();
 
-    let broadcast = json!({"text": "Deploy finished"}).to_string();
-    let timestamp = jiff::Timestamp::now().as_second().to_string();
-    let signature = sign(
-        b"test-webhook-secret",
-        &Signed {
-            timestamp: &timestamp,
-            method: "POST",
-            target: "/api/notify",
-            body: broadcast.as_bytes(),
-        },
-    );
-    let headers = [
-        ("content-type", "application/json".to_owned()),
-        (TIMESTAMP_HEADER, timestamp.clone()),
-        (SIGNATURE_HEADER, signature),
-    ];
     let (status, body) = app
-        .host
-        .request(Method::POST, "/api/notify", &headers, broadcast)
+        .signed("/api/notify", &json!({"text": "Deploy finished"}))
         .await;
     assert_eq!(status, 202, "a signed broadcast is accepted: {body}");
 
@@ -706,4 +737,77 @@ async fn drive(host: &FunctionsHost, queue: &AzureQueue) {
         )
         .await;
     }
+}
+
+/// A user subscribes in chat (the reply in the turn, the confirmation
+/// through the queue), a signed webhook sends an Adaptive Card to that
+/// conversation, and when the channel says the conversation is gone (404)
+/// the reference is deactivated and the notification not retried.
+#[tokio::test]
+async fn subscribe_a_card_by_webhook_and_a_conversation_that_is_gone() {
+    use nudge::activity::ADAPTIVE_CARD_CONTENT_TYPE;
+    use nudge::store::prelude::*;
+    use nudge_tests::channel::{Fault, Scripted};
+
+    let app = App::start().await;
+    let conversation = unique("sub");
+    app.ask(&conversation, "subscribe", "").await;
+    app.deliver_until("the subscription's confirmation", || {
+        app.channel
+            .count_containing(&conversation, "You have been notified.")
+            > 0
+    })
+    .await;
+
+    let key = nudge::ids::ConversationKey::new("emulator", &conversation).expect("a key");
+    let card = json!({
+        "type": "AdaptiveCard", "version": "1.5",
+        "body": [{"type": "TextBlock", "text": "Build 42 passed"}],
+    });
+    let target = json!({"kind": "conversation", "key": key.to_string()});
+    let (status, body) = app
+        .signed("/api/notify", &json!({"target": target, "card": card}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let with_card = |r: &nudge_tests::channel::Received| {
+        r.conversation_id == conversation
+            && r.activity.attachments.as_ref().is_some_and(|a| {
+                a.len() == 1
+                    && a[0].content_type == ADAPTIVE_CARD_CONTENT_TYPE
+                    && a[0].content.as_ref() == Some(&card)
+            })
+    };
+    app.deliver_until("the card", || app.channel.received().iter().any(with_card))
+        .await;
+
+    app.channel.respond_in(
+        &conversation,
+        [Fault::Answer(Scripted::error(404, "ConversationNotFound"))],
+    );
+    let (status, body) = app
+        .signed(
+            "/api/notify",
+            &json!({"target": target, "text": "to a conversation that is gone"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        app.host
+            .trigger_queue(&app.queue, 10, Encoding::Base64)
+            .await,
+        [200],
+        "the notification is settled at the channel's 404"
+    );
+    app.assert_nothing_queued(
+        Duration::from_secs(3),
+        "a conversation that is gone is not retried",
+    )
+    .await;
+    let reference = app
+        .store
+        .get_reference(&key)
+        .await
+        .expect("get_reference")
+        .expect("the reference is kept");
+    assert!(!reference.active, "and marked inactive: {reference:?}");
 }
