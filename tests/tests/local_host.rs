@@ -205,7 +205,7 @@ async fn new_members_are_welcomed_but_the_bot_is_not() {
     for command in [
         "`run`",
         "`show`",
-        "`done <job id>`",
+        "`done` and a job's id",
         "`subscribe`",
         "`help`",
     ] {

@@ -30,14 +30,49 @@ pub fn activity(text: Option<String>, card: Option<Value>) -> Result<Option<Acti
         ..Activity::default()
     };
     if let Some(card) = card {
+        let card = checked_card(card)?;
+        if activity.text.is_none() {
+            activity.summary = Some(card_summary(&card));
+        }
         activity.attachments = Some(vec![Attachment {
             content_type: ADAPTIVE_CARD_CONTENT_TYPE.into(),
-            content: Some(checked_card(card)?),
+            content: Some(card),
             ..Attachment::default()
         }]);
     }
     Ok(Some(activity))
 }
+
+/// What a chat list shows for a message that is only a card (Teams shows
+/// "Send a card" without it): the card's `fallbackText`, else its first
+/// `TextBlock`'s text, cut at [`MAX_SUMMARY_CHARS`], else a plain phrase.
+fn card_summary(card: &Value) -> String {
+    let first_text_block = || {
+        card.get("body")?
+            .as_array()?
+            .iter()
+            .find(|item| item.get("type").and_then(Value::as_str) == Some("TextBlock"))?
+            .get("text")?
+            .as_str()
+    };
+    let found = card
+        .get("fallbackText")
+        .and_then(Value::as_str)
+        .or_else(first_text_block)
+        .map(str::trim)
+        .filter(|text| !text.is_empty());
+    match found {
+        Some(text) if text.chars().count() > MAX_SUMMARY_CHARS => {
+            let cut: String = text.chars().take(MAX_SUMMARY_CHARS - 1).collect();
+            format!("{}…", cut.trim_end())
+        }
+        Some(text) => text.to_owned(),
+        None => "New notification".to_owned(),
+    }
+}
+
+/// Longest summary taken from a card.
+pub const MAX_SUMMARY_CHARS: usize = 100;
 
 /// Text of 1 to [`MAX_TEXT_CHARS`] characters, not only spaces.
 pub fn checked_text(text: String) -> Result<String, ApiError> {
@@ -95,6 +130,33 @@ mod tests {
         assert_eq!(attachment.content, Some(card.clone()));
         let only = activity(None, Some(card)).unwrap().unwrap();
         assert_eq!((only.text, only.text_format), (None, None));
+        assert_eq!(
+            only.summary.as_deref(),
+            Some("New notification"),
+            "a card alone still says something in chat lists"
+        );
+        assert_eq!(both.summary, None, "the text says it");
+    }
+
+    #[test]
+    fn a_card_alone_is_summarised_by_its_fallback_text_or_first_text_block() {
+        let summary = |card: Value| activity(None, Some(card)).unwrap().unwrap().summary;
+        let block = json!({"type": "TextBlock", "text": "Build 42 passed"});
+        assert_eq!(
+            summary(json!({"type": "AdaptiveCard", "body": [{"type": "Image"}, block]})).as_deref(),
+            Some("Build 42 passed")
+        );
+        assert_eq!(
+            summary(
+                json!({"type": "AdaptiveCard", "fallbackText": "Deploy done", "body": [block]})
+            )
+            .as_deref(),
+            Some("Deploy done")
+        );
+        let long = "x".repeat(300);
+        let cut = summary(json!({"type": "AdaptiveCard", "fallbackText": long})).unwrap();
+        assert_eq!(cut.chars().count(), MAX_SUMMARY_CHARS);
+        assert!(cut.ends_with('…'));
     }
 
     #[test]

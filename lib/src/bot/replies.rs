@@ -10,18 +10,19 @@ use crate::store::{Job, JobStatus};
 
 use super::command::{Problem, MAX_RUN_SECONDS};
 
-/// The commands, as shown in the welcome and the help.
+/// The commands, as shown in the welcome and the help. No `<placeholder>`:
+/// Teams reads `<…>` as HTML, and the Agents Playground shows `&lt;…&gt;`.
 const COMMANDS: &str = "\
 - `run` — start a job; I'll tell you here when it's complete\n\
-- `run <seconds>` — start a job that completes by itself after that many seconds (1 to 900)\n\
+- `run 30` — start a job that completes by itself after that many seconds (1 to 900)\n\
 - `show` — list the job log\n\
-- `done <job id>` — complete a job, from any conversation\n\
+- `done` and a job's id — complete a job, from any conversation\n\
 - `subscribe` / `unsubscribe` — opt in or out of broadcasts (add a tag to pick a topic)\n\
 - `remind me in 10 minutes to stretch` — set a reminder; also `at 17:30`, `tomorrow at 9:00`, \
 `on 2026-12-24 at 18:00`, `every day at 9:00`, `every weekday at 8:30`, `every monday at 10:00`, \
 `every 15 minutes`\n\
 - `reminders` — list this conversation's reminders\n\
-- `cancel <reminder id>` — cancel one of them\n\
+- `cancel` and a reminder's id — cancel one of them\n\
 - `help` — this list";
 
 pub fn welcome(name: Option<&str>) -> String {
@@ -55,7 +56,7 @@ pub fn cap_reached(full: &super::CapReached) -> String {
             "Cancel one (`reminders` lists them) before setting another."
         }
         super::caps::Capped::Jobs => {
-            "Wait for one to complete (or `done <job id>` it) before starting another."
+            "Wait for one to complete (or say `done` and its id) before starting another."
         }
         super::caps::Capped::Subscriptions => "Unsubscribe from one before adding another.",
     };
@@ -109,10 +110,11 @@ pub fn problem(problem: &Problem) -> String {
     match problem {
         Problem::RunSeconds(raw) => format!(
             "`run` takes a number of seconds from 1 to {MAX_RUN_SECONDS}, not `{raw}`. \
-             Say `run` for a job you complete yourself with `done <job id>`."
+             Say `run` for a job you complete yourself with `done` and its id."
         ),
         Problem::MissingJobId => {
-            "Which job? Say `done <job id>`; `show` lists the jobs and their ids.".to_owned()
+            "Which job? Say `done` and the job's id; `show` lists the jobs and their ids."
+                .to_owned()
         }
         Problem::MalformedJobId(raw) => format!(
             "`{raw}` is not a job id: job ids are 8 letters and digits, like `k3x9p2qa`. \
@@ -152,3 +154,24 @@ pub const SUBSCRIBED_NOTICE: &str = "You have been notified.";
 
 /// The default text of a local `/api/notify` broadcast.
 pub const DEFAULT_BROADCAST: &str = "proactive hello";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Teams renders message text as HTML-ish markdown: a `<word>` vanishes
+    /// or shows as `&lt;word&gt;`. None of the fixed texts may carry one.
+    #[test]
+    fn no_fixed_text_has_an_angle_bracket_placeholder() {
+        let texts = [
+            welcome(Some("Ann")),
+            help(),
+            problem(&Problem::RunSeconds("x".into())),
+            problem(&Problem::MissingJobId),
+            missing_reminder_id(),
+        ];
+        for text in texts {
+            assert!(!text.contains('<') && !text.contains('>'), "{text}");
+        }
+    }
+}

@@ -194,7 +194,8 @@ pub fn cancel_busy(id: &ReminderId) -> String {
 }
 
 pub fn missing_reminder_id() -> String {
-    "Which reminder? Say `cancel <reminder id>`; `reminders` lists them and their ids.".to_owned()
+    "Which reminder? Say `cancel` and the reminder's id; `reminders` lists them and their ids."
+        .to_owned()
 }
 
 pub fn malformed_reminder_id(raw: &str) -> String {
