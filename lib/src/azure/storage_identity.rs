@@ -9,7 +9,6 @@
 //! host's identity endpoint is one GET.
 
 use std::fmt;
-use std::sync::Arc;
 
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use azure_core::error::ErrorKind;
@@ -21,9 +20,8 @@ use crate::connector::token::{ManagedIdentity, MsiEndpoint};
 pub const STORAGE_RESOURCE: &str = "https://storage.azure.com";
 
 /// Storage tokens from the host's managed identity.
-#[derive(Clone)]
 pub struct IdentityCredential {
-    tokens: Arc<ManagedIdentity>,
+    tokens: ManagedIdentity,
 }
 
 impl IdentityCredential {
@@ -35,12 +33,7 @@ impl IdentityCredential {
         client_id: Option<String>,
     ) -> IdentityCredential {
         IdentityCredential {
-            tokens: Arc::new(ManagedIdentity::new(
-                http,
-                endpoint,
-                client_id,
-                STORAGE_RESOURCE.to_owned(),
-            )),
+            tokens: ManagedIdentity::new(http, endpoint, client_id, STORAGE_RESOURCE.to_owned()),
         }
     }
 }
