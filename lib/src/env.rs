@@ -50,6 +50,7 @@ impl Env for Pairs<'_> {
 }
 
 /// The variable's value, or an error saying it is required for `what`.
+#[cfg(any(feature = "aws", feature = "azure"))]
 pub(crate) fn required(
     env: &dyn Env,
     variable: &'static str,
