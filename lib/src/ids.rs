@@ -19,14 +19,23 @@ pub const MAX_ID_LEN: usize = 1024;
 /// Why an identifier was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
+    /// Absent or blank (the field's name).
     #[error("{0} is missing")]
     Missing(&'static str),
+    /// Longer than [`MAX_ID_LEN`].
     #[error("{0} is longer than {MAX_ID_LEN} characters")]
     TooLong(&'static str),
+    /// Holds a control character (a newline, NUL, …).
     #[error("{0} contains a control character")]
     ControlCharacter(&'static str),
+    /// Present but not in the id's form.
     #[error("{what} is malformed: {why}")]
-    Malformed { what: &'static str, why: String },
+    Malformed {
+        /// The field.
+        what: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
 }
 
 /// Checks an opaque channel-issued id: present, bounded, printable.
@@ -68,6 +77,8 @@ pub struct ConversationKey {
 }
 
 impl ConversationKey {
+    /// The key of `conversation_id` on `channel_id`, both checked
+    /// ([`check_opaque_id`]; a channel id may not hold `#`).
     pub fn new(channel_id: &str, conversation_id: &str) -> Result<Self, IdError> {
         check_opaque_id("channelId", channel_id)?;
         check_opaque_id("conversation.id", conversation_id)?;
@@ -83,10 +94,12 @@ impl ConversationKey {
         })
     }
 
+    /// The channel (`msteams`, `webchat`, …).
     pub fn channel_id(&self) -> &str {
         &self.channel_id
     }
 
+    /// The channel's id for the conversation.
     pub fn conversation_id(&self) -> &str {
         &self.conversation_id
     }
@@ -131,10 +144,12 @@ macro_rules! short_id {
         pub struct $name(String);
 
         impl $name {
+            /// A new random id.
             pub fn generate() -> Self {
                 $name(random_token(SHORT_ID_LEN))
             }
 
+            /// The id as text (lowercase).
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -183,6 +198,7 @@ short_id!(
 pub struct NotificationId(String);
 
 impl NotificationId {
+    /// A new random id (`n-` and 16 characters).
     pub fn generate() -> Self {
         NotificationId(format!("n-{}", random_token(16)))
     }
@@ -216,6 +232,7 @@ impl NotificationId {
         (hashed && !parent.is_empty()).then(|| NotificationId(parent.to_owned()))
     }
 
+    /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -228,6 +245,7 @@ impl NotificationId {
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
+    /// The key as the client sent it.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -49,11 +49,18 @@ where
 
 /// Activity `type` values this crate acts on.
 pub mod kind {
+    /// A message from a user (or, sent, from the bot).
     pub const MESSAGE: &str = "message";
+    /// Members joined or left, or the conversation changed (Teams: a
+    /// channel created, renamed or deleted, a team renamed).
     pub const CONVERSATION_UPDATE: &str = "conversationUpdate";
+    /// The app was installed or uninstalled for a user, chat or team.
     pub const INSTALLATION_UPDATE: &str = "installationUpdate";
+    /// A named event from the client.
     pub const EVENT: &str = "event";
+    /// "The bot is typing": sent only when a rate-limit slot is free now.
     pub const TYPING: &str = "typing";
+    /// A request that expects an answer in the HTTP response.
     pub const INVOKE: &str = "invoke";
 }
 
@@ -64,88 +71,140 @@ pub const ADAPTIVE_CARD_CONTENT_TYPE: &str = "application/vnd.microsoft.card.ada
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Activity {
+    /// What the activity is (`type`): `message`, `conversationUpdate`,
+    /// `installationUpdate`, `typing`, `event`, `invoke` and others ([`kind`]).
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// The channel's id for the activity; a reply names it as `replyToId`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// When the channel received or sent it (UTC, RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
+    /// The same moment in the client's local time, with its offset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local_timestamp: Option<String>,
+    /// The client's IANA time zone name, when the channel reports it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local_timezone: Option<String>,
+    /// Where the bot sends its answers and proactive messages for this
+    /// conversation (trusted only after authentication: `crate::service_url`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_url: Option<String>,
+    /// The channel: `msteams`, `webchat`, `slack`, `emulator`, …
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<String>,
+    /// Who sent it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<ChannelAccount>,
+    /// The conversation it belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation: Option<ConversationAccount>,
+    /// Who it is addressed to (for an incoming activity, the bot).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recipient: Option<ChannelAccount>,
+    /// How `text` is to be read: `markdown` (the default), `plain` or `xml`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text_format: Option<String>,
+    /// How several attachments are shown: `list` or `carousel`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment_layout: Option<String>,
+    /// `conversationUpdate`: who joined (the bot itself, when it was added).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members_added: Option<Vec<ChannelAccount>>,
+    /// `conversationUpdate`: who left (the bot itself, when it was removed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members_removed: Option<Vec<ChannelAccount>>,
+    /// `messageReaction`: reactions added to one of the bot's messages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reactions_added: Option<Vec<Value>>,
+    /// `messageReaction`: reactions removed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reactions_removed: Option<Vec<Value>>,
+    /// `conversationUpdate`: the conversation's new topic.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topic_name: Option<String>,
+    /// `conversationUpdate`: whether earlier history is visible to members who
+    /// joined.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history_disclosed: Option<bool>,
+    /// The sender's language, as a BCP 47 tag (`en-US`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
+    /// The message text, read as `text_format` says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// What a speech channel says aloud (SSML or plain text).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub speak: Option<String>,
+    /// Whether the bot expects an answer: `acceptingInput`, `expectingInput` or
+    /// `ignoringInput`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_hint: Option<String>,
+    /// A short text shown where the channel cannot show the attachments (Teams'
+    /// chat list, notifications).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// Buttons offered with the message, gone once the user answers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suggested_actions: Option<SuggestedActions>,
+    /// Cards and files carried by the message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<Attachment>>,
+    /// Mentions, places and other structured data about the message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entities: Option<Vec<Entity>>,
+    /// Channel-specific data, verbatim (Teams: `tenant`, `team`, `channel`,
+    /// `notification`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_data: Option<Value>,
+    /// `installationUpdate` and `contactRelationUpdate`: `add`, `remove`, `add-
+    /// upgrade`, `remove-upgrade`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    /// The activity this one answers (Teams threads replies under it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_to_id: Option<String>,
+    /// `trace`: a descriptive label.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// `trace`: the type of `value`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_type: Option<String>,
+    /// Data for `event`, `invoke` and card submits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
+    /// The name of an `event` or `invoke` (Teams: `task/fetch`,
+    /// `adaptiveCard/action`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The conversation an `event` refers to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relates_to: Option<ConversationReference>,
+    /// `endOfConversation`: why it ended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// When the message should no longer be shown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expiration: Option<String>,
+    /// `low`, `normal` or `high`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub importance: Option<String>,
+    /// `normal`, `notification`, or `expectReplies` (the replies come back in
+    /// the HTTP response instead of through the Connector).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_mode: Option<String>,
+    /// Phrases a speech channel should listen for next.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen_for: Option<Vec<String>>,
+    /// Parts of a referenced text to highlight.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text_highlights: Option<Vec<Value>>,
+    /// An action the message is part of (a programmatic, not a visible, one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub semantic_action: Option<Value>,
+    /// Who called the bot, when not a channel (another bot:
+    /// `urn:botframework:aadappid:…`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller_id: Option<String>,
     /// Fields the schema does not document, kept verbatim.

@@ -21,10 +21,12 @@ use super::DeliveryStatus;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IdempotencyRecord {
+    /// The key, as the caller sent it.
     pub key: IdempotencyKey,
     /// A digest of the call (method, path, body): a reuse of the key for a
     /// different call is an error, not a replay.
     pub fingerprint: String,
+    /// When the first call with it arrived.
     pub created_at: Timestamp,
     /// After this the key is forgotten and may be used afresh.
     pub expires_at: Timestamp,
@@ -40,7 +42,9 @@ pub struct IdempotencyRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredResponse {
+    /// The HTTP status.
     pub status: u16,
+    /// The JSON body.
     pub body: String,
 }
 
@@ -79,10 +83,15 @@ impl IdempotencyClaim {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AcceptedNotification {
+    /// The notification's id, as the webhook answered it.
     pub id: NotificationId,
+    /// Who it is for, as accepted (a broadcast stays one target).
     pub target: Target,
+    /// How many recipients it was expanded to so far.
     pub recipients: u64,
+    /// When the webhook accepted it.
     pub accepted_at: Timestamp,
+    /// When it was asked to go out, if later than accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<Timestamp>,
 }
@@ -91,10 +100,15 @@ pub struct AcceptedNotification {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryCounts {
+    /// Claimed by an attempt that has not reported back.
     pub pending: u64,
+    /// Accepted by the channel.
     pub sent: u64,
+    /// Failed in a way worth retrying; another attempt will come.
     pub retrying: u64,
+    /// Given up.
     pub failed: u64,
+    /// Not sent: the conversation is closed to the bot.
     pub blocked: u64,
 }
 
@@ -111,6 +125,7 @@ impl DeliveryCounts {
         *slot = slot.saturating_add(n);
     }
 
+    /// Deliveries in any status.
     pub fn total(&self) -> u64 {
         self.pending + self.sent + self.retrying + self.failed + self.blocked
     }

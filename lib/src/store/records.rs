@@ -15,13 +15,17 @@ use crate::service_url::Provenance;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredReference {
+    /// The conversation it is for (`{channelId}#{conversationId}`).
     pub key: ConversationKey,
+    /// The reference exactly as the channel last sent it.
     pub reference: ConversationReference,
     /// False once the channel said the bot may not write here (blocked,
     /// uninstalled, conversation gone); true again when the user writes.
     pub active: bool,
+    /// Why it is inactive (the channel's error code and message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inactive_reason: Option<String>,
+    /// When an activity last came from this conversation.
     pub last_seen: Timestamp,
     /// Whether a Bot Connector token vouched for the reference's service
     /// URL; an unverified URL is called only if its host is allow-listed.
@@ -31,9 +35,6 @@ pub struct StoredReference {
 }
 
 impl StoredReference {
-    /// An active reference to `key` at `service_url` with nothing else
-    /// known: for what makes conversations without a channel's turn (the
-    /// benchmark, tests).
     /// Marks it inactive for `reason` (the channel's error code, or the
     /// event that removed the bot): deliveries to it stop until the
     /// conversation is heard from again.
@@ -42,6 +43,9 @@ impl StoredReference {
         self.inactive_reason = Some(reason.to_owned());
     }
 
+    /// An active reference to `key` at `service_url` with nothing else
+    /// known: for what makes conversations without a channel's turn (the
+    /// benchmark, tests).
     pub fn minimal(key: &ConversationKey, service_url: &str, provenance: Provenance) -> Self {
         StoredReference {
             key: key.clone(),
@@ -61,6 +65,7 @@ impl StoredReference {
         }
     }
 
+    /// The channel's id for the user the bot talks to here.
     pub fn user_id(&self) -> Option<&str> {
         self.reference.user.as_ref().map(|u| u.id.as_str())
     }
@@ -80,7 +85,9 @@ impl StoredReference {
 /// conversation key, unless the listing is ordered by something else).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T, C = ConversationKey> {
+    /// The page's items, in the listing's order.
     pub items: Vec<T>,
+    /// Where the next page starts; `None` on the last page.
     pub next: Option<C>,
 }
 
@@ -96,6 +103,7 @@ impl<T, C> Page<T, C> {
     }
 }
 
+/// Where a [`Job`] stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum JobStatus {
@@ -121,10 +129,15 @@ impl fmt::Display for JobStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Job {
+    /// The job's id, which the webhook that completes it names.
     pub id: JobId,
+    /// The conversation that started it, and is told when it completes.
     pub owner: ConversationKey,
+    /// Where it stands.
     pub status: JobStatus,
+    /// When it was started.
     pub created_at: Timestamp,
+    /// When completion was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<Timestamp>,
     /// The owner conversation's tenant (`None`: a channel without tenants,
@@ -163,10 +176,13 @@ impl Job {
 /// `{channelId}#{userId}`, across conversations).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Holder<'a> {
+    /// One conversation's records.
     Conversation(&'a ConversationKey),
+    /// One user's, by `{channelId}#{userId}`.
     User(&'a str),
 }
 
+/// Where a [`Reminder`] stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ReminderStatus {
@@ -197,20 +213,26 @@ impl fmt::Display for ReminderStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reminder {
+    /// The reminder's id (`cancel <id>`).
     pub id: ReminderId,
     /// Where it is delivered.
     pub owner: ConversationKey,
+    /// What it says when it fires.
     pub text: String,
+    /// When it fires: once, or on a schedule.
     pub recurrence: Recurrence,
     /// IANA time zone its times of day are in.
     pub time_zone: String,
     /// When it fires next (meaningful while `Pending`).
     pub next_due: Timestamp,
+    /// Where it stands.
     pub status: ReminderStatus,
+    /// When it was set.
     pub created_at: Timestamp,
     /// How many times it has fired.
     #[serde(default)]
     pub fired: u32,
+    /// When it last fired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_fired_at: Option<Timestamp>,
     /// Who set it (`{channelId}#{userId}`), when a user did in chat: caps
@@ -219,6 +241,7 @@ pub struct Reminder {
     pub created_by: Option<String>,
 }
 
+/// Where a [`DeliveryRecord`] stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum DeliveryStatus {
@@ -283,20 +306,29 @@ impl std::str::FromStr for DeliveryStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryRecord {
+    /// The notification delivered (a broadcast's child id for each recipient).
     pub notification_id: NotificationId,
+    /// The recipient conversation, once an attempt has learned it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation: Option<ConversationKey>,
+    /// Where the delivery stands.
     pub status: DeliveryStatus,
+    /// Attempts so far (an attempt that only waited for a rate-limit slot is
+    /// not counted).
     pub attempts: u32,
     /// Every HTTP status the channel answered, in order.
     #[serde(default)]
     pub status_codes: Vec<u16>,
+    /// The last failure, as the notifier reported it ([`IN_DOUBT`] after a
+    /// takeover).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// The id the channel gave the sent activity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
+    /// When the first attempt claimed it.
     pub created_at: Timestamp,
+    /// When it last changed (retention counts from here).
     pub updated_at: Timestamp,
     /// While `Pending`: the attempt holding the claim may run until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
