@@ -13,18 +13,28 @@ use crate::schedule::{phrase, PhraseError, ReminderRequest};
 /// message can be delayed).
 pub const MAX_RUN_SECONDS: u32 = 900;
 
+/// A chat command, as understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// `run`, `run job`, `run <seconds>`, `run job <seconds>`.
-    Run { seconds: Option<u32> },
+    Run {
+        /// Complete it by itself after this long; else on `done <id>`.
+        seconds: Option<u32>,
+    },
     /// `show`, `show jobs`.
     ShowJobs,
     /// `done <id>`.
     Done(JobId),
     /// `subscribe`, `subscribe <tag>`.
-    Subscribe { tag: Option<String> },
+    Subscribe {
+        /// The tag; the general list when absent.
+        tag: Option<String>,
+    },
     /// `unsubscribe`, `unsubscribe <tag>`.
-    Unsubscribe { tag: Option<String> },
+    Unsubscribe {
+        /// The tag; the general list when absent.
+        tag: Option<String>,
+    },
     /// `remind me <when> to <text>`.
     Remind(ReminderRequest),
     /// `reminders`, `show reminders`.
@@ -40,16 +50,25 @@ pub enum Command {
 /// What was wrong with a known command's arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
+    /// `run <seconds>` with something else, or out of range.
     RunSeconds(String),
+    /// `done` without an id.
     MissingJobId,
+    /// `done` with something that is not a job id.
     MalformedJobId(String),
+    /// A tag with characters or a length a tag may not have.
     BadTag(String),
+    /// A `remind me` phrase that could not be read.
     Reminder(PhraseError),
+    /// `cancel` without an id.
     MissingReminderId,
+    /// `cancel` with something that is not a reminder id.
     MalformedReminderId(String),
 }
 
 impl Command {
+    /// Reads a message's text (mentions of the bot removed); anything not
+    /// understood is [`Command::Help`].
     pub fn parse(text: &str) -> Command {
         let text = strip_mentions(text);
         let (verb, rest) = text.split_once(char::is_whitespace).unwrap_or((&text, ""));

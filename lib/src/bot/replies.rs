@@ -25,6 +25,7 @@ const COMMANDS: &str = "\
 - `cancel` and a reminder's id — cancel one of them\n\
 - `help` — this list";
 
+/// The greeting when the bot joins a conversation or a user is added.
 pub fn welcome(name: Option<&str>) -> String {
     let greeting = match name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(name) => format!("Welcome, {name}!"),
@@ -36,10 +37,12 @@ pub fn welcome(name: Option<&str>) -> String {
     )
 }
 
+/// The answer to `help` and to anything not understood.
 pub fn help() -> String {
     format!("Here's what you can say:\n\n{COMMANDS}")
 }
 
+/// The answer to `run`: the job's id and how it completes.
 pub fn job_started(id: &JobId, seconds: Option<u32>) -> String {
     let base = format!("We're starting job {id} for you. We'll notify you when it's complete.");
     match seconds {
@@ -63,11 +66,13 @@ pub fn cap_reached(full: &super::CapReached) -> String {
     format!("Sorry, not now: {full}. {what}")
 }
 
+/// The answer to `show` when there are no jobs.
 pub const JOB_LOG_EMPTY: &str = "The job log is empty.";
 
 /// How many jobs `show` lists at most.
 pub const JOB_LOG_LIMIT: usize = 50;
 
+/// The answer to `show`: the jobs, newest first, up to [`JOB_LOG_LIMIT`].
 pub fn job_log(jobs: &[Job]) -> String {
     if jobs.is_empty() {
         return JOB_LOG_EMPTY.to_owned();
@@ -85,18 +90,22 @@ pub fn job_log(jobs: &[Job]) -> String {
     text
 }
 
+/// The answer to `done <id>` for a running job.
 pub fn completing(id: &JobId) -> String {
     format!("Completing job {id}.")
 }
 
+/// The proactive message when a job completes.
 pub fn job_complete(id: &JobId) -> String {
     format!("Job {id} is complete.")
 }
 
+/// The answer to `done <id>` for an id nobody here started.
 pub fn no_such_job(id: &JobId) -> String {
     format!("There is no job {id}. Say `show` to list the jobs.")
 }
 
+/// The answer to `done <id>` for a job already completing or complete.
 pub fn not_completable(job: &Job) -> String {
     match job.status {
         JobStatus::Complete => format!("Job {} is already complete.", job.id),
@@ -106,6 +115,7 @@ pub fn not_completable(job: &Job) -> String {
     }
 }
 
+/// What was wrong with a command's arguments, and the form to use.
 pub fn problem(problem: &Problem) -> String {
     match problem {
         Problem::RunSeconds(raw) => format!(
@@ -129,6 +139,7 @@ pub fn problem(problem: &Problem) -> String {
     }
 }
 
+/// The answer to `subscribe`: subscribed now, or already.
 pub fn subscribed(tag: Option<&str>, newly: bool) -> String {
     match (tag, newly) {
         (None, true) => "You're subscribed to broadcasts. Say `unsubscribe` to stop.".to_owned(),
@@ -140,6 +151,7 @@ pub fn subscribed(tag: Option<&str>, newly: bool) -> String {
     }
 }
 
+/// The answer to `unsubscribe`: removed, or was not subscribed.
 pub fn unsubscribed(tag: Option<&str>, removed: bool) -> String {
     match (tag, removed) {
         (None, true) => "You're unsubscribed: no more broadcasts here.".to_owned(),

@@ -32,6 +32,7 @@ pub const MAX_TEXT_CHARS: usize = 500;
 /// What a reminder phrase asked for, before it meets a clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReminderRequest {
+    /// When, as said.
     pub when: When,
     /// What to remind of, as typed.
     pub text: String,
@@ -42,34 +43,53 @@ pub struct ReminderRequest {
 pub enum When {
     /// `in 10 minutes`: this many seconds from now (saturated, never
     /// wrapped, so a huge number is refused as too far rather than misread).
-    In { seconds: u64 },
+    In {
+        /// Seconds from now.
+        seconds: u64,
+    },
     /// `at 17:30`, `tomorrow at 9:00`, `on 2026-12-24 at 18:00`.
-    On { day: Day, at: Time },
+    On {
+        /// The day.
+        day: Day,
+        /// The time of day, in the user's time zone.
+        at: Time,
+    },
     /// `every day at 9:00`, `every weekday at 8:30`, `every monday at 10:00`.
     Every(Recurrence),
     /// `every 15 minutes`: this many seconds apart.
-    EveryInterval { seconds: u64 },
+    EveryInterval {
+        /// Seconds between occurrences.
+        seconds: u64,
+    },
 }
 
 /// The day of a one-time reminder at a time of day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Day {
+    /// Today (the time must still be ahead).
     Today,
+    /// Tomorrow.
     Tomorrow,
+    /// That date.
     Date(Date),
 }
 
 /// Why a phrase could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhraseError {
+    /// Matches no accepted form.
     #[error("the phrase does not match any accepted form")]
     NotUnderstood,
+    /// Nothing after `to`.
     #[error("the reminder has no text")]
     MissingText,
+    /// More than [`MAX_TEXT_CHARS`].
     #[error("the reminder text is longer than {MAX_TEXT_CHARS} characters")]
     TextTooLong,
+    /// Not a time of day (`HH:MM`, 24-hour).
     #[error("`{0}` is not a time of day")]
     BadTime(String),
+    /// Not a date (`YYYY-MM-DD`) or not a real one.
     #[error("`{0}` is not a date")]
     BadDate(String),
 }

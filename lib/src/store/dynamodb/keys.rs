@@ -10,8 +10,9 @@ use jiff::Timestamp;
 
 use crate::ids::{short_hash, ConversationKey, IdempotencyKey, JobId, NotificationId, ReminderId};
 
-/// Partition and sort key of the table.
+/// Partition key of the table.
 pub const PK: &str = "pk";
+/// Sort key of the table.
 pub const SK: &str = "sk";
 
 /// The JSON of the record, whole: nothing a channel sent is lost.
@@ -31,8 +32,11 @@ pub const COUNT: &str = "n";
 /// An index of the table: its name and key attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Index {
+    /// The index's name.
     pub name: &'static str,
+    /// Its partition key attribute.
     pub pk: &'static str,
+    /// Its sort key attribute.
     pub sk: &'static str,
     /// Whether the index holds only keys (its queries need nothing else).
     pub keys_only: bool,
@@ -75,6 +79,7 @@ pub const USERS: Index = Index {
     keys_only: true,
 };
 
+/// Every index the table has (`template.yaml` declares the same).
 pub const INDEXES: [Index; 4] = [LISTING, SUBSCRIBED, DUE_INDEX, USERS];
 
 /// How many partitions each sharded index spreads its items over. Writes
@@ -84,10 +89,15 @@ pub const SHARDS: u64 = 8;
 
 /// The sort key of a conversation's reference item.
 pub const REFERENCE_SK: &str = "REF";
+/// The sort key of a job's item.
 pub const JOB_SK: &str = "JOB";
+/// The sort key of a reminder's item.
 pub const REMINDER_SK: &str = "REMINDER";
+/// The sort key of a delivery record's item.
 pub const DELIVERY_SK: &str = "DELIVERY";
+/// The sort key of an idempotency record's item.
 pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+/// The sort key of an accepted notification's item.
 pub const ACCEPTED_SK: &str = "ACCEPTED";
 /// The sort key of a remembered signed webhook request.
 pub const SIGNATURE_SK: &str = "SIGNATURE";
@@ -123,22 +133,27 @@ pub fn sortable(at: Timestamp) -> String {
     format!("{:022}", at.as_nanosecond() + OFFSET)
 }
 
+/// The partition of a conversation's items (its reference, its subscriptions).
 pub fn conversation_pk(key: &ConversationKey) -> String {
     format!("CONV#{key}")
 }
 
+/// The partition of a job's item.
 pub fn job_pk(id: &JobId) -> String {
     format!("JOB#{id}")
 }
 
+/// The partition of a reminder's item.
 pub fn reminder_pk(id: &ReminderId) -> String {
     format!("REMINDER#{id}")
 }
 
+/// The partition of a delivery record's item.
 pub fn delivery_pk(id: &NotificationId) -> String {
     format!("DELIVERY#{id}")
 }
 
+/// The partition of an idempotency record's item.
 pub fn idempotency_pk(key: &IdempotencyKey) -> String {
     format!("IDEMPOTENCY#{key}")
 }
@@ -148,6 +163,7 @@ pub fn signature_pk(digest: &str) -> String {
     format!("SIGNATURE#{digest}")
 }
 
+/// The partition of an accepted notification's item.
 pub fn accepted_pk(id: &NotificationId) -> String {
     format!("NOTIFICATION#{id}")
 }
@@ -168,6 +184,7 @@ pub fn tag_name(tag: Option<&str>) -> &str {
     tag.unwrap_or_default()
 }
 
+/// The sort key of a subscription to `tag` in its conversation's partition.
 pub fn subscription_sk(tag: &str) -> String {
     format!("{SUBSCRIPTION_PREFIX}{tag}")
 }
@@ -204,6 +221,7 @@ pub fn owner_partition(owner: &ConversationKey) -> String {
     format!("OWNER#{owner}")
 }
 
+/// `prefix` followed by the shard `of` falls in (one of [`SHARDS`]).
 pub fn sharded(prefix: &str, of: &str) -> String {
     format!("{prefix}{}", shard(of))
 }
