@@ -33,20 +33,29 @@ mod server;
 /// and a pooled connection each; the local host peaks near 50 MiB).
 pub const DEFAULT_NOTIFIER_CONCURRENCY: usize = 64;
 
+/// Everything nudge reads from its environment, on every host.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The local host's port (`PORT`).
     pub port: u16,
     /// Address the local host listens on. Loopback by default: without an
     /// app id it is unauthenticated and must not be reachable from others.
     pub bind: std::net::IpAddr,
+    /// Where the local host keeps its SQLite files (`NUDGE_DATA_DIR`).
     pub data_dir: PathBuf,
+    /// The bot's Microsoft app registration, if any (`MicrosoftAppId` and
+    /// its credential): inbound tokens are checked and outbound ones
+    /// fetched for it.
     pub app: Option<AppIdentity>,
+    /// The notifier's tunables.
     pub notifier: NotifierSettings,
     /// Notifications the local notifier works on at once.
     pub notifier_concurrency: usize,
     /// Receives after which the queue moves a message to the dead letters.
     pub max_receive_count: u32,
+    /// Caps on what one conversation or user may hold.
     pub limits: Limits,
+    /// Logs as JSON lines (`NUDGE_LOG_FORMAT=json`), as the cloud hosts do.
     pub json_logs: bool,
     /// Where inbound token checks get their keys.
     pub inbound: InboundSettings,

@@ -76,11 +76,14 @@ const MINUTE_MS: i64 = 60_000;
 /// At most `limit` sends in any `span`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
+    /// Sends allowed in the window.
     pub limit: u32,
+    /// Its length.
     pub span: Duration,
 }
 
 impl Window {
+    /// At most `limit` sends in any `seconds`.
     pub const fn new(limit: u32, seconds: u64) -> Window {
         Window {
             limit,
@@ -109,6 +112,7 @@ impl fmt::Display for Window {
 /// `margin`, and slots paced [`Rule::spacing`] apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
+    /// The windows, all kept.
     pub windows: Vec<Window>,
     /// Added to every window's span: the allowance for the varying time
     /// between a slot and the channel's receipt of the send.
@@ -116,6 +120,7 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// A rule of `windows`, each widened by `margin`.
     pub fn new(windows: Vec<Window>, margin: Duration) -> Rule {
         Rule { windows, margin }
     }
@@ -173,6 +178,7 @@ pub struct Ask {
 }
 
 impl Ask {
+    /// The first slot at or after `earliest`, replacing none, no deadline.
     pub fn from(earliest: Timestamp) -> Ask {
         Ask {
             earliest,
@@ -346,10 +352,12 @@ fn parse_windows(raw: &str) -> Result<Vec<Window>, String> {
 /// in all tenants together.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Limited {
+    /// One conversation.
     Conversation(ConversationKey),
     /// The conversation's tenant (`None`: conversations without one, such
     /// as the Emulator's, which share one bucket).
     Tenant(Option<String>),
+    /// The bot in all tenants (`NUDGE_GLOBAL_RATE_LIMIT`).
     Global,
 }
 

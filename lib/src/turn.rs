@@ -13,16 +13,23 @@ use crate::activity::Activity;
 use crate::ids::{check_opaque_id, ConversationKey, IdError};
 use crate::service_url::{Provenance, ServiceUrl};
 
+/// An incoming activity that names its conversation and a service URL.
 #[derive(Debug, Clone)]
 pub struct Turn {
+    /// The activity, as the channel sent it.
     pub activity: Activity,
+    /// Its conversation.
     pub key: ConversationKey,
+    /// Where to answer.
     pub service_url: ServiceUrl,
     /// Whether a Bot Connector token vouched for `service_url`.
     pub provenance: Provenance,
 }
 
 impl Turn {
+    /// Reads the activity's type, conversation and service URL (checked,
+    /// bounded); its provenance is unverified until authentication says
+    /// otherwise.
     pub fn parse(activity: Activity) -> Result<Self, IdError> {
         check_opaque_id("type", activity.kind.as_deref().unwrap_or_default())?;
         let conversation = activity

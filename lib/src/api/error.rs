@@ -11,14 +11,20 @@ use serde_json::json;
 
 use crate::auth::AuthFailure;
 
+/// An error answer of the HTTP API: a status, a stable code and a message
+/// (the body is `{"error": {"code", "message"}}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// The stable code clients match on (`BadRequest`, `NotFound`, …).
     pub code: &'static str,
+    /// What went wrong, for people.
     pub message: String,
 }
 
 impl ApiError {
+    /// An error with this status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
@@ -27,14 +33,17 @@ impl ApiError {
         }
     }
 
+    /// A 400 with this code.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    /// A 404 for a route that does not exist.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "NotFound", "no such route")
     }
 
+    /// A 405 for a route that exists, with another method.
     pub fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -46,22 +46,34 @@ use secrets::SecretEnv;
 /// Why a function cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// A setting is missing or invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The settings are valid but unsafe together (`crate::auth`).
     #[error(transparent)]
     Setup(#[from] SetupError),
     #[error(
         "cannot read the secret {arn} (named by {}): {problem}",
         secrets::SECRET_VAR
     )]
-    Secret { arn: String, problem: String },
+    /// The secret could not be read or parsed.
+    Secret {
+        /// The secret's ARN.
+        arn: String,
+        /// What went wrong.
+        problem: String,
+    },
 }
 
 /// What every function builds at cold start.
 pub struct Environment {
+    /// nudge's settings, secrets included.
     pub settings: Settings,
+    /// Where the table and queues are.
     pub aws: AwsSettings,
+    /// The DynamoDB store.
     pub store: Arc<dyn Store>,
+    /// The SQS queue.
     pub queue: Arc<dyn Queue>,
 }
 
@@ -171,8 +183,10 @@ pub async fn reminder() -> Result<ReminderTicker, StartError> {
 /// Why a tick invocation failed (the schedule retries it).
 #[derive(Debug, thiserror::Error)]
 pub enum TickFailure {
+    /// The event was not the schedule's.
     #[error(transparent)]
     Trigger(#[from] trigger::UnknownTrigger),
+    /// The tick itself failed.
     #[error(transparent)]
     Tick(#[from] TickError),
 }

@@ -15,16 +15,21 @@ pub const DEAD_LETTER_QUEUE_VAR: &str = "NUDGE_DEAD_LETTER_QUEUE_URL";
 /// origin.
 pub const FUNCTION_NAME_VAR: &str = "AWS_LAMBDA_FUNCTION_NAME";
 
+/// Where a function's AWS resources are (the variables `template.yaml` sets).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsSettings {
+    /// The DynamoDB table (`NUDGE_TABLE_NAME`).
     pub table_name: String,
+    /// The notification queue (`NUDGE_QUEUE_URL`).
     pub queue_url: String,
+    /// Its dead-letter queue (`NUDGE_DEAD_LETTER_QUEUE_URL`), if named.
     pub dead_letter_queue_url: Option<String>,
     /// Who sends messages from this process.
     pub origin: String,
 }
 
 impl AwsSettings {
+    /// Reads them; the table and the queue are required.
     pub fn from_env(env: &dyn Env) -> Result<AwsSettings, ConfigError> {
         Ok(AwsSettings {
             table_name: required(env, TABLE_VAR, "the name of the DynamoDB table")?,

@@ -13,18 +13,27 @@ pub const TABLE_SETTING: &str = "NUDGE_TABLE_NAME";
 /// Set by the Functions host: where the handler listens.
 pub const PORT_SETTING: &str = "FUNCTIONS_CUSTOMHANDLER_PORT";
 
+/// The queue's name unless set (`main.bicep` creates it).
 pub const DEFAULT_QUEUE: &str = "nudge-notifications";
+/// The table's name unless set.
 pub const DEFAULT_TABLE: &str = "nudge";
 
+/// Where the handler's Azure resources are, and where it listens.
 #[derive(Debug, Clone)]
 pub struct AzureSettings {
+    /// The storage account (`AzureWebJobsStorage`, a connection string or
+    /// identity-based settings).
     pub storage: StorageSetting,
+    /// The notification queue (its poison queue is `<name>-poison`).
     pub queue_name: String,
+    /// The table.
     pub table_name: String,
+    /// `FUNCTIONS_CUSTOMHANDLER_PORT`, set by the Functions host.
     pub port: u16,
 }
 
 impl AzureSettings {
+    /// Reads them; the storage and the port are required.
     pub fn from_env(env: &dyn Env) -> Result<AzureSettings, ConfigError> {
         let storage = StorageSetting::from_env(env)?;
         let queue_name = env

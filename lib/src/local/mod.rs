@@ -36,14 +36,24 @@ use crate::queue::{Queue, QueueError};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
 
+/// Why the local host cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The SQLite store cannot be opened.
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
+    /// The embedded queue cannot be opened.
     #[error("cannot open the queue: {0}")]
     Queue(#[from] QueueError),
+    /// The port is taken or not allowed.
     #[error("cannot listen on port {port}: {source}")]
-    Bind { port: u16, source: std::io::Error },
+    Bind {
+        /// The port asked for.
+        port: u16,
+        /// Why not.
+        source: std::io::Error,
+    },
+    /// The settings are unsafe together (`crate::auth`).
     #[error(transparent)]
     Security(#[from] SetupError),
 }
@@ -149,6 +159,7 @@ impl LocalHost {
         })
     }
 
+    /// Where it listens (the port is the one the system chose, for port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
