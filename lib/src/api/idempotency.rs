@@ -35,6 +35,7 @@ use crate::auth::webhook::Caller;
 use crate::ids::IdempotencyKey;
 use crate::store::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
 
+/// The request header that names a call's idempotency key.
 pub const HEADER: &str = "idempotency-key";
 /// Marks a replayed answer.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -43,6 +44,10 @@ pub const LEASE: SignedDuration = SignedDuration::from_secs(60);
 /// Largest answer kept for replay (webhook answers are small JSON).
 const MAX_STORED_BODY: usize = 64 * 1024;
 
+/// Middleware: a call with an `Idempotency-Key` runs once per key and
+/// caller; a retry gets the first answer (marked [`REPLAYED_HEADER`]), a
+/// retry while it still runs a 409, and the key reused for another call a
+/// 422.
 pub async fn idempotent(
     State(app): State<AppState>,
     request: Request,

@@ -68,12 +68,17 @@ impl Default for Limits {
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
+    /// The turn logic.
     pub bot: Arc<Bot>,
+    /// Where everything is remembered.
     pub store: Arc<dyn Store>,
+    /// Where notifications wait for the notifier.
     pub queue: Arc<dyn Queue>,
     /// Where replies go: the Bot Connector.
     pub channel: Arc<dyn Channel>,
+    /// Checks the Bot Connector's token on `/api/messages`.
     pub inbound: Arc<dyn InboundAuth>,
+    /// Request size and rate bounds.
     pub limits: Limits,
     /// The rate limits replies take their slots from (`replies`).
     pub limiter: Arc<Limiter>,

@@ -42,6 +42,8 @@ use crate::auth::webhook::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::auth::webhook::{Caller, Presented, WebhookPolicy};
 use crate::store::Store;
 
+/// Middleware state for the webhook routes: checks the signature or API
+/// key, and refuses a signed request seen before.
 #[derive(Clone)]
 pub struct WebhookGate {
     policy: Arc<WebhookPolicy>,

@@ -50,6 +50,8 @@ pub enum AuthFailure {
     Unavailable(String),
 }
 
+/// How `/api/messages` authenticates the channel: Bot Framework tokens
+/// ([`BotFrameworkAuth`]), or none on the local host without an app id.
 #[async_trait]
 pub trait InboundAuth: Send + Sync {
     /// Checks the request's `Authorization` header value against the turn,
@@ -79,12 +81,14 @@ pub enum SetupError {
         "MicrosoftAppId is not set: this host refuses to run without authenticating the \
          Bot Connector (only the local host may, for the Emulator)"
     )]
+    /// A cloud host without `MicrosoftAppId`.
     NoAppId,
     #[error(
         "no webhook credentials: set {} or {}; this host refuses to accept unsigned webhooks",
         WebhookSettings::SECRETS,
         WebhookSettings::API_KEYS
     )]
+    /// A cloud host without webhook credentials.
     NoWebhookCredentials,
     /// The local host with an app id, or listening beyond loopback, and no
     /// webhook credential: someone else could reach the webhook API.
@@ -103,6 +107,7 @@ pub enum SetupError {
          127.0.0.1"
     )]
     ExposedWithoutAppId(std::net::IpAddr),
+    /// A setting is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
 }

@@ -13,14 +13,19 @@ use serde_json::Value;
 
 use super::token::TokenError;
 
+/// Why a call to the Bot Connector failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectorError {
     /// The channel answered with a non-success status.
     #[error("channel answered {status}{}{}", .code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
     Status {
+        /// The HTTP status.
         status: u16,
+        /// The error code in the body (`ConversationBlockedByUser`, …).
         code: Option<String>,
+        /// The error message in the body.
         message: Option<String>,
+        /// `Retry-After`, when the channel sent one.
         retry_after: Option<Duration>,
     },
     /// No answer: connection refused or dropped, timeout, TLS failure.

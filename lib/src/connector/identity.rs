@@ -8,7 +8,9 @@ use crate::secret::Secret;
 /// How the bot authenticates to the Connector (`MicrosoftAppType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppType {
+    /// Tokens from the Bot Framework tenant (`botframework.com`).
     MultiTenant,
+    /// Tokens from the app's own tenant (`MicrosoftAppTenantId`).
     SingleTenant,
     /// A user-assigned managed identity (Azure hosts): no password.
     UserAssignedMsi,
@@ -17,10 +19,13 @@ pub enum AppType {
 /// The bot's Azure identity; absent when no `MicrosoftAppId` is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppIdentity {
+    /// `MicrosoftAppId`.
     pub app_id: String,
     /// The client secret (`MicrosoftAppPassword`): never printed.
     pub password: Option<Secret>,
+    /// `MicrosoftAppType`.
     pub app_type: AppType,
+    /// `MicrosoftAppTenantId`.
     pub tenant_id: Option<String>,
     /// Entra ID authority for outbound tokens; `/oauth2/v2.0/token` is added.
     pub login_url: String,

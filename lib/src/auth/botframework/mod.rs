@@ -38,6 +38,8 @@ use crate::turn::Turn;
 use family::Family;
 use keys::KeyCache;
 
+/// Checks Bot Framework tokens: the channel's and the Emulator's, by their
+/// OpenID metadata, issuer, audience (the app id) and lifetime.
 pub struct BotFrameworkAuth {
     app_id: String,
     families: [Family; 2],
@@ -61,6 +63,8 @@ impl BotFrameworkAuth {
         ))
     }
 
+    /// The validator for `app_id` (single-tenant apps also accept their
+    /// tenant's Entra tokens, for the Emulator).
     pub fn new(
         app_id: &str,
         tenant_id: Option<&str>,

@@ -17,6 +17,7 @@ pub const EMULATOR_METADATA_URL: &str =
 /// The issuer of channel tokens.
 pub const CHANNEL_ISSUER: &str = "https://api.botframework.com";
 
+/// Where inbound token checks get their keys, and how often.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundSettings {
     /// `ToBotFromChannelOpenIdMetadataUrl` (or the older `BotOpenIdMetadata`).
@@ -46,11 +47,16 @@ impl Default for InboundSettings {
 }
 
 impl InboundSettings {
+    /// The variable naming the channel's OpenID metadata.
     pub const CHANNEL_METADATA: &'static str = "ToBotFromChannelOpenIdMetadataUrl";
+    /// Its older name, read when the new one is unset.
     pub const CHANNEL_METADATA_LEGACY: &'static str = "BotOpenIdMetadata";
+    /// The variable naming the Emulator's OpenID metadata.
     pub const EMULATOR_METADATA: &'static str = "ToBotFromEmulatorOpenIdMetadataUrl";
+    /// The variable naming the channel tokens' issuer.
     pub const CHANNEL_ISSUER: &'static str = "ToBotFromChannelTokenIssuer";
 
+    /// Reads them; the public cloud's values unless set.
     pub fn from_env(env: &dyn Env) -> Result<InboundSettings, ConfigError> {
         let defaults = InboundSettings::default();
         let channel_metadata_url = match env.get(Self::CHANNEL_METADATA) {

@@ -29,9 +29,13 @@ pub struct Presented<'a> {
     /// The request's method and target (path and query, as sent), which a
     /// signature covers.
     pub method: &'a str,
+    /// See `method`.
     pub target: &'a str,
+    /// The `Authorization` header (`Bearer <API key>`).
     pub authorization: Option<&'a str>,
+    /// The `X-Nudge-Timestamp` header.
     pub timestamp: Option<&'a str>,
+    /// The `X-Nudge-Signature` header.
     pub signature: Option<&'a str>,
 }
 
@@ -57,6 +61,7 @@ impl Caller {
     }
 }
 
+/// What a host asks of webhook requests.
 pub enum WebhookPolicy {
     /// Accept everything: the local host without credentials.
     Open,
@@ -64,6 +69,7 @@ pub enum WebhookPolicy {
     Verify(Verifier),
 }
 
+/// Checks signatures and API keys against the configured credentials.
 pub struct Verifier {
     secrets: Vec<(hmac::Key, String)>,
     api_keys: Vec<(digest::Digest, String)>,

@@ -14,6 +14,7 @@ pub use crate::secret::Secret;
 /// Shortest secret or API key accepted.
 pub const MIN_SECRET_LEN: usize = 16;
 
+/// The webhook credentials and the signed timestamps' tolerance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookSettings {
     /// HMAC-SHA256 secrets; a request signed with any of them is accepted.
@@ -35,10 +36,14 @@ impl Default for WebhookSettings {
 }
 
 impl WebhookSettings {
+    /// The variable holding the signing secrets (comma-separated).
     pub const SECRETS: &'static str = "NUDGE_WEBHOOK_SECRETS";
+    /// The variable holding the API keys (comma-separated).
     pub const API_KEYS: &'static str = "NUDGE_WEBHOOK_API_KEYS";
+    /// The variable holding the tolerance, in seconds.
     pub const TOLERANCE: &'static str = "NUDGE_WEBHOOK_TOLERANCE_SECS";
 
+    /// Reads them; secrets shorter than [`MIN_SECRET_LEN`] are refused.
     pub fn from_env(env: &dyn Env) -> Result<WebhookSettings, ConfigError> {
         let tolerance = number(
             env,

@@ -30,13 +30,17 @@
 
 use aws_lc_rs::{digest, hmac};
 
+/// The header carrying the signed request's Unix time, in seconds.
 pub const TIMESTAMP_HEADER: &str = "x-nudge-timestamp";
+/// The header carrying `sha256=<hex>` signatures (several while a secret
+/// is rotated).
 pub const SIGNATURE_HEADER: &str = "x-nudge-signature";
 /// The prefix of each signature in the header.
 pub const SCHEME: &str = "sha256=";
 /// Signatures read from one header at most.
 const MAX_SIGNATURES: usize = 5;
 
+/// The HMAC-SHA256 key of a secret.
 pub fn key(secret: &[u8]) -> hmac::Key {
     hmac::Key::new(hmac::HMAC_SHA256, secret)
 }
@@ -44,10 +48,13 @@ pub fn key(secret: &[u8]) -> hmac::Key {
 /// What a signature covers: the request, as [`canonical`] lays it out.
 #[derive(Debug, Clone, Copy)]
 pub struct Signed<'a> {
+    /// The timestamp header's value.
     pub timestamp: &'a str,
+    /// The HTTP method.
     pub method: &'a str,
     /// The path and query, exactly as sent.
     pub target: &'a str,
+    /// The body, exactly as sent.
     pub body: &'a [u8],
 }
 
