@@ -27,6 +27,7 @@ const CLIENT_ID: &str = "AzureWebJobsStorage__clientId";
 /// The account, and the identity that signs for it when it has no key.
 #[derive(Debug, Clone)]
 pub struct StorageSetting {
+    /// The account.
     pub account: StorageAccount,
     /// `Some` for identity-based settings: the user-assigned identity's
     /// client id, `None` inside for the system-assigned identity.
@@ -34,6 +35,9 @@ pub struct StorageSetting {
 }
 
 impl StorageSetting {
+    /// Reads `AzureWebJobsStorage`: a connection string, or the
+    /// identity-based `__accountName` / `__queueServiceUri` +
+    /// `__tableServiceUri`, `__credential`, `__clientId` settings.
     pub fn from_env(env: &dyn Env) -> Result<StorageSetting, ConfigError> {
         if let Some(text) = env.get(STORAGE_SETTING) {
             let account =

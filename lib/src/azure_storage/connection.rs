@@ -15,23 +15,30 @@ const DEV_KEY: &str =
 /// queue and table services (each ending in `/`).
 #[derive(Debug, Clone)]
 pub struct StorageAccount {
+    /// The account's name.
     pub name: String,
     /// The account key (base64, as the portal shows it); `None` when
     /// requests carry Entra tokens instead.
     pub key: Option<Secret>,
+    /// The queue service (`https://<account>.queue.core.windows.net/`).
     pub queue_endpoint: Url,
+    /// The table service (`https://<account>.table.core.windows.net/`).
     pub table_endpoint: Url,
 }
 
 /// Why a connection string cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectionError {
+    /// A part it needs is absent.
     #[error("the storage connection string has no `{0}`")]
     Missing(&'static str),
+    /// An endpoint is not a URL.
     #[error("`{0}` in the storage connection string is not a URL")]
     BadEndpoint(&'static str),
+    /// The key is not base64.
     #[error("the storage connection string's AccountKey is not base64")]
     BadKey,
+    /// A part is not `Name=value`.
     #[error("the storage connection string has a part that is not `Name=value`")]
     Malformed,
 }

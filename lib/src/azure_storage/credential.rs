@@ -18,7 +18,12 @@ pub const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
 #[derive(Clone, Debug)]
 pub enum Credential {
     /// The account key: an account SAS per request.
-    Key { account: String, key: Secret },
+    Key {
+        /// The account's name.
+        account: String,
+        /// Its key.
+        key: Secret,
+    },
     /// An Entra token source (a managed identity).
     Token(Arc<dyn TokenCredential>),
 }

@@ -14,6 +14,8 @@ use crate::env::{number, ConfigError, Env};
 use crate::ids::ConversationKey;
 use crate::store::{Holder, Store, StoreError};
 
+/// What one conversation or user may hold at once (the `NUDGE_MAX_*`
+/// settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caps {
     /// Pending reminders per conversation (`NUDGE_MAX_REMINDERS_PER_CONVERSATION`).
@@ -71,9 +73,11 @@ impl Caps {
 /// A cap that a request would exceed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CapReached {
+    /// What was counted.
     pub what: Capped,
     /// Whose cap: the conversation's, or the user's across conversations.
     pub per_user: bool,
+    /// The cap.
     pub cap: usize,
 }
 

@@ -215,6 +215,7 @@ impl Bot {
 /// Why a job cannot be completed.
 #[derive(Debug)]
 pub enum CompletionRefusal {
+    /// No such job (or none the asker may see).
     NotFound,
     /// It is not running (completing or complete already).
     State(Job),

@@ -36,10 +36,12 @@ pub struct AppIdentity {
 }
 
 impl AppIdentity {
+    /// Where outbound tokens are fetched.
     pub fn token_url(&self) -> String {
         format!("{}/oauth2/v2.0/token", self.login_url.trim_end_matches('/'))
     }
 
+    /// The scope outbound tokens are fetched for (the Bot Connector's).
     pub fn scope(&self) -> String {
         format!("{}/.default", self.oauth_scope.trim_end_matches('/'))
     }

@@ -26,14 +26,24 @@ pub struct ChatOptions {
     pub bot_url: String,
     /// The port the console's channel endpoint listens on (0: any).
     pub port: u16,
+    /// The conversation's id.
     pub conversation: String,
+    /// The user's id and name.
     pub user: String,
 }
 
+/// Why the chat console stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
+    /// Its channel endpoint cannot listen.
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
-    Bind { port: u16, source: std::io::Error },
+    Bind {
+        /// The port asked for.
+        port: u16,
+        /// Why not.
+        source: std::io::Error,
+    },
+    /// The terminal could not be read.
     #[error("reading the terminal failed: {0}")]
     Terminal(#[from] std::io::Error),
 }

@@ -29,8 +29,10 @@ use crate::service_url::ServiceUrl;
 /// Why a queue body is not a notification (retrying cannot fix it).
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
+    /// Not nudge's notification JSON.
     #[error("not a notification: {0}")]
     Notification(serde_json::Error),
+    /// Marked as a proactive template message, but not a valid one.
     #[error("not a proactive template message: {0}")]
     Template(String),
 }

@@ -25,12 +25,19 @@ pub const MIN_INTERVAL_SECONDS: u64 = 60;
 /// Why a well-formed request cannot be a reminder now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    /// The time asked for has passed.
     #[error("{due} has passed")]
-    Past { due: Timestamp },
+    Past {
+        /// The time it would have been due.
+        due: Timestamp,
+    },
+    /// `in 0 minutes`.
     #[error("a delay of zero")]
     ZeroDelay,
+    /// An interval under the shortest allowed.
     #[error("repeats more often than every {MIN_INTERVAL_SECONDS} seconds")]
     TooFrequent,
+    /// Due more than a year from now.
     #[error("more than a year away")]
     TooFar,
 }
@@ -39,9 +46,13 @@ pub enum Refusal {
 /// within a year, and its repetition is sound.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReminderSpec {
+    /// What it says.
     pub text: String,
+    /// When it repeats, if it does.
     pub recurrence: Recurrence,
+    /// The time zone its times of day are in.
     pub zone: Zone,
+    /// When it first fires.
     pub first_due: Timestamp,
 }
 

@@ -67,6 +67,7 @@ enum Failure {
 }
 
 impl<R: Request> Cached<R> {
+    /// A cache, empty, of the tokens `request` fetches.
     pub fn with_request(request: R) -> Self {
         Cached {
             request,

@@ -28,9 +28,17 @@ pub const IMDS_TOKEN_URL: &str = "http://169.254.169.254/metadata/identity/oauth
 #[derive(Clone, PartialEq, Eq)]
 pub enum MsiEndpoint {
     /// App Service / Azure Functions (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`).
-    AppService { url: String, header: String },
+    AppService {
+        /// `IDENTITY_ENDPOINT`.
+        url: String,
+        /// `IDENTITY_HEADER`, sent as `X-IDENTITY-HEADER`.
+        header: String,
+    },
     /// The instance metadata service.
-    Imds { url: String },
+    Imds {
+        /// Its token URL.
+        url: String,
+    },
 }
 
 impl MsiEndpoint {

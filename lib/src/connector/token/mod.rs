@@ -39,21 +39,28 @@ pub trait TokenSource: Send + Sync {
     async fn token(&self) -> Result<Option<String>, TokenError>;
 }
 
+/// Why no token could be had for a Connector call.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TokenError {
     /// The endpoint answered, and said no: wrong secret, unknown app,
     /// disabled identity. Retrying will not help.
     #[error("token endpoint {url} refused the request ({status}): {detail}")]
     Refused {
+        /// The token endpoint.
         url: String,
+        /// Its HTTP status.
         status: u16,
+        /// Its error description.
         detail: String,
     },
     /// No usable answer after every attempt: network failures, 429, 5xx.
     #[error("token endpoint {url} unreachable after {attempts} attempts: {detail}")]
     Unreachable {
+        /// The token endpoint.
         url: String,
+        /// How often it was tried.
         attempts: u32,
+        /// The last failure.
         detail: String,
     },
 }

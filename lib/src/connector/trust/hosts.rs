@@ -34,12 +34,22 @@ pub const DEFAULTS_KEYWORD: &str = "default";
 /// The keyword for this machine in a configured list.
 pub const LOOPBACK_KEYWORD: &str = "loopback";
 
+/// One entry of the allow-list: `host`, `host:port`, `*.domain` or
+/// `loopback`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostPattern {
     /// This host, on any port or on the given one.
-    Exact { host: String, port: Option<u16> },
+    Exact {
+        /// The host name or address (lowercase).
+        host: String,
+        /// The port, if only one.
+        port: Option<u16>,
+    },
     /// Any subdomain of this domain (not the domain itself).
-    Subdomains { domain: String },
+    Subdomains {
+        /// The domain (lowercase, without `*.`).
+        domain: String,
+    },
     /// `localhost` and the loopback addresses, any port.
     Loopback,
 }

@@ -33,12 +33,15 @@ pub use hosts::{HostPattern, DEFAULT_TRUSTED_HOSTS};
 /// the host's default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustSettings {
+    /// The hosts, as configured.
     pub hosts: Option<Vec<HostPattern>>,
 }
 
 impl TrustSettings {
+    /// The variable holding the list.
     pub const VARIABLE: &'static str = "NUDGE_TRUSTED_SERVICE_HOSTS";
 
+    /// Reads the list (comma-separated patterns).
     pub fn from_env(env: &dyn Env) -> Result<TrustSettings, ConfigError> {
         let Some(raw) = env.get(Self::VARIABLE) else {
             return Ok(TrustSettings::default());
@@ -51,6 +54,10 @@ impl TrustSettings {
     }
 }
 
+/// Which service URLs the bot may call with its token: HTTPS ones (plain
+/// HTTP only to loopback, on the local host) that a Bot Connector token
+/// vouched for or whose host is allow-listed (a token sent to an
+/// attacker's URL would be theirs to use).
 #[derive(Debug, Clone)]
 pub struct TrustPolicy {
     hosts: Vec<HostPattern>,

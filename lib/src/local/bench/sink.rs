@@ -25,11 +25,14 @@ pub struct Arrival {
     /// The number the activity's text carries (`usize::MAX` for a text
     /// that is none).
     pub number: usize,
+    /// When it arrived.
     pub at: Instant,
+    /// The conversation it was sent to.
     pub conversation: String,
     /// Sent as a reply to an activity (not a new message in the
     /// conversation).
     pub reply: bool,
+    /// Its activity type.
     pub kind: String,
 }
 

@@ -95,9 +95,13 @@ impl TeamsLimits {
 /// long before it the sends that window counted arrived.
 #[derive(Debug, Clone)]
 pub struct Refusal {
+    /// The window's limit.
     pub limit: usize,
+    /// Its length.
     pub window: Duration,
+    /// Whose window: a conversation's or a tenant's.
     pub whose: String,
+    /// When the sends it counted arrived, in milliseconds before this one.
     pub counted_ms_before: Vec<u128>,
 }
 

@@ -27,8 +27,11 @@ pub enum Write<'a> {
     /// Delete under the condition (`None` means `Exists`: a transaction
     /// cannot delete what is absent).
     Delete {
+        /// The entity's partition key.
         partition_key: String,
+        /// Its row key.
         row_key: String,
+        /// The condition.
         condition: Condition<'a>,
     },
 }
@@ -39,6 +42,7 @@ pub enum Write<'a> {
 pub struct BatchError {
     /// The failed write's position (0 when the service does not say).
     pub index: usize,
+    /// Why it failed.
     pub error: TableError,
 }
 

@@ -29,7 +29,9 @@ const NO_METADATA: &str = "application/json;odata=nometadata";
 /// with, and its other properties.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Entity {
+    /// `PartitionKey`.
     pub partition_key: String,
+    /// `RowKey`.
     pub row_key: String,
     /// Set on entities read from the service.
     pub etag: Option<String>,
@@ -37,6 +39,7 @@ pub struct Entity {
 }
 
 impl Entity {
+    /// An entity with these keys and no properties yet.
     pub fn new(partition_key: impl Into<String>, row_key: impl Into<String>) -> Entity {
         Entity {
             partition_key: partition_key.into(),
@@ -137,7 +140,9 @@ pub enum Condition<'a> {
 /// A page of a query: its entities, and where the next page starts.
 #[derive(Debug, Default)]
 pub struct QueryPage {
+    /// The page's entities.
     pub entities: Vec<Entity>,
+    /// Where the next page starts; `None` on the last.
     pub next: Option<Continuation>,
 }
 
