@@ -76,6 +76,8 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Reads every setting (the README's table lists them); a missing one
+    /// takes its default, an invalid one is an error naming the variable.
     pub fn from_env(env: &dyn Env) -> Result<Settings, ConfigError> {
         let defaults = NotifierSettings::default();
         let limits = Limits::default();

@@ -22,6 +22,10 @@
 //! - [`local`]: the embedded host that runs everything in one process.
 //! - `aws` (feature `aws`): the wiring of the AWS Lambda functions.
 
+// Everything public is documented: the library is for bots built on it
+// (`examples/custom-bot`), and `clippy -D warnings` keeps it so.
+#![warn(missing_docs)]
+
 /// The attribute the extension traits ([`bot::TurnHandler`],
 /// [`delivery::DeliveryHook`]) are implemented with, re-exported so that a
 /// library user's crate needs no dependency of its own for it.

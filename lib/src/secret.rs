@@ -7,10 +7,12 @@
 
 use std::fmt;
 
+/// A secret value; see the module doc.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps `value`.
     pub fn new(value: impl Into<String>) -> Secret {
         Secret(value.into())
     }

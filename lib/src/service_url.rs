@@ -31,6 +31,8 @@ pub enum Provenance {
     Unverified,
 }
 
+/// A conversation's service URL, parsed and checked: where the bot sends
+/// to that conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ServiceUrl {
     raw: String,
@@ -48,6 +50,7 @@ impl ServiceUrl {
         self.url.port_or_known_default()
     }
 
+    /// Whether it is `https`.
     pub fn is_https(&self) -> bool {
         self.url.scheme() == "https"
     }
@@ -67,6 +70,7 @@ impl ServiceUrl {
         )
     }
 
+    /// The URL as the channel sent it.
     pub fn as_str(&self) -> &str {
         &self.raw
     }

@@ -22,6 +22,8 @@ use tracing_subscriber::EnvFilter;
 /// The longest a logged value gets, in characters.
 pub const MAX_FIELD_CHARS: usize = 512;
 
+/// Installs the logger: JSON lines when `json`, else escaped text. Once per
+/// process; later calls do nothing.
 pub fn init(json: bool) {
     let filter = std::env::var("NUDGE_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))

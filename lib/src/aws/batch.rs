@@ -47,6 +47,8 @@ pub struct BatchProcessor {
 }
 
 impl BatchProcessor {
+    /// A processor delivering through `notifier`, `concurrency` records at once,
+    /// settling on `queue` what the event source cannot.
     pub fn new(notifier: Arc<Notifier>, queue: Arc<dyn Queue>, concurrency: usize) -> Self {
         Self {
             notifier,

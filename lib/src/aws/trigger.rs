@@ -16,9 +16,15 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Trigger {
     /// An EventBridge rule fired for `time`.
-    Rule { time: Timestamp },
+    Rule {
+        /// The event's time.
+        time: Timestamp,
+    },
     /// EventBridge Scheduler fired for `time`.
-    Scheduler { time: Timestamp },
+    Scheduler {
+        /// The scheduled time.
+        time: Timestamp,
+    },
     /// Someone invoked the function by hand.
     Manual,
 }
@@ -45,6 +51,7 @@ enum Payload {
 pub struct UnknownTrigger(String);
 
 impl Trigger {
+    /// Reads the invocation's payload.
     pub fn parse(payload: serde_json::Value) -> Result<Trigger, UnknownTrigger> {
         let shown = payload.to_string();
         match serde_json::from_value::<Payload>(payload) {

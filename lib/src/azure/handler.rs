@@ -53,14 +53,19 @@ use crate::store::Store;
 /// Why the handler cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// A setting is missing or invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The settings are unsafe together (`crate::auth`).
     #[error(transparent)]
     Setup(#[from] SetupError),
+    /// The queue cannot be reached or created.
     #[error("the notification queue: {0}")]
     Queue(#[from] QueueError),
+    /// The table cannot be reached or created.
     #[error("the table: {0}")]
     Table(#[from] TableError),
+    /// The port the host gave cannot be listened on.
     #[error("cannot listen on the host's port: {0}")]
     Listen(#[from] std::io::Error),
 }

@@ -27,10 +27,13 @@ use crate::queue::{DeadLetter, Queue, QueueError};
 /// Where the operator's own Storage token goes.
 pub const ACCESS_TOKEN_SETTING: &str = "NUDGE_STORAGE_ACCESS_TOKEN";
 
+/// Why an operator command on the Azure queues failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
+    /// The app's settings do not name a usable storage account.
     #[error("{}: {}", .0.variable, .0.problem)]
     Config(#[from] ConfigError),
+    /// The queue cannot be reached.
     #[error("cannot reach the queue: {0}")]
     Queue(#[from] QueueError),
 }

@@ -19,6 +19,7 @@ pub struct SasPolicy {
 }
 
 impl SasPolicy {
+    /// A policy signing for `account` with its `key`.
     pub fn new(account: &str, key: &Secret) -> Arc<SasPolicy> {
         Arc::new(SasPolicy {
             account: account.to_owned(),

@@ -43,6 +43,7 @@ impl Default for Caps {
 }
 
 impl Caps {
+    /// Reads the `NUDGE_MAX_*` settings; the defaults unless set.
     pub fn from_env(env: &dyn Env) -> Result<Caps, ConfigError> {
         let d = Caps::default();
         let cap = |variable, default| {

@@ -39,8 +39,10 @@ pub enum JobScope {
 }
 
 impl JobScope {
+    /// The variable holding the scope.
     pub const VARIABLE: &'static str = "NUDGE_JOB_SCOPE";
 
+    /// Reads it; `tenant` unless set.
     pub fn from_env(env: &dyn Env) -> Result<JobScope, ConfigError> {
         match env
             .get(Self::VARIABLE)

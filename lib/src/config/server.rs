@@ -10,10 +10,17 @@ use super::{number, ConfigError, Env};
 /// The bounds of the local host's HTTP server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerSettings {
+    /// How long a client may take to send the headers
+    /// (`NUDGE_HTTP_HEADER_TIMEOUT_SECS`).
     pub header_timeout: Duration,
+    /// How long it may take to send the body (`NUDGE_HTTP_BODY_TIMEOUT_SECS`).
     pub body_timeout: Duration,
+    /// How long a whole request may take (`NUDGE_HTTP_REQUEST_TIMEOUT_SECS`).
     pub request_timeout: Duration,
+    /// Connections served at once; more wait.
     pub max_connections: usize,
+    /// How long requests in flight may finish at shutdown
+    /// (`NUDGE_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace: Duration,
 }
 
@@ -30,6 +37,7 @@ impl Default for ServerSettings {
 }
 
 impl ServerSettings {
+    /// Reads them; the defaults unless set.
     pub fn from_env(env: &dyn Env) -> Result<ServerSettings, ConfigError> {
         let d = ServerSettings::default();
         let seconds = |variable, default: Duration| {

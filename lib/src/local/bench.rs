@@ -39,12 +39,19 @@ pub use sink::{Arrival, Sink};
 /// What one run measured.
 #[derive(Debug)]
 pub struct Figures {
+    /// Notifications delivered.
     pub notifications: usize,
+    /// The sink's answer latency.
     pub latency: Duration,
+    /// The notifier's concurrency.
     pub concurrency: usize,
+    /// Deliveries per second, first enqueue to last arrival.
     pub per_second: f64,
+    /// Enqueue to arrival, median.
     pub p50: Duration,
+    /// Enqueue to arrival, 99th percentile.
     pub p99: Duration,
+    /// The process's peak resident memory (`VmHWM`), where readable.
     pub peak_rss_kib: Option<u64>,
 }
 

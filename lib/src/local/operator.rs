@@ -22,10 +22,13 @@ use crate::store::{DeliveryRecord, StoreError};
 /// Records per page when reading a fan-out's deliveries.
 const PAGE: usize = 500;
 
+/// Why an operator command on the local host's data failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
+    /// The embedded queue cannot be opened.
     #[error("cannot open the queue: {0}")]
     Queue(#[from] QueueError),
+    /// The store cannot be read.
     #[error("cannot read the store: {0}")]
     Store(#[from] StoreError),
 }

@@ -43,7 +43,7 @@ impl WebhookSettings {
     /// The variable holding the tolerance, in seconds.
     pub const TOLERANCE: &'static str = "NUDGE_WEBHOOK_TOLERANCE_SECS";
 
-    /// Reads them; secrets shorter than [`MIN_SECRET_LEN`] are refused.
+    /// Reads them; secrets shorter than 16 characters are refused.
     pub fn from_env(env: &dyn Env) -> Result<WebhookSettings, ConfigError> {
         let tolerance = number(
             env,

@@ -90,6 +90,8 @@ pub fn reminder_set(reminder: &Reminder, zone: &Zone) -> String {
     )
 }
 
+/// The answer to `reminders`: this conversation's pending reminders, their
+/// next times in `zone`.
 pub fn reminder_list(reminders: &[Reminder], zone: &Zone) -> String {
     if reminders.is_empty() {
         return "There are no pending reminders in this conversation. \
@@ -157,6 +159,7 @@ pub fn reminder_refused(refusal: &Refusal, zone: &Zone) -> String {
     }
 }
 
+/// The answer to `cancel <id>` that cancelled it.
 pub fn reminder_cancelled(reminder: &Reminder) -> String {
     format!(
         "Cancelled reminder {} (\"{}\").",
@@ -164,10 +167,12 @@ pub fn reminder_cancelled(reminder: &Reminder) -> String {
     )
 }
 
+/// The answer to `cancel <id>` for an id nobody set.
 pub fn no_such_reminder(id: &ReminderId) -> String {
     format!("There is no reminder {id}. Say `reminders` to list this conversation's reminders.")
 }
 
+/// The answer to `cancel <id>` for a reminder of another conversation.
 pub fn not_your_reminder(id: &ReminderId) -> String {
     format!(
         "Reminder {id} was set in another conversation; it can only be cancelled there. \
@@ -193,11 +198,13 @@ pub fn cancel_busy(id: &ReminderId) -> String {
     format!("Reminder {id} was firing just now. Say `cancel {id}` again to cancel it.")
 }
 
+/// The answer to `cancel` without an id.
 pub fn missing_reminder_id() -> String {
     "Which reminder? Say `cancel` and the reminder's id; `reminders` lists them and their ids."
         .to_owned()
 }
 
+/// The answer to `cancel` with something that is not a reminder id.
 pub fn malformed_reminder_id(raw: &str) -> String {
     format!(
         "`{raw}` is not a reminder id: reminder ids are 8 letters and digits, like `k3x9p2qa`. \

@@ -59,6 +59,7 @@ pub enum HostPattern {
 pub struct BadPattern(pub String);
 
 impl HostPattern {
+    /// Reads one entry of the list.
     pub fn parse(raw: &str) -> Result<HostPattern, BadPattern> {
         let raw = raw.trim();
         let bad = || BadPattern(raw.to_owned());
@@ -76,6 +77,7 @@ impl HostPattern {
         Ok(HostPattern::Exact { host, port })
     }
 
+    /// Whether `url`'s host (and port) is one this pattern allows.
     pub fn matches(&self, url: &ServiceUrl) -> bool {
         let host = url.host();
         match self {

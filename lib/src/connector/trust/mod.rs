@@ -94,6 +94,7 @@ impl TrustPolicy {
         }
     }
 
+    /// Whether a send to `url` may carry the bot's token.
     pub fn check(&self, url: &ServiceUrl, provenance: Provenance) -> Result<(), ConnectorError> {
         let secure = url.is_https() || (self.allow_http_loopback && url.is_loopback());
         if !secure {

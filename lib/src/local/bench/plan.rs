@@ -43,9 +43,13 @@ impl std::str::FromStr for Run {
 /// A whole `nudge bench`.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The runs, in order.
     pub runs: Vec<Run>,
+    /// Notifications in a throughput run.
     pub notifications: usize,
+    /// Conversations (users, in the replies run).
     pub conversations: usize,
+    /// The sink's latencies, one throughput run each.
     pub latencies: Vec<Duration>,
 }
 

@@ -70,6 +70,7 @@ impl SqsQueue {
         }
     }
 
+    /// The queue's URL.
     pub fn url(&self) -> &str {
         &self.url
     }

@@ -67,6 +67,7 @@ pub struct AzureTableStore {
 }
 
 impl AzureTableStore {
+    /// A store on `table` (which must exist).
     pub fn new(table: TableClient) -> AzureTableStore {
         AzureTableStore { table }
     }

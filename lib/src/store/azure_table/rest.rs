@@ -35,6 +35,7 @@ pub struct Entity {
     pub row_key: String,
     /// Set on entities read from the service.
     pub etag: Option<String>,
+    /// Its other properties.
     pub properties: Map<String, Value>,
 }
 
@@ -178,6 +179,7 @@ impl TableClient {
         }
     }
 
+    /// The table's name.
     pub fn table(&self) -> &str {
         &self.table
     }
