@@ -133,10 +133,11 @@ pub(super) fn meet(wait: Duration, step: Duration, lead: Duration, hold: Hold) -
 /// cannot bring a message back that punctually, up to [`COARSE_HOLD`];
 /// on one that can, [`FINE_HOLD`].
 ///
-/// Why the coarse hold: a slot held across a trip through such a queue is often missed,
-/// and a missed slot is lost to everyone. SQS shows messages in whole
-/// seconds, and a Lambda poller holds its batch until every record is
-/// done, so a message shown on time may wait seconds for a free poller: on
+/// Why the coarse hold: a slot held across a trip through such a queue is
+/// often missed, and a missed slot is lost to everyone. SQS shows
+/// messages in whole seconds, and a Lambda poller holds its batch until
+/// every record is done, so a message shown on time may wait seconds for a
+/// free poller: on
 /// three notifier instances over moto half the held slots were missed that
 /// way and a broadcast ran at 61 % of its limit. Waiting in place instead
 /// misses nothing; a longer in-place wait only keeps the invocation (and
@@ -538,7 +539,7 @@ mod tests {
             meet(ms(1_004), SECOND, ms(5), Hold::NONE),
             Meeting::Wait(ms(1_004))
         );
-        // On a fine queue, only the lead is waited for in place.
+        // Without a hold, a fine queue waits in place for the lead only.
         assert_eq!(
             meet(ms(20), ms(1), ms(25), Hold::NONE),
             Meeting::Wait(ms(20))
