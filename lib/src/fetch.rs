@@ -15,8 +15,15 @@ use bytes::{Bytes, BytesMut};
 /// and all, to any other host, past the trust policy. A redirect is
 /// answered as what it is: a 3xx status, which every caller treats as a
 /// failure.
+///
+/// It trusts the roots read once per process ([`crate::roots`]) rather than
+/// reading the system's store again for each client.
 pub(crate) fn client_builder() -> reqwest::ClientBuilder {
+    let roots = crate::roots::native()
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der).ok());
     reqwest::Client::builder()
+        .tls_certs_only(roots)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("nudge/", env!("CARGO_PKG_VERSION")))
 }

@@ -55,6 +55,7 @@ pub mod local;
 pub mod notification;
 pub mod queue;
 pub mod rate;
+mod roots;
 pub mod schedule;
 pub mod secret;
 pub mod service_url;

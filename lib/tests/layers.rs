@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "secret",
     "sqlite_db",
     "telemetry",
+    "roots",
     "azure_storage",
     // Domain rules and the queue port.
     "service_url",

@@ -50,6 +50,9 @@ struct Stack {
     _entra: FakeEntra,
     channel: FakeChannel,
     front: TlsFront,
+    /// HTTPS in front of moto: the functions reach AWS only over TLS, as
+    /// in a deployment, trusting the test CA their `SSL_CERT_FILE` names.
+    _aws_front: TlsFront,
     messages: LambdaFunction,
     notifier: LambdaFunction,
     reminder: Option<LambdaFunction>,
@@ -71,6 +74,8 @@ impl Stack {
         let mut env = stack_env(&config, &table, &queue, &entra, APP_ID, secret).await;
         env.push(("NUDGE_LOG", "info,nudge=debug".to_owned()));
         env.extend(openid.env());
+        let aws_front = TlsFront::start(address_of(&moto::endpoint())).await;
+        env.push(("AWS_ENDPOINT_URL", aws_front.url().to_owned()));
         let messages = LambdaFunction::start("messages", &env).await;
         let notifier = LambdaFunction::start("notifier", &env).await;
         let reminder = if with_reminder {
@@ -86,6 +91,7 @@ impl Stack {
             _entra: entra,
             channel,
             front,
+            _aws_front: aws_front,
             messages,
             notifier,
             reminder,

@@ -80,7 +80,10 @@ pub struct Environment {
 impl Environment {
     /// Reads the configuration and builds the clients.
     pub async fn load() -> Result<Environment, StartError> {
-        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(sdk_http_client())
+            .load()
+            .await;
         let env = SecretEnv::load_process(&config).await?;
         let settings = Settings::from_env(&env)?;
         let aws = AwsSettings::from_env(&env)?;
@@ -109,8 +112,11 @@ impl Environment {
     }
 
     /// The Connector client, with the bot's credentials: a cloud function
-    /// does not run without them.
-    pub fn connector(&self) -> Result<ConnectorClient, StartError> {
+    /// does not run without them. It sends with `http`
+    /// ([`ConnectorClient::http_client`]), which the function's other
+    /// clients share: each client built loads the machine's root
+    /// certificates again, a few milliseconds of every cold start.
+    pub fn connector(&self, http: reqwest::Client) -> Result<ConnectorClient, StartError> {
         let app = crate::auth::require_app_id(self.settings.app.as_ref())?;
         if app.app_type == AppType::UserAssignedMsi {
             return Err(StartError::Config(ConfigError {
@@ -120,7 +126,6 @@ impl Environment {
                     .into(),
             }));
         }
-        let http = ConnectorClient::http_client();
         let tokens = token::for_app(app, http.clone())?;
         Ok(ConnectorClient::new(
             http,
@@ -130,17 +135,45 @@ impl Environment {
     }
 }
 
+/// The HTTPS client every AWS SDK client of a function shares: the one the
+/// SDK builds by default (rustls on aws-lc, proxies from the environment),
+/// trusting the roots read once per process (`crate::roots`) instead of
+/// reading the system's store itself.
+fn sdk_http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{
+        rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
+    };
+    use aws_smithy_http_client::{proxy::ProxyConfig, Builder, ConnectorBuilder};
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(crate::roots::pem());
+    let tls = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        // Building a context from a trust store checks nothing that can fail.
+        .expect("a TLS context from a trust store");
+    Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut connector = ConnectorBuilder::default()
+            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .tls_context(tls.clone());
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
 /// The messages function's app: the local host's routes, status codes and
 /// error bodies, with every activity's JWT and every webhook's signature
 /// checked.
 pub async fn messages_app() -> Result<axum::Router, StartError> {
     let env = Environment::load().await?;
-    let connector = env.connector()?;
-    let inbound = BotFrameworkAuth::for_app(
-        env.settings.app.as_ref(),
-        &env.settings.inbound,
-        ConnectorClient::http_client(),
-    )?;
+    let http = ConnectorClient::http_client();
+    let connector = env.connector(http.clone())?;
+    let inbound =
+        BotFrameworkAuth::for_app(env.settings.app.as_ref(), &env.settings.inbound, http)?;
     let webhooks = WebhookGate::new(
         WebhookPolicy::required(&env.settings.webhooks)?,
         env.settings.limits.max_webhook_bytes,
@@ -152,7 +185,7 @@ pub async fn messages_app() -> Result<axum::Router, StartError> {
 /// The notifier function's batch processor.
 pub async fn notifier() -> Result<BatchProcessor, StartError> {
     let env = Environment::load().await?;
-    let connector = env.connector()?;
+    let connector = env.connector(ConnectorClient::http_client())?;
     let concurrency = env.settings.notifier_concurrency;
     let assembly = Assembly::new(env.settings, env.store, env.queue, connector);
     Ok(BatchProcessor::new(

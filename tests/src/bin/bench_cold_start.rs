@@ -10,8 +10,8 @@
 //!
 //! - **start → first `next`**: from just before the process is spawned to
 //!   its first `GET /2018-06-01/runtime/invocation/next`, which is when
-//!   Lambda's init phase ends (configuration read, the secret fetched, the
-//!   clients built);
+//!   Lambda's init phase ends (configuration read, the secret fetched where
+//!   `template.yaml` gives the function one, the clients built);
 //! - **start → first answer**: to the answer to its first event (messages:
 //!   `GET /healthz` through API Gateway; notifier: an empty SQS batch;
 //!   reminder: a schedule tick on an empty table);
@@ -145,6 +145,17 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The environment `template.yaml` gives `function`: the secret only to
+/// the functions that read it (messages and notifier; the reminder needs
+/// neither the app password nor the webhook secrets, so it is not given
+/// the secret, nor the right to read it).
+fn env_for(function: &str, env: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
+    env.iter()
+        .filter(|(name, _)| function != "reminder" || *name != "NUDGE_SECRET_ARN")
+        .cloned()
+        .collect()
+}
+
 async fn start_once(
     api: &RuntimeApi,
     address: SocketAddr,
@@ -270,6 +281,7 @@ async fn main() -> Result<(), String> {
             .len();
         let mut starts = Vec::new();
         for run in 0..args.runs {
+            let env = env_for(function, &env);
             let start = start_once(&api, address, &binary, &env, event_for(function))
                 .await
                 .map_err(|e| format!("{function}, start {}: {e}", run + 1))?;

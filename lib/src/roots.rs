@@ -1,0 +1,114 @@
+//! The machine's trusted root certificates, read once per process and
+//! shared by every TLS client nudge builds.
+//!
+//! Why: an HTTP client left to find its own roots reads and parses the
+//! whole system store (a bundle of some 150 certificates, and on most
+//! Linux systems a directory of them as well) when it is built. The
+//! messages function built three such clients (the AWS SDK's, the
+//! Connector's, the key fetcher's), so each cold start read the store three
+//! times, more than half of its start-up (BENCHMARKS.md, Lambda cold
+//! start). Here it is read once, on first use, and handed to reqwest
+//! ([`crate::fetch::client_builder`]) and to the AWS SDK ([`pem`]).
+//!
+//! Which roots: those `rustls-native-certs` finds, as rustls' platform
+//! verifier finds them on Linux (`SSL_CERT_FILE` and `SSL_CERT_DIR` when
+//! set, else the system's bundle and certificate directory), so a private
+//! CA added there is trusted as before. A certificate that cannot serve as
+//! a trust anchor is left out with a warning rather than failing every
+//! client (rustls refuses a list holding one).
+
+use std::sync::LazyLock;
+
+use rustls::pki_types::CertificateDer;
+
+static NATIVE: LazyLock<Vec<CertificateDer<'static>>> = LazyLock::new(load);
+
+/// The trusted roots, read on first use.
+pub(crate) fn native() -> &'static [CertificateDer<'static>] {
+    &NATIVE
+}
+
+/// The trusted roots as one PEM bundle, for clients that take PEM (the AWS
+/// SDK's trust store).
+#[cfg(feature = "aws")]
+pub(crate) fn pem() -> String {
+    use base64::Engine as _;
+    let mut bundle = String::new();
+    for cert in native() {
+        bundle.push_str("-----BEGIN CERTIFICATE-----\n");
+        let text = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
+        for line in text.as_bytes().chunks(64) {
+            bundle.push_str(std::str::from_utf8(line).unwrap_or_default());
+            bundle.push('\n');
+        }
+        bundle.push_str("-----END CERTIFICATE-----\n");
+    }
+    bundle
+}
+
+fn load() -> Vec<CertificateDer<'static>> {
+    let found = rustls_native_certs::load_native_certs();
+    for error in &found.errors {
+        tracing::warn!(%error, "a trusted root certificate could not be read");
+    }
+    let (usable, unusable) = anchors(found.certs);
+    if unusable > 0 {
+        tracing::warn!(
+            unusable,
+            "root certificates that cannot be trust anchors were left out"
+        );
+    }
+    if usable.is_empty() {
+        tracing::warn!(
+            "no trusted root certificates found: every TLS connection will fail \
+             (point SSL_CERT_FILE at a bundle)"
+        );
+    }
+    usable
+}
+
+/// The certificates that can be trust anchors, and how many could not.
+fn anchors(certs: Vec<CertificateDer<'static>>) -> (Vec<CertificateDer<'static>>, usize) {
+    let mut probe = rustls::RootCertStore::empty();
+    let total = certs.len();
+    let usable: Vec<_> = certs
+        .into_iter()
+        .filter(|cert| probe.add(cert.clone()).is_ok())
+        .collect();
+    let unusable = total - usable.len();
+    (usable, unusable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_certificate_that_cannot_be_an_anchor_is_left_out_and_counted() {
+        let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+        let (usable, unusable) = anchors(vec![garbage]);
+        assert!(usable.is_empty());
+        assert_eq!(unusable, 1);
+    }
+
+    #[test]
+    fn the_roots_are_read_once_and_the_machine_has_some() {
+        // The test machines have a system store; a second call is the same
+        // slice, not a second read.
+        let first = native();
+        assert!(!first.is_empty(), "this machine's root certificates");
+        assert!(std::ptr::eq(first, native()));
+    }
+
+    #[cfg(feature = "aws")]
+    #[test]
+    fn the_pem_bundle_holds_every_root_unchanged() {
+        use rustls::pki_types::pem::PemObject;
+        let bundle = pem();
+        let parsed: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(bundle.as_bytes())
+                .collect::<Result<_, _>>()
+                .expect("a valid PEM bundle");
+        assert_eq!(parsed, native());
+    }
+}
