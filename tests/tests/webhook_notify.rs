@@ -200,6 +200,39 @@ async fn an_adaptive_card_arrives_as_an_attachment() {
 }
 
 #[tokio::test]
+async fn mentions_arrive_as_teams_mention_entities_with_their_tags_in_the_text() {
+    let s = ApiHarness::start("notify-mentions").await;
+    let key = s.converse("mentions", "ann").await;
+    let object_id = "6f1c3a52-8b0e-4c1d-9a7e-2b3c4d5e6f70";
+    let body = json!({
+        "target": {"kind": "conversation", "key": key},
+        "text": "Build 42 broke, <at>Ann Lee</at>: please look",
+        "mentions": [
+            {"id": "29:ann", "name": "Ann Lee"},
+            {"aadObjectId": object_id, "name": "R&D"}
+        ]
+    });
+    assert_eq!(s.api.post("/api/notify", &body).await.status, 202);
+    let text = "<at>R&amp;D</at> Build 42 broke, <at>Ann Lee</at>: please look";
+    let got = s.channel.wait_for_text("mentions", text, WAIT).await;
+    let entities: Vec<Value> = got
+        .activity
+        .entities
+        .iter()
+        .flatten()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect();
+    assert_eq!(
+        entities,
+        vec![
+            json!({"type": "mention", "text": "<at>Ann Lee</at>", "mentioned": {"id": "29:ann", "name": "Ann Lee"}}),
+            json!({"type": "mention", "text": "<at>R&amp;D</at>", "mentioned": {"id": object_id, "name": "R&D"}}),
+        ]
+    );
+    s.host.stop().await;
+}
+
+#[tokio::test]
 async fn not_before_holds_a_notification_back() {
     let s = ApiHarness::start("notify-later").await;
     let key = s.converse("later", "ann").await;
@@ -250,6 +283,9 @@ async fn every_refusal_has_its_status_and_code_and_sends_nothing() {
         ("card of another type", json!({"target": conversation, "card": {"type": "HeroCard"}}).to_string(), 400, "InvalidCard"),
         ("card too large", json!({"target": conversation, "card": {"type": "AdaptiveCard", "body": "x".repeat(30_000)}}).to_string(), 400, "CardTooLarge"),
         ("nothing to say", json!({"target": conversation}).to_string(), 400, "NoContent"),
+        ("mention without text", json!({"target": conversation, "card": {"type": "AdaptiveCard"}, "mentions": [{"id": "29:a", "name": "A"}]}).to_string(), 400, "InvalidMentions"),
+        ("mention by two ids", json!({"target": conversation, "text": "x", "mentions": [{"id": "29:a", "aadObjectId": "6f1c3a52-8b0e-4c1d-9a7e-2b3c4d5e6f70", "name": "A"}]}).to_string(), 400, "InvalidMentions"),
+        ("mention with an unknown field", json!({"target": conversation, "text": "x", "mentions": [{"upn": "a@example.com", "name": "A"}]}).to_string(), 400, "InvalidBody"),
         ("notBefore too far", json!({"target": conversation, "text": "x", "notBefore": far}).to_string(), 400, "NotBeforeTooFar"),
         ("notBefore not a time", json!({"target": conversation, "text": "x", "not_before": "tomorrow"}).to_string(), 400, "InvalidBody"),
         ("unknown conversation", json!({"target": {"kind": "conversation", "key": "emulator#nope"}, "text": "x"}).to_string(), 404, "ConversationNotFound"),

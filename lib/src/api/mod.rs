@@ -14,6 +14,7 @@ mod conversations;
 mod error;
 pub mod idempotency;
 mod jobs;
+mod mentions;
 mod messages;
 mod notifications;
 mod notify;

@@ -28,6 +28,7 @@ use crate::store::AcceptedNotification;
 
 use super::body::{parse_json, read_limited};
 use super::content;
+use super::mentions::{self, MentionRequest};
 use super::target::{Audience, TargetRequest};
 use super::{ApiError, AppState};
 
@@ -41,6 +42,8 @@ struct NotifyRequest {
     target: Option<TargetRequest>,
     text: Option<String>,
     card: Option<Value>,
+    #[serde(default)]
+    mentions: Vec<MentionRequest>,
     #[serde(alias = "not_before")]
     not_before: Option<Timestamp>,
 }
@@ -64,8 +67,9 @@ pub async fn notify(
         (None, None) if legacy => Some(DEFAULT_BROADCAST.to_owned()),
         (text, _) => text,
     };
-    let activity = content::activity(text, request.card)?
+    let mut activity = content::activity(text, request.card)?
         .ok_or_else(|| ApiError::bad_request("NoContent", "send `text`, `card`, or both"))?;
+    mentions::apply(&mut activity, request.mentions)?;
     let now = Timestamp::now();
     if let Some(at) = request.not_before {
         if at.duration_since(now) > MAX_NOT_BEFORE {
