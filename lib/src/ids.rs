@@ -58,6 +58,17 @@ pub fn check_opaque_id(what: &'static str, value: &str) -> Result<(), IdError> {
     Ok(())
 }
 
+/// A GUID as Microsoft writes them (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`,
+/// hexadecimal): a Microsoft App ID, a Microsoft Entra object or tenant id.
+pub fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 /// Whether `value` is `.` or `..`: ids become path segments of Connector
 /// URLs, where these two mean "here" and "up" (`conversation.id` `..` would
 /// turn `{serviceUrl}/v3/conversations/../activities` into

@@ -97,6 +97,20 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "0,50")]
         latency_ms: Vec<u64>,
     },
+    /// Build the Teams app package to sideload (or upload to the Developer
+    /// Portal): the manifest in appPackage/ with the bot's App ID filled in,
+    /// zipped with its icons.
+    AppPackage {
+        /// The bot's Microsoft App ID (default: MicrosoftAppId).
+        #[arg(long)]
+        app_id: Option<String>,
+        /// The template: manifest.json and the icons it names.
+        #[arg(long, default_value = "appPackage")]
+        dir: PathBuf,
+        /// Where to write the package.
+        #[arg(long, default_value = "nudge-teams-app.zip")]
+        out: PathBuf,
+    },
     /// Print a notification's delivery records as JSON lines: its own, or
     /// one per recipient of a broadcast.
     Deliveries {
@@ -208,6 +222,24 @@ async fn main() -> ExitCode {
                 nudge::local::bench::run_plan(&settings, &plan).await,
                 |()| {},
             )
+        }
+        Command::AppPackage { app_id, dir, out } => {
+            let Some(app_id) = app_id.or_else(|| settings.app.map(|app| app.app_id)) else {
+                eprintln!("nudge app-package: give --app-id, or set MicrosoftAppId");
+                return ExitCode::from(2);
+            };
+            let built = nudge::local::app_package::build(&dir, &app_id)
+                .map_err(|e| e.to_string())
+                .and_then(|zip| {
+                    std::fs::write(&out, zip)
+                        .map_err(|e| format!("cannot write {}: {e}", out.display()))
+                });
+            report("app-package", built, |()| {
+                println!(
+                    "{} written: upload it in Teams (Apps, Manage your apps, Upload an app)",
+                    out.display()
+                );
+            })
         }
         Command::Deliveries { id, data_dir } => {
             let dir = data_dir.unwrap_or(settings.data_dir);

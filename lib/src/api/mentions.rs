@@ -99,7 +99,7 @@ fn checked(mention: MentionRequest) -> Result<(String, String), ApiError> {
             id
         }
         (None, Some(object_id)) => {
-            if !is_guid(&object_id) {
+            if !crate::ids::is_guid(&object_id) {
                 return Err(invalid(
                     "a mention's aadObjectId must be a Microsoft Entra object id (a GUID)",
                 ));
@@ -121,16 +121,6 @@ fn invalid(message: impl Into<String>) -> ApiError {
 
 fn has_control(text: &str) -> bool {
     text.chars().any(char::is_control)
-}
-
-/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hexadecimal.
-fn is_guid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(group, len)| group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The name as Teams' HTML text shows it literally.

@@ -10,6 +10,7 @@
 //! flight at a crash comes back when its visibility timeout runs out, and
 //! reminders that fell due while it was down fire on its first tick.
 
+pub mod app_package;
 pub mod bench;
 mod browser_guard;
 pub mod chat;
