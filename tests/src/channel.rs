@@ -1,6 +1,10 @@
 //! A fake Bot Connector channel: a real HTTP server on a random loopback
-//! port that accepts the two Connector calls nudge makes and records every
+//! port that accepts the Connector calls nudge makes (send, reply, and the
+//! update and delete of an activity it accepted) and records every
 //! activity it receives, so tests can assert on what a user would see.
+//! An update or delete of an activity it does not hold in that
+//! conversation (or one deleted) is answered as Teams answers it: 404
+//! `ActivityNotFoundInConversation`.
 //!
 //! It can be told to answer with other statuses (fault injection) through
 //! [`FakeChannel::respond_with`], per conversation through
@@ -23,6 +27,7 @@ use axum::routing::post;
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use nudge::activity::Activity;
+use serde_json::json;
 use tokio::sync::Notify;
 
 /// One activity the channel received.
@@ -57,9 +62,28 @@ pub struct Scripted {
     pub headers: Vec<(String, String)>,
 }
 
+/// An update or delete of an activity the channel accepted.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub conversation_id: String,
+    pub activity_id: String,
+    pub kind: ChangeKind,
+    pub arrived: tokio::time::Instant,
+}
+
+/// What a [`Change`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChangeKind {
+    /// The activity now reads so.
+    Updated(Box<Activity>),
+    /// The activity is gone.
+    Deleted,
+}
+
 #[derive(Default)]
 struct Inner {
     received: Mutex<Vec<Received>>,
+    changes: Mutex<Vec<Change>>,
     script: Mutex<VecDeque<Scripted>>,
     arrived: Notify,
     faults: faults::Faults,
@@ -80,7 +104,7 @@ impl FakeChannel {
             .route("/v3/conversations/{conversation}/activities", post(send))
             .route(
                 "/v3/conversations/{conversation}/activities/{activity}",
-                post(reply),
+                post(reply).put(update).delete(delete),
             )
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -99,6 +123,25 @@ impl FakeChannel {
             inner,
             server,
         }
+    }
+
+    /// Every update and delete it accepted, in order.
+    pub fn changes(&self) -> Vec<Change> {
+        self.inner.changes.lock().expect("lock").clone()
+    }
+
+    /// What a user sees of the activity `activity_id` in a conversation:
+    /// as sent, or as last updated; `None` once deleted (or never sent).
+    pub fn shown(&self, conversation_id: &str, activity_id: &str) -> Option<Activity> {
+        let sent = self.inner.original(conversation_id, activity_id)?;
+        let changes = self.inner.changes.lock().expect("lock");
+        changes
+            .iter()
+            .filter(|c| c.conversation_id == conversation_id && c.activity_id == activity_id)
+            .try_fold(sent, |_, change| match &change.kind {
+                ChangeKind::Updated(activity) => Some(Activity::clone(activity)),
+                ChangeKind::Deleted => None,
+            })
     }
 
     /// The `serviceUrl` activities from this channel carry.
@@ -279,6 +322,84 @@ async fn reply(
     Json(activity): Json<Activity>,
 ) -> Response {
     answer(&inner, conversation, Some(activity_id), headers, activity).await
+}
+
+async fn update(
+    State(inner): State<Arc<Inner>>,
+    Path((conversation, activity_id)): Path<(String, String)>,
+    Json(activity): Json<Activity>,
+) -> Response {
+    let kind = ChangeKind::Updated(Box::new(activity));
+    change(&inner, conversation, activity_id, kind).await
+}
+
+async fn delete(
+    State(inner): State<Arc<Inner>>,
+    Path((conversation, activity_id)): Path<(String, String)>,
+) -> Response {
+    change(&inner, conversation, activity_id, ChangeKind::Deleted).await
+}
+
+impl Inner {
+    /// The activity `activity_id` as sent in `conversation_id`, unless it
+    /// was deleted since.
+    fn original(&self, conversation_id: &str, activity_id: &str) -> Option<Activity> {
+        let index: usize = activity_id.strip_prefix("activity-")?.parse().ok()?;
+        let received = self.received.lock().expect("lock");
+        let sent = received.get(index.checked_sub(1)?)?;
+        let deleted = self.changes.lock().expect("lock").iter().any(|c| {
+            c.conversation_id == conversation_id
+                && c.activity_id == activity_id
+                && c.kind == ChangeKind::Deleted
+        });
+        (sent.conversation_id == conversation_id && !deleted).then(|| sent.activity.clone())
+    }
+}
+
+/// An update or delete: counted against the conversation's and tenant's
+/// limits like a send (the tenant is the original activity's), then
+/// applied, or answered 404 as Teams answers for an activity it does not
+/// hold there.
+async fn change(
+    inner: &Inner,
+    conversation_id: String,
+    activity_id: String,
+    kind: ChangeKind,
+) -> Response {
+    let arrived = tokio::time::Instant::now();
+    let Some(original) = inner.original(&conversation_id, &activity_id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": {
+                "code": "ActivityNotFoundInConversation",
+                "message": "The activity was not found in the conversation."
+            }})),
+        )
+            .into_response();
+    };
+    let tenant = original.tenant_id().map(str::to_owned);
+    match inner
+        .faults
+        .decide(&conversation_id, tenant.as_deref(), arrived)
+        .await
+    {
+        faults::Verdict::Accept => {}
+        faults::Verdict::Answer(scripted) => return scripted_response(scripted),
+        faults::Verdict::Drop => return faults::drop_connection(),
+    }
+    let body = match kind {
+        ChangeKind::Updated(_) => json!({ "id": activity_id }),
+        ChangeKind::Deleted => json!({}),
+    };
+    inner.changes.lock().expect("lock").push(Change {
+        conversation_id,
+        activity_id,
+        kind,
+        arrived,
+    });
+    inner.arrived.notify_waiters();
+    inner.faults.answer_after_latency().await;
+    (StatusCode::OK, Json(body)).into_response()
 }
 
 /// Applies the conversation's faults, then records the activity.

@@ -67,6 +67,15 @@ fn segment(id: &str) -> Result<impl std::fmt::Display + '_, ConnectorError> {
     Ok(utf8_percent_encode(id, PATH_SEGMENT))
 }
 
+/// The path of one activity in a conversation.
+fn activity_path(conversation_id: &str, activity_id: &str) -> Result<String, ConnectorError> {
+    Ok(format!(
+        "v3/conversations/{}/activities/{}",
+        segment(conversation_id)?,
+        segment(activity_id)?
+    ))
+}
+
 /// How long one Connector call may take before it counts as a network
 /// failure (and is retried by the caller's policy).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -131,12 +140,39 @@ impl ConnectorClient {
         activity_id: &str,
         activity: &Activity,
     ) -> Result<ResourceResponse, ConnectorError> {
-        let path = format!(
-            "v3/conversations/{}/activities/{}",
-            segment(conversation_id)?,
-            segment(activity_id)?
-        );
+        let path = activity_path(conversation_id, activity_id)?;
         self.post(service_url, provenance, &path, activity).await
+    }
+
+    /// Replaces an activity the bot sent (`PUT …/activities/{activityId}`):
+    /// the message changes in place for everyone in the conversation. Teams
+    /// answers 404 `ActivityNotFoundInConversation` for an id it does not
+    /// know there, or one already deleted.
+    pub async fn update_activity(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        conversation_id: &str,
+        activity_id: &str,
+        activity: &Activity,
+    ) -> Result<ResourceResponse, ConnectorError> {
+        let path = activity_path(conversation_id, activity_id)?;
+        let request = |url: &str| self.http.put(url).json(activity);
+        self.call(service_url, provenance, &path, request).await
+    }
+
+    /// Deletes an activity the bot sent (`DELETE …/activities/{activityId}`):
+    /// the message is taken back for everyone in the conversation.
+    pub async fn delete_activity(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        conversation_id: &str,
+        activity_id: &str,
+    ) -> Result<ResourceResponse, ConnectorError> {
+        let path = activity_path(conversation_id, activity_id)?;
+        let request = |url: &str| self.http.delete(url);
+        self.call(service_url, provenance, &path, request).await
     }
 
     async fn post(
@@ -146,9 +182,23 @@ impl ConnectorClient {
         path: &str,
         activity: &Activity,
     ) -> Result<ResourceResponse, ConnectorError> {
+        let request = |url: &str| self.http.post(url).json(activity);
+        self.call(service_url, provenance, path, request).await
+    }
+
+    /// One Connector call, built by `request` for the URL: the trust policy
+    /// checked first, the bot's token on it, a non-success status turned
+    /// into the channel's error.
+    async fn call(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        path: &str,
+        request: impl FnOnce(&str) -> reqwest::RequestBuilder,
+    ) -> Result<ResourceResponse, ConnectorError> {
         self.trust.check(service_url, provenance)?;
         let url = service_url.join(path);
-        let mut request = self.http.post(&url).json(activity);
+        let mut request = request(&url);
         if let Some(token) = self.tokens.token().await? {
             request = request.bearer_auth(token);
         }
