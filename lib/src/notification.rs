@@ -36,6 +36,49 @@ pub struct Notification {
     /// Deliver no earlier than this instant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<Timestamp>,
+    /// What to do with the activity: send it (the default), or change one
+    /// sent before (an edit or a recall's part for one conversation).
+    #[serde(default, skip_serializing_if = "Operation::is_send")]
+    pub operation: Operation,
+}
+
+/// What a notification does in its conversation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Operation {
+    /// Send the activity.
+    #[default]
+    Send,
+    /// Replace the activity the channel holds under `activity_id` with
+    /// this one.
+    #[serde(rename_all = "camelCase")]
+    Update {
+        /// The channel's id of the activity sent before.
+        activity_id: String,
+    },
+    /// Delete the activity the channel holds under `activity_id`.
+    #[serde(rename_all = "camelCase")]
+    Delete {
+        /// The channel's id of the activity sent before.
+        activity_id: String,
+    },
+}
+
+impl Operation {
+    /// Whether it sends (the default, left out of the JSON).
+    pub fn is_send(&self) -> bool {
+        *self == Operation::Send
+    }
+}
+
+/// A change to every message a notification sent ([`Target::Delivered`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Edit {
+    /// Each message is replaced by the notification's activity.
+    Update,
+    /// Each message is deleted (a recall).
+    Delete,
 }
 
 /// Who a notification goes to.
@@ -70,6 +113,20 @@ pub enum Target {
         /// Where the fan-out has got to: the page after this conversation.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<ConversationKey>,
+    },
+    /// Every conversation an earlier notification was delivered to, each
+    /// message changed by `edit` (`PATCH` and `DELETE
+    /// /api/notifications/{id}`); expanded page by page like a broadcast,
+    /// over that notification's delivery records.
+    #[serde(rename_all = "camelCase")]
+    Delivered {
+        /// The notification whose messages change.
+        of: NotificationId,
+        /// How they change.
+        edit: Edit,
+        /// Where the fan-out has got to: the page after this record.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<NotificationId>,
     },
     /// The conversation a reference carried by the message names (the
     /// Azure proactive template's queue messages). Nobody vouched for its
@@ -140,6 +197,7 @@ impl Notification {
             activity,
             reason,
             not_before: None,
+            operation: Operation::Send,
         }
     }
 }

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use nudge::activity::Activity;
 use nudge::calendar::Recurrence;
 use nudge::ids::{ConversationKey, NotificationId, ReminderId};
-use nudge::notification::{enqueue, Notification, Reason, Target};
+use nudge::notification::{enqueue, Edit, Notification, Operation, Reason, Target};
 use nudge::queue::Queue;
 use nudge::service_url::Provenance;
 use nudge::store::{
@@ -26,7 +26,7 @@ use nudge::store::{
 };
 use serde_json::json;
 
-use crate::channel::{FakeChannel, Fault, Scripted};
+use crate::channel::{ChangeKind, FakeChannel, Fault, Scripted};
 use crate::suites::unique;
 
 /// Invokes `$host!` with the name of every check in the suite, so each
@@ -43,6 +43,7 @@ macro_rules! delivery_checks {
             a_cancelled_reminder_is_not_sent,
             a_burst_to_one_conversation_keeps_the_teams_limits,
             a_broadcast_to_a_thousand_keeps_the_limits,
+            a_broadcast_is_edited_then_recalled_everywhere,
         );
     };
 }
@@ -405,6 +406,7 @@ pub async fn a_cancelled_reminder_is_not_sent(rig: &Rig<'_>) {
                 reminder_id: reminder.id.clone(),
             },
             not_before: None,
+            operation: Operation::Send,
         })
         .await;
     let record = rig.outcome(&id, PATIENCE).await;
@@ -527,6 +529,7 @@ async fn broadcast_to(
         activity: Activity::message("to everyone"),
         reason: Reason::Broadcast,
         not_before: None,
+        operation: Operation::Send,
     })
     .await;
     // About 20 s at the bot's limit (50 a second, paced);
@@ -550,6 +553,105 @@ async fn broadcast_to(
         .collect();
     arrivals.sort();
     (took, arrivals)
+}
+
+/// Recipients of [`a_broadcast_is_edited_then_recalled_everywhere`]: few
+/// enough for moto (the whole API path with 1,000 runs on the local host,
+/// `tests/tests/notification_edits.rs`).
+const EDITED_RECIPIENTS: usize = 60;
+
+/// A broadcast over three tenants, then an edit of what it sent, then a
+/// recall, each through the notifier as `PATCH` and `DELETE
+/// /api/notifications/{id}` enqueue them ([`Target::Delivered`]): every
+/// message is changed in place once, then deleted once, on a channel that
+/// enforces the Teams limits (0 × 429), and every recipient has a final
+/// record of each change, sent, naming the activity it changed.
+pub async fn a_broadcast_is_edited_then_recalled_everywhere(rig: &Rig<'_>) {
+    rig.channel.enforce_teams_limits();
+    let tenants = [Some("edit-a"), Some("edit-b"), Some("edit-c")];
+    let tag = unique("edited");
+    let mut keys = Vec::new();
+    for n in 0..EDITED_RECIPIENTS {
+        let key = rig
+            .conversation_in(&format!("e{n}"), tenants[n % tenants.len()])
+            .await;
+        rig.store
+            .subscribe(&key, Some(&tag), Timestamp::now())
+            .await
+            .expect("subscribe");
+        keys.push(key);
+    }
+    let broadcast = rig
+        .send(Notification {
+            id: NotificationId::generate(),
+            target: Target::Subscribers {
+                tag: Some(tag),
+                after: None,
+            },
+            activity: Activity::message("v1 is live"),
+            reason: Reason::Broadcast,
+            not_before: None,
+            operation: Operation::Send,
+        })
+        .await;
+    let patience = Duration::from_secs(120);
+    let mut sent = Vec::new();
+    for key in &keys {
+        let record = rig
+            .outcome(&broadcast.child(&key.to_string()), patience)
+            .await;
+        assert_eq!(record.status, DeliveryStatus::Sent, "{key}: {record:?}");
+        sent.push(record.activity_id.expect("the channel's activity id"));
+    }
+    for (edit, activity) in [
+        (Edit::Update, Activity::message("v1 is live (fixed link)")),
+        (Edit::Delete, Activity::default()),
+    ] {
+        let change = rig
+            .send(Notification {
+                id: NotificationId::generate(),
+                target: Target::Delivered {
+                    of: broadcast.clone(),
+                    edit,
+                    after: None,
+                },
+                activity,
+                reason: Reason::Webhook,
+                not_before: None,
+                operation: Operation::Send,
+            })
+            .await;
+        for (key, activity_id) in keys.iter().zip(&sent) {
+            let record = rig.outcome(&change.child(&key.to_string()), patience).await;
+            assert_eq!(
+                (record.status, record.activity_id.as_deref()),
+                (DeliveryStatus::Sent, Some(activity_id.as_str())),
+                "{edit:?} in {key}: {record:?}"
+            );
+        }
+    }
+    for (key, activity_id) in keys.iter().zip(&sent) {
+        let changes: Vec<bool> = rig
+            .channel
+            .changes()
+            .iter()
+            .filter(|c| c.conversation_id == key.conversation_id())
+            .map(|c| matches!(c.kind, ChangeKind::Updated(_)))
+            .collect();
+        assert_eq!(changes, [true, false], "{key}: one update, then one delete");
+        assert!(
+            rig.channel
+                .shown(key.conversation_id(), activity_id)
+                .is_none(),
+            "{key}: recalled"
+        );
+    }
+    assert_eq!(
+        rig.channel.throttled(),
+        0,
+        "no 429 from the channel: {:?}",
+        rig.channel.refusals()
+    );
 }
 
 /// A broadcast to 100 conversations in one tenant whose bot limit is

@@ -1,7 +1,7 @@
 //! `Idempotency-Key`: a retried webhook call gets the first call's answer
 //! instead of acting twice.
 //!
-//! A `POST` that carries the header is fingerprinted (method, path and the
+//! A `POST`, `PATCH` or `DELETE` that carries the header is fingerprinted (method, path and the
 //! SHA-256 of the body) and claims the key in the store with a conditional
 //! write before its handler runs:
 //!
@@ -56,7 +56,7 @@ pub async fn idempotent(
     let Some(raw) = request.headers().get(HEADER) else {
         return Ok(next.run(request).await);
     };
-    if request.method() != Method::POST {
+    if !takes_keys(request.method()) {
         return Ok(next.run(request).await);
     }
     let key: IdempotencyKey = raw
@@ -151,6 +151,12 @@ fn replay(answer: StoredResponse) -> Response {
     );
     headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     response
+}
+
+/// Whether calls of `method` may carry a key: the ones that act (`POST`,
+/// `PATCH`, `DELETE`). Reads need none.
+pub fn takes_keys(method: &Method) -> bool {
+    matches!(*method, Method::POST | Method::PATCH | Method::DELETE)
 }
 
 /// Hex SHA-256 of the method, the path and the body's own SHA-256.

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use crate::bot::replies::DEFAULT_BROADCAST;
 use crate::ids::NotificationId;
-use crate::notification::{enqueue, Notification, Reason};
+use crate::notification::{enqueue, Notification, Operation, Reason};
 use crate::store::AcceptedNotification;
 
 use super::body::{parse_json, read_limited};
@@ -86,6 +86,7 @@ pub async fn notify(
         activity,
         reason: Reason::Webhook,
         not_before: request.not_before,
+        operation: Operation::Send,
     };
     let accepted = AcceptedNotification {
         id: notification.id.clone(),

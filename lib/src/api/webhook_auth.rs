@@ -12,7 +12,8 @@
 //! sent again, to this process or to any other instance on the same store,
 //! is a 409 `SignatureReplayed`. The digest covers the timestamp, method,
 //! target and body, so a sender that signs each request anew (a new
-//! timestamp) is never refused. One copy passes: a `POST` resent exactly,
+//! timestamp) is never refused. One copy passes: a `POST`, `PATCH` or
+//! `DELETE` resent exactly,
 //! with the same `Idempotency-Key` as the first (a client library's retry
 //! after a lost answer), goes on to the idempotency layer, which answers
 //! with the first call's answer and acts no more. The key is not signed,
@@ -119,9 +120,10 @@ async fn verify(
     };
     let reads = matches!(parts.method, Method::GET | Method::HEAD);
     if let Some(digest) = caller.signed.as_ref().filter(|_| !reads) {
-        let key = match parts.method {
-            Method::POST => header(super::idempotency::HEADER).unwrap_or_default(),
-            _ => "",
+        let key = if super::idempotency::takes_keys(&parts.method) {
+            header(super::idempotency::HEADER).unwrap_or_default()
+        } else {
+            ""
         };
         refuse_replay(store.as_ref(), &gate.policy, digest, key, now).await?;
     }

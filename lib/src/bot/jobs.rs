@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::activity::Activity;
 use crate::env::{ConfigError, Env};
 use crate::ids::JobId;
-use crate::notification::{Notification, Reason, Target};
+use crate::notification::{Notification, Operation, Reason, Target};
 use crate::store::{Job, JobStatus, TransitionError};
 use crate::turn::Turn;
 
@@ -240,5 +240,6 @@ pub(crate) fn completion_notification(job: &Job, result: Option<&str>) -> Notifi
             job_id: job.id.clone(),
         },
         not_before: None,
+        operation: Operation::Send,
     }
 }

@@ -24,6 +24,27 @@ pub trait Channel: Send + Sync {
         activity: &Activity,
     ) -> Result<ResourceResponse, ConnectorError>;
 
+    /// Replaces the activity the channel holds under `activity_id` (an
+    /// edit).
+    async fn update_activity(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        conversation_id: &str,
+        activity_id: &str,
+        activity: &Activity,
+    ) -> Result<ResourceResponse, ConnectorError>;
+
+    /// Deletes the activity the channel holds under `activity_id` (a
+    /// recall).
+    async fn delete_activity(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        conversation_id: &str,
+        activity_id: &str,
+    ) -> Result<ResourceResponse, ConnectorError>;
+
     /// Gets ready for a send timed to a rate-limit slot (a token, a
     /// connection), so that it leaves at its slot. Nothing by default.
     async fn ready(&self, _service_url: &ServiceUrl, _provenance: Provenance) {}
@@ -50,6 +71,42 @@ impl Channel for ConnectorClient {
                     .await
             }
         }
+    }
+
+    async fn update_activity(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        conversation_id: &str,
+        activity_id: &str,
+        activity: &Activity,
+    ) -> Result<ResourceResponse, ConnectorError> {
+        ConnectorClient::update_activity(
+            self,
+            service_url,
+            provenance,
+            conversation_id,
+            activity_id,
+            activity,
+        )
+        .await
+    }
+
+    async fn delete_activity(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        conversation_id: &str,
+        activity_id: &str,
+    ) -> Result<ResourceResponse, ConnectorError> {
+        ConnectorClient::delete_activity(
+            self,
+            service_url,
+            provenance,
+            conversation_id,
+            activity_id,
+        )
+        .await
     }
 
     /// Fetches the bot's token if the cache has none, and opens a

@@ -12,9 +12,16 @@
 //! delivery records drop the doubles: nothing is skipped, nothing is sent
 //! twice.
 //!
+//! An edit or a recall (`PATCH` and `DELETE /api/notifications/{id}`) is
+//! expanded the same way, over the earlier notification's delivery
+//! records: one child per conversation it was sent to, carrying the
+//! channel's activity id to change.
+//!
 //! [`NotificationId::child`]: crate::ids::NotificationId::child
 
-use crate::notification::{enqueue, Notification, Target};
+use crate::ids::NotificationId;
+use crate::notification::{enqueue, Edit, Notification, Operation, Target};
+use crate::store::{DeliveryStatus, Page};
 
 use super::{DeliveryError, Disposition, Notifier};
 
@@ -36,26 +43,93 @@ impl Notifier {
                     .user_conversations(channel_id, user_id, after.as_ref(), limit)
                     .await?
             }
+            Target::Delivered { of, edit, after } => {
+                return self.expand_edit(parent, of, *edit, after.as_ref()).await
+            }
             Target::Conversation { .. } | Target::Reference { .. } => return Ok(Disposition::Done),
         };
-        let mut batch: Vec<Notification> = page
-            .items
-            .iter()
-            .map(|key| Notification {
+        let children = page.items.iter().map(|key| Notification {
+            id: parent.id.child(&key.to_string()),
+            target: Target::Conversation { key: key.clone() },
+            activity: parent.activity.clone(),
+            reason: parent.reason.clone(),
+            not_before: None,
+            operation: Operation::Send,
+        });
+        let more = page.next.map(|next| Notification {
+            target: parent.target.after(next),
+            ..parent.clone()
+        });
+        self.enqueue_page(children.collect(), more).await
+    }
+
+    /// One page of an edit or a recall ([`Target::Delivered`]): one child
+    /// per conversation the earlier notification `of` was sent to, which
+    /// changes the message the channel holds there. A notification to one
+    /// conversation has its own record; a fan-out, one per child. Records
+    /// that sent nothing (failed, blocked, still pending) have nothing to
+    /// change.
+    async fn expand_edit(
+        &self,
+        parent: &Notification,
+        of: &NotificationId,
+        edit: Edit,
+        after: Option<&NotificationId>,
+    ) -> Result<Disposition, DeliveryError> {
+        let page = match self.store.get_delivery(of).await? {
+            Some(own) if after.is_none() => Page {
+                items: vec![own],
+                next: None,
+            },
+            Some(_) => Page {
+                items: Vec::new(),
+                next: None,
+            },
+            None => {
+                self.store
+                    .child_deliveries(of, after, self.settings.fanout_page)
+                    .await?
+            }
+        };
+        let children = page.items.into_iter().filter_map(|record| {
+            let (key, activity_id) = match (record.status, record.conversation, record.activity_id)
+            {
+                (DeliveryStatus::Sent, Some(key), Some(id)) => (key, id),
+                _ => return None,
+            };
+            let operation = match edit {
+                Edit::Update => Operation::Update { activity_id },
+                Edit::Delete => Operation::Delete { activity_id },
+            };
+            Some(Notification {
                 id: parent.id.child(&key.to_string()),
-                target: Target::Conversation { key: key.clone() },
+                target: Target::Conversation { key },
                 activity: parent.activity.clone(),
                 reason: parent.reason.clone(),
                 not_before: None,
+                operation,
             })
-            .collect();
+        });
+        let more = page.next.map(|next| Notification {
+            target: Target::Delivered {
+                of: of.clone(),
+                edit,
+                after: Some(next),
+            },
+            ..parent.clone()
+        });
+        self.enqueue_page(children.collect(), more).await
+    }
+
+    /// Enqueues a page's children and, if the audience goes on, the parent
+    /// again with its cursor after the page, in one batch.
+    async fn enqueue_page(
+        &self,
+        mut batch: Vec<Notification>,
+        more: Option<Notification>,
+    ) -> Result<Disposition, DeliveryError> {
         let recipients = batch.len();
-        if let Some(next) = page.next {
-            batch.push(Notification {
-                target: parent.target.after(next),
-                ..parent.clone()
-            });
-        }
+        batch.extend(more);
         enqueue(self.queue.as_ref(), &batch).await?;
         tracing::info!(
             recipients,

@@ -69,7 +69,7 @@ use tracing::Instrument;
 use crate::clock::{Clock, SystemClock};
 use crate::connector::{Channel, ConnectorError};
 use crate::ids::ConversationKey;
-use crate::notification::{reference_key, Notification, Target};
+use crate::notification::{reference_key, Notification, Operation, Target};
 use crate::queue::{Queue, QueueError, ReceivedMessage};
 use crate::rate::RateLimits;
 use crate::service_url::ServiceUrl;
@@ -232,7 +232,9 @@ impl Notifier {
                     Ok(Disposition::Done)
                 }
             },
-            Target::Subscribers { .. } | Target::User { .. } => self.expand(notification).await,
+            Target::Subscribers { .. } | Target::User { .. } | Target::Delivered { .. } => {
+                self.expand(notification).await
+            }
         }
     }
 
@@ -313,28 +315,62 @@ impl Notifier {
             self.release(&mut record).await?;
             return Ok(Disposition::RetryAfter(wait));
         }
-        let activity = notification
+        let mut activity = notification
             .activity
             .clone()
             .addressed_to(&stored.reference);
+        let (url, provenance, conversation) =
+            (&service_url, stored.provenance, key.conversation_id());
         // A reply handed over from a turn (`api::replies`) still goes to
         // the activity's reply route.
-        let sent = self
-            .channel
-            .send_activity(
-                &service_url,
-                stored.provenance,
-                key.conversation_id(),
-                &activity,
-            )
-            .await;
+        let sent = match &notification.operation {
+            Operation::Send => {
+                self.channel
+                    .send_activity(url, provenance, conversation, &activity)
+                    .await
+            }
+            Operation::Update { activity_id } => {
+                activity.id = Some(activity_id.clone());
+                self.channel
+                    .update_activity(url, provenance, conversation, activity_id, &activity)
+                    .await
+            }
+            Operation::Delete { activity_id } => {
+                self.channel
+                    .delete_activity(url, provenance, conversation, activity_id)
+                    .await
+            }
+        };
         match sent {
             Ok(accepted) => {
                 record.status_codes.push(accepted.status);
-                record.activity_id = accepted.id;
-                tracing::info!(conversation = %key, attempts = record.attempts, "delivered");
+                record.activity_id = match &notification.operation {
+                    Operation::Send => accepted.id,
+                    Operation::Update { activity_id } | Operation::Delete { activity_id } => {
+                        Some(activity_id.clone())
+                    }
+                };
+                tracing::info!(conversation = %key, attempts = record.attempts, operation = ?notification.operation, "delivered");
                 self.finish(notification, &mut record, DeliveryStatus::Sent, "")
                     .await
+            }
+            // The message to change is gone (deleted in Teams, or by an
+            // earlier recall): nothing to retry, and the conversation is
+            // still there.
+            Err(error)
+                if !notification.operation.is_send()
+                    && error.code() == Some(ACTIVITY_NOT_FOUND) =>
+            {
+                if let Some(status) = error.status() {
+                    record.status_codes.push(status);
+                }
+                self.finish(
+                    notification,
+                    &mut record,
+                    DeliveryStatus::Failed,
+                    &error.to_string(),
+                )
+                .await
             }
             Err(error) => self.failed(notification, &mut record, key, &error).await,
         }
@@ -421,6 +457,10 @@ impl Notifier {
         Ok(Disposition::Done)
     }
 }
+
+/// Teams' code for an update or delete of an activity it does not hold in
+/// the conversation.
+const ACTIVITY_NOT_FOUND: &str = "ActivityNotFoundInConversation";
 
 /// `by` after `now` (`now` if that is beyond time).
 pub(crate) fn later(now: Timestamp, by: Duration) -> Timestamp {

@@ -15,7 +15,7 @@ use crate::activity::Activity;
 use crate::clock::ManualClock;
 use crate::connector::{Channel, ConnectorError, ResourceResponse};
 use crate::ids::ConversationKey;
-use crate::notification::{Notification, Reason};
+use crate::notification::{Notification, Operation, Reason};
 use crate::queue::embedded::EmbeddedQueue;
 use crate::rate::RateLimits;
 use crate::service_url::{Provenance, ServiceUrl};
@@ -29,6 +29,9 @@ use crate::store::{DeliveryRecord, DeliveryStatus, StoreError, StoredReference};
 struct ScriptedChannel {
     answers: Mutex<VecDeque<ConnectorError>>,
     sent: Mutex<Vec<(String, Activity)>>,
+    /// Updates and deletes: the conversation, the activity id, and the
+    /// new activity (`None`: deleted).
+    changed: Mutex<Vec<(String, String, Option<Activity>)>>,
 }
 
 impl ScriptedChannel {
@@ -63,6 +66,49 @@ impl Channel for ScriptedChannel {
         Ok(ResourceResponse {
             id: Some(format!("activity-{}", self.sent.lock().unwrap().len())),
             status: 201,
+        })
+    }
+
+    async fn update_activity(
+        &self,
+        _service_url: &ServiceUrl,
+        _provenance: Provenance,
+        conversation_id: &str,
+        activity_id: &str,
+        activity: &Activity,
+    ) -> Result<ResourceResponse, ConnectorError> {
+        self.change(conversation_id, activity_id, Some(activity.clone()))
+    }
+
+    async fn delete_activity(
+        &self,
+        _service_url: &ServiceUrl,
+        _provenance: Provenance,
+        conversation_id: &str,
+        activity_id: &str,
+    ) -> Result<ResourceResponse, ConnectorError> {
+        self.change(conversation_id, activity_id, None)
+    }
+}
+
+impl ScriptedChannel {
+    fn change(
+        &self,
+        conversation_id: &str,
+        activity_id: &str,
+        activity: Option<Activity>,
+    ) -> Result<ResourceResponse, ConnectorError> {
+        if let Some(error) = self.answers.lock().unwrap().pop_front() {
+            return Err(error);
+        }
+        self.changed.lock().unwrap().push((
+            conversation_id.to_owned(),
+            activity_id.to_owned(),
+            activity,
+        ));
+        Ok(ResourceResponse {
+            id: None,
+            status: 200,
         })
     }
 }
@@ -212,4 +258,69 @@ async fn a_user_who_blocked_the_bot_is_not_tried_again() {
     let record = s.store.get_delivery(&second.id).await.unwrap().unwrap();
     assert_eq!(record.status, DeliveryStatus::Blocked);
     assert!(s.channel.sent().is_empty(), "no send to a blocked user");
+}
+
+#[tokio::test]
+async fn an_update_and_a_delete_change_the_message_sent_and_keep_its_id() {
+    let s = setup(ScriptedChannel::default()).await;
+    let mut edit = notification(&s.key, "fixed");
+    edit.operation = Operation::Update {
+        activity_id: "activity-7".into(),
+    };
+    assert_eq!(s.notifier.deliver(&edit).await.unwrap(), Disposition::Done);
+    let mut recall = notification(&s.key, "");
+    recall.operation = Operation::Delete {
+        activity_id: "activity-7".into(),
+    };
+    assert_eq!(
+        s.notifier.deliver(&recall).await.unwrap(),
+        Disposition::Done
+    );
+    let changed = s.channel.changed.lock().unwrap().clone();
+    assert_eq!(changed.len(), 2);
+    let (conversation, id, activity) = &changed[0];
+    assert_eq!(
+        (conversation.as_str(), id.as_str()),
+        ("conversation-1", "activity-7")
+    );
+    let activity = activity.as_ref().expect("an update carries the activity");
+    assert_eq!(activity.text.as_deref(), Some("fixed"));
+    assert_eq!(
+        activity.id.as_deref(),
+        Some("activity-7"),
+        "the activity names itself"
+    );
+    assert_eq!(changed[1].2, None, "a delete carries none");
+    assert!(s.channel.sent().is_empty(), "nothing new was sent");
+    for n in [&edit, &recall] {
+        let record = s.store.get_delivery(&n.id).await.unwrap().unwrap();
+        assert_eq!(record.status, DeliveryStatus::Sent);
+        assert_eq!(record.activity_id.as_deref(), Some("activity-7"));
+    }
+}
+
+#[tokio::test]
+async fn a_message_already_gone_fails_its_change_and_leaves_the_conversation_active() {
+    let gone = br#"{"error": {"code": "ActivityNotFoundInConversation", "message": "not found"}}"#;
+    let s = setup(ScriptedChannel::failing_with([
+        ConnectorError::from_response(404, None, gone),
+    ]))
+    .await;
+    let mut recall = notification(&s.key, "");
+    recall.operation = Operation::Delete {
+        activity_id: "activity-1".into(),
+    };
+    assert_eq!(
+        s.notifier.deliver(&recall).await.unwrap(),
+        Disposition::Done
+    );
+    let record = s.store.get_delivery(&recall.id).await.unwrap().unwrap();
+    assert_eq!(record.status, DeliveryStatus::Failed);
+    assert_eq!(record.attempts, 1, "not retried");
+    assert!(record
+        .last_error
+        .unwrap()
+        .contains("ActivityNotFoundInConversation"));
+    let stored = s.store.get_reference(&s.key).await.unwrap().unwrap();
+    assert!(stored.active, "the conversation is still there");
 }

@@ -91,6 +91,7 @@ fn from_template(value: Value) -> Result<Notification, DecodeError> {
         activity: Activity::message(message.text),
         reason: Reason::Webhook,
         not_before: None,
+        operation: super::Operation::Send,
     })
 }
 

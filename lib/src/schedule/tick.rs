@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use crate::activity::Activity;
 use crate::calendar::Zone;
 use crate::ids::NotificationId;
-use crate::notification::{enqueue, Notification, Reason, Target};
+use crate::notification::{enqueue, Notification, Operation, Reason, Target};
 use crate::queue::{Queue, QueueError};
 use crate::store::{Reminder, ReminderStatus, Store, StoreError};
 
@@ -143,6 +143,7 @@ pub fn occurrence(reminder: &Reminder) -> Notification {
             reminder_id: reminder.id.clone(),
         },
         not_before: None,
+        operation: Operation::Send,
     }
 }
 

@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::activity::Activity;
 use crate::config::Settings;
 use crate::ids::NotificationId;
-use crate::notification::{enqueue, Notification, Reason, Target};
+use crate::notification::{enqueue, Notification, Operation, Reason, Target};
 use crate::service_url::Provenance;
 use crate::store::StoredReference;
 
@@ -83,6 +83,7 @@ pub async fn broadcast(
         activity: Activity::message("1"),
         reason: Reason::Broadcast,
         not_before: None,
+        operation: Operation::Send,
     };
     enqueue(host.queue(), &[broadcast]).await?;
     wait_for(&sink, conversations).await;
