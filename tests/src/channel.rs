@@ -1,6 +1,7 @@
 //! A fake Bot Connector channel: a real HTTP server on a random loopback
-//! port that accepts the Connector calls nudge makes (send, reply, and the
-//! update and delete of an activity it accepted) and records every
+//! port that accepts the Connector calls nudge makes (send, reply, the
+//! update and delete of an activity it accepted, and the creation of a 1:1
+//! conversation with a user the app is installed for) and records every
 //! activity it receives, so tests can assert on what a user would see.
 //! An update or delete of an activity it does not hold in that
 //! conversation (or one deleted) is answered as Teams answers it: 404
@@ -80,10 +81,22 @@ pub enum ChangeKind {
     Deleted,
 }
 
+/// A conversation the channel created (`POST /v3/conversations`).
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub conversation_id: String,
+    pub member_id: String,
+    pub tenant_id: Option<String>,
+}
+
 #[derive(Default)]
 struct Inner {
     received: Mutex<Vec<Received>>,
     changes: Mutex<Vec<Change>>,
+    /// Users the app is installed for: only they can be reached by a
+    /// created conversation.
+    installed_for: Mutex<std::collections::HashSet<String>>,
+    created: Mutex<Vec<Created>>,
     script: Mutex<VecDeque<Scripted>>,
     arrived: Notify,
     faults: faults::Faults,
@@ -101,6 +114,7 @@ impl FakeChannel {
     pub async fn start() -> FakeChannel {
         let inner = Arc::new(Inner::default());
         let app = Router::new()
+            .route("/v3/conversations", post(create))
             .route("/v3/conversations/{conversation}/activities", post(send))
             .route(
                 "/v3/conversations/{conversation}/activities/{activity}",
@@ -123,6 +137,21 @@ impl FakeChannel {
             inner,
             server,
         }
+    }
+
+    /// Installs the app for `member_id` (a `29:` id or an Entra object id):
+    /// a conversation may then be created with them.
+    pub fn install_for(&self, member_id: &str) {
+        self.inner
+            .installed_for
+            .lock()
+            .expect("lock")
+            .insert(member_id.to_owned());
+    }
+
+    /// The conversations it created, in order.
+    pub fn created(&self) -> Vec<Created> {
+        self.inner.created.lock().expect("lock").clone()
     }
 
     /// Every update and delete it accepted, in order.
@@ -324,6 +353,69 @@ async fn reply(
     answer(&inner, conversation, Some(activity_id), headers, activity).await
 }
 
+/// `POST /v3/conversations`: a 1:1 conversation with an installed user
+/// (the same one each time, as Teams does), counted against the tenant's
+/// limit; 403 `ForbiddenOperationException` for a user without the app,
+/// 400 `BadArgument` for a request that names no member or tenant.
+async fn create(State(inner): State<Arc<Inner>>, Json(body): Json<serde_json::Value>) -> Response {
+    let arrived = tokio::time::Instant::now();
+    let member = body["members"][0]["id"].as_str().map(str::to_owned);
+    let tenant = body["tenantId"]
+        .as_str()
+        .or_else(|| body["channelData"]["tenant"]["id"].as_str())
+        .map(str::to_owned);
+    let (Some(member), Some(_)) = (member, tenant.as_ref()) else {
+        return teams_error(
+            StatusCode::BAD_REQUEST,
+            "BadArgument",
+            "members and tenantId are required",
+        );
+    };
+    if body["isGroup"] == true {
+        return teams_error(
+            StatusCode::BAD_REQUEST,
+            "BadArgument",
+            "only 1:1 conversations are created here",
+        );
+    }
+    // Counted as a send to the conversation it makes, and to the tenant.
+    let conversation_id = format!("a:1:{member}");
+    match inner
+        .faults
+        .decide(&conversation_id, tenant.as_deref(), arrived)
+        .await
+    {
+        faults::Verdict::Accept => {}
+        faults::Verdict::Answer(scripted) => return scripted_response(scripted),
+        faults::Verdict::Drop => return faults::drop_connection(),
+    }
+    if !inner.installed_for.lock().expect("lock").contains(&member) {
+        return teams_error(
+            StatusCode::FORBIDDEN,
+            "ForbiddenOperationException",
+            "Bot is not installed in user's personal scope",
+        );
+    }
+    let mut created = inner.created.lock().expect("lock");
+    if !created.iter().any(|c| c.conversation_id == conversation_id) {
+        created.push(Created {
+            conversation_id: conversation_id.clone(),
+            member_id: member,
+            tenant_id: tenant,
+        });
+    }
+    (StatusCode::CREATED, Json(json!({ "id": conversation_id }))).into_response()
+}
+
+/// An error as Teams words it.
+fn teams_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
 async fn update(
     State(inner): State<Arc<Inner>>,
     Path((conversation, activity_id)): Path<(String, String)>,
@@ -368,14 +460,11 @@ async fn change(
 ) -> Response {
     let arrived = tokio::time::Instant::now();
     let Some(original) = inner.original(&conversation_id, &activity_id) else {
-        return (
+        return teams_error(
             StatusCode::NOT_FOUND,
-            Json(json!({"error": {
-                "code": "ActivityNotFoundInConversation",
-                "message": "The activity was not found in the conversation."
-            }})),
-        )
-            .into_response();
+            "ActivityNotFoundInConversation",
+            "The activity was not found in the conversation.",
+        );
     };
     let tenant = original.tenant_id().map(str::to_owned);
     match inner

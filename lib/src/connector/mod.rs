@@ -48,6 +48,21 @@ pub struct ResourceResponse {
     pub status: u16,
 }
 
+/// What the channel answers when it creates a conversation.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedConversation {
+    /// The new (or existing) conversation's id.
+    #[serde(default)]
+    pub id: String,
+    /// The id of a first activity, when one was sent with the creation.
+    #[serde(default)]
+    pub activity_id: Option<String>,
+    /// Where to send to the conversation, when the channel says.
+    #[serde(default)]
+    pub service_url: Option<String>,
+}
+
 /// Everything but the RFC 3986 unreserved characters is encoded, as the
 /// Bot Framework SDKs do for ids in paths.
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -196,6 +211,62 @@ impl ConnectorClient {
         path: &str,
         request: impl FnOnce(&str) -> reqwest::RequestBuilder,
     ) -> Result<ResourceResponse, ConnectorError> {
+        let (status, body) = self
+            .exchange(service_url, provenance, path, request)
+            .await?;
+        // The channel accepted the activity: an unreadable body must not
+        // turn that into a failure (and a resend).
+        let mut accepted: ResourceResponse = serde_json::from_slice(&body).unwrap_or_default();
+        accepted.status = status;
+        Ok(accepted)
+    }
+
+    /// Creates a 1:1 conversation between the bot (`bot_id`, its Microsoft
+    /// App ID) and one user of `tenant_id` (`POST /v3/conversations`): the
+    /// way to reach a user who has the app but never wrote to the bot.
+    /// `member_id` is the user's Teams id (`29:…`) or Microsoft Entra
+    /// object id. Teams answers 403 when the app is not installed for the
+    /// user. An existing 1:1 conversation is returned, not duplicated.
+    pub async fn create_conversation(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        bot_id: &str,
+        member_id: &str,
+        tenant_id: &str,
+    ) -> Result<CreatedConversation, ConnectorError> {
+        let body = serde_json::json!({
+            "bot": {"id": bot_id},
+            "members": [{"id": member_id}],
+            "isGroup": false,
+            "tenantId": tenant_id,
+            "channelData": {"tenant": {"id": tenant_id}},
+        });
+        let request = |url: &str| self.http.post(url).json(&body);
+        let (_, answer) = self
+            .exchange(service_url, provenance, "v3/conversations", request)
+            .await?;
+        serde_json::from_slice::<CreatedConversation>(&answer)
+            .ok()
+            .filter(|created| !created.id.is_empty())
+            .ok_or_else(|| ConnectorError::Status {
+                status: 200,
+                code: None,
+                message: Some("the channel created a conversation but named none".into()),
+                retry_after: None,
+            })
+    }
+
+    /// One HTTP exchange with the channel: the trust policy checked first,
+    /// the bot's token on it, a non-success status turned into the
+    /// channel's error; the status and body of a success.
+    async fn exchange(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        path: &str,
+        request: impl FnOnce(&str) -> reqwest::RequestBuilder,
+    ) -> Result<(u16, bytes::Bytes), ConnectorError> {
         self.trust.check(service_url, provenance)?;
         let url = service_url.join(path);
         let mut request = request(&url);
@@ -223,11 +294,7 @@ impl ConnectorClient {
                 &body,
             ));
         }
-        // The channel accepted the activity: an unreadable body must not
-        // turn that into a failure (and a resend).
-        let mut accepted: ResourceResponse = serde_json::from_slice(&body).unwrap_or_default();
-        accepted.status = status;
-        Ok(accepted)
+        Ok((status, body))
     }
 }
 

@@ -1,9 +1,12 @@
-//! The Connector client's update and delete of an activity it sent, over
+//! The Connector client's calls beyond sending, over HTTP against the fake
+//! channel. Update and delete of an activity it sent: the message changes or goes for the
 //! HTTP against the fake channel: the message changes or goes for the
 //! conversation, and an activity the channel does not hold there (never
 //! sent, sent elsewhere, or already deleted) gets Teams' 404
 //! `ActivityNotFoundInConversation` as a typed error. The building blocks
-//! of editing and recalling notifications (#15).
+//! of editing and recalling notifications (#15); and the creation of a 1:1
+//! conversation with a user, the building block of reaching users who never
+//! wrote.
 
 use std::sync::Arc;
 
@@ -96,5 +99,48 @@ async fn a_sent_activity_is_updated_in_place_then_deleted() {
     assert_eq!(
         channel.shown("c2", "activity-2").unwrap().text.as_deref(),
         Some("elsewhere")
+    );
+}
+
+#[tokio::test]
+async fn a_conversation_is_created_with_a_user_who_has_the_app_and_refused_for_one_without() {
+    let channel = FakeChannel::start().await;
+    let url: ServiceUrl = channel.service_url().parse().unwrap();
+    let connector = client();
+    let v = Provenance::Verified;
+    channel.install_for("29:ann");
+    let created = connector
+        .create_conversation(&url, v, "bot-app-id", "29:ann", "tenant-1")
+        .await
+        .expect("created");
+    assert!(!created.id.is_empty());
+    let again = connector
+        .create_conversation(&url, v, "bot-app-id", "29:ann", "tenant-1")
+        .await
+        .expect("created again");
+    assert_eq!(again.id, created.id, "the same 1:1 conversation");
+    connector
+        .send_to_conversation(&url, v, &created.id, &Activity::message("hello Ann"))
+        .await
+        .expect("sent");
+    assert_eq!(channel.texts(&created.id), ["hello Ann"]);
+
+    let error = connector
+        .create_conversation(&url, v, "bot-app-id", "29:bob", "tenant-1")
+        .await
+        .expect_err("the app is not installed for Bob");
+    assert_eq!(
+        (error.status(), error.code()),
+        (Some(403), Some("ForbiddenOperationException")),
+        "{error}"
+    );
+    let created = channel.created();
+    assert_eq!(created.len(), 1);
+    assert_eq!(
+        (
+            created[0].member_id.as_str(),
+            created[0].tenant_id.as_deref()
+        ),
+        ("29:ann", Some("tenant-1"))
     );
 }
