@@ -1,12 +1,11 @@
 //! The Connector client's calls beyond sending, over HTTP against the fake
-//! channel. Update and delete of an activity it sent: the message changes or goes for the
-//! HTTP against the fake channel: the message changes or goes for the
-//! conversation, and an activity the channel does not hold there (never
-//! sent, sent elsewhere, or already deleted) gets Teams' 404
-//! `ActivityNotFoundInConversation` as a typed error. The building blocks
-//! of editing and recalling notifications (#15); and the creation of a 1:1
-//! conversation with a user, the building block of reaching users who never
-//! wrote.
+//! channel, the building blocks of #15. Update and delete of an activity
+//! it sent: the message changes or goes for the conversation, and an
+//! activity the channel does not hold there (never sent, sent elsewhere,
+//! or already deleted) gets Teams' 404 `ActivityNotFoundInConversation` as
+//! a typed error. Creating a 1:1 conversation with a user: the same one
+//! each time for a user the app is installed for, 403
+//! `ForbiddenOperationException` for one without it.
 
 use std::sync::Arc;
 
