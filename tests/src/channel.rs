@@ -380,14 +380,11 @@ async fn create(State(inner): State<Arc<Inner>>, Json(body): Json<serde_json::Va
     }
     // Counted as a send to the conversation it makes, and to the tenant.
     let conversation_id = format!("a:1:{member}");
-    match inner
-        .faults
-        .decide(&conversation_id, tenant.as_deref(), arrived)
+    if let Some(refused) = inner
+        .refusal(&conversation_id, tenant.as_deref(), arrived)
         .await
     {
-        faults::Verdict::Accept => {}
-        faults::Verdict::Answer(scripted) => return scripted_response(scripted),
-        faults::Verdict::Drop => return faults::drop_connection(),
+        return refused;
     }
     if !inner.installed_for.lock().expect("lock").contains(&member) {
         return teams_error(
@@ -433,6 +430,22 @@ async fn delete(
 }
 
 impl Inner {
+    /// The answer to a call the conversation's faults or the Teams limits
+    /// refuse (a scripted answer, a 429, a dropped connection); `None`
+    /// when it goes through.
+    async fn refusal(
+        &self,
+        conversation_id: &str,
+        tenant: Option<&str>,
+        arrived: tokio::time::Instant,
+    ) -> Option<Response> {
+        match self.faults.decide(conversation_id, tenant, arrived).await {
+            faults::Verdict::Accept => None,
+            faults::Verdict::Answer(scripted) => Some(scripted_response(scripted)),
+            faults::Verdict::Drop => Some(faults::drop_connection()),
+        }
+    }
+
     /// The activity `activity_id` as sent in `conversation_id`, unless it
     /// was deleted since.
     fn original(&self, conversation_id: &str, activity_id: &str) -> Option<Activity> {
@@ -467,14 +480,11 @@ async fn change(
         );
     };
     let tenant = original.tenant_id().map(str::to_owned);
-    match inner
-        .faults
-        .decide(&conversation_id, tenant.as_deref(), arrived)
+    if let Some(refused) = inner
+        .refusal(&conversation_id, tenant.as_deref(), arrived)
         .await
     {
-        faults::Verdict::Accept => {}
-        faults::Verdict::Answer(scripted) => return scripted_response(scripted),
-        faults::Verdict::Drop => return faults::drop_connection(),
+        return refused;
     }
     let body = match kind {
         ChangeKind::Updated(_) => json!({ "id": activity_id }),
@@ -501,19 +511,15 @@ async fn answer(
 ) -> Response {
     let arrived = tokio::time::Instant::now();
     let tenant = activity.tenant_id().map(str::to_owned);
-    match inner
-        .faults
-        .decide(&conversation_id, tenant.as_deref(), arrived)
+    if let Some(refused) = inner
+        .refusal(&conversation_id, tenant.as_deref(), arrived)
         .await
     {
-        faults::Verdict::Accept => {
-            let response = record(inner, conversation_id, reply_to, headers, activity);
-            inner.faults.answer_after_latency().await;
-            response
-        }
-        faults::Verdict::Answer(scripted) => scripted_response(scripted),
-        faults::Verdict::Drop => faults::drop_connection(),
+        return refused;
     }
+    let response = record(inner, conversation_id, reply_to, headers, activity);
+    inner.faults.answer_after_latency().await;
+    response
 }
 
 fn record(

@@ -41,6 +41,18 @@ fn app_package(args: &[&str]) -> (bool, String) {
     )
 }
 
+/// `nudge app-package` for [`APP_ID`] from the template in `dir`.
+fn package_from(dir: &Path, out: &Path) -> (bool, String) {
+    app_package(&[
+        "--app-id",
+        APP_ID,
+        "--dir",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 /// The files in a zip archive, by name.
 fn unzip(path: &Path) -> Vec<(String, Vec<u8>)> {
     let file = std::fs::File::open(path).expect("the package");
@@ -67,14 +79,7 @@ fn png_header(bytes: &[u8]) -> (u32, u32, u8) {
 fn the_package_passes_the_manifest_schema_and_names_the_bot() {
     let out = scratch("app-package").join("nudge.zip");
     let dir = repo().join("appPackage");
-    let (ok, stderr) = app_package(&[
-        "--app-id",
-        APP_ID,
-        "--dir",
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, stderr) = package_from(&dir, &out);
     assert!(ok, "nudge app-package failed: {stderr}");
     let files = unzip(&out);
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
@@ -155,28 +160,14 @@ fn bad_input_is_refused_and_writes_nothing() {
         .unwrap()
         .replace("\"1.0.0\"", "\"{{Version}}\"");
     std::fs::write(template.join("manifest.json"), manifest).unwrap();
-    let (ok, stderr) = app_package(&[
-        "--app-id",
-        APP_ID,
-        "--dir",
-        template.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, stderr) = package_from(&template, &out);
     assert!(!ok);
     assert!(stderr.contains("{{Version}}"), "{stderr}");
 
     // An icon the manifest names that is not there.
     std::fs::copy(dir.join("manifest.json"), template.join("manifest.json")).unwrap();
     std::fs::remove_file(template.join("outline.png")).unwrap();
-    let (ok, stderr) = app_package(&[
-        "--app-id",
-        APP_ID,
-        "--dir",
-        template.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, stderr) = package_from(&template, &out);
     assert!(!ok);
     assert!(stderr.contains("outline.png"), "{stderr}");
     assert!(!out.exists(), "no package from bad input");

@@ -36,6 +36,14 @@ async fn until_complete(s: &ApiHarness, id: &str) -> Value {
     }
 }
 
+/// `PATCH /api/notifications/{id}` with `body`, signed.
+async fn patch(s: &ApiHarness, id: &str, body: Value) -> nudge_tests::api::Answer {
+    let path = format!("/api/notifications/{id}");
+    s.api
+        .request(Method::PATCH, &path, body.to_string(), &[])
+        .await
+}
+
 /// Every delivery record of `id`, page by page: (conversation id, activity id, status).
 async fn deliveries(s: &ApiHarness, id: &str) -> Vec<(String, String, String)> {
     let mut all = Vec::new();
@@ -93,15 +101,7 @@ async fn a_broadcast_to_a_thousand_is_edited_in_place_then_recalled() {
         .to_owned();
 
     // Too soon: most messages have no id yet.
-    let early = s
-        .api
-        .request(
-            Method::PATCH,
-            &format!("/api/notifications/{id}"),
-            json!({"text": "x"}).to_string(),
-            &[],
-        )
-        .await;
+    let early = patch(&s, &id, json!({"text": "x"})).await;
     assert_eq!(
         (early.status, early.code()),
         (409, "NotificationInProgress"),
@@ -116,15 +116,12 @@ async fn a_broadcast_to_a_thousand_is_edited_in_place_then_recalled() {
         .iter()
         .all(|(_, activity, status)| status == "sent" && !activity.is_empty()));
 
-    let edit = s
-        .api
-        .request(
-            Method::PATCH,
-            &format!("/api/notifications/{id}"),
-            json!({"text": "v2.3 is live: [notes](https://example.com/2.3)"}).to_string(),
-            &[],
-        )
-        .await;
+    let edit = patch(
+        &s,
+        &id,
+        json!({"text": "v2.3 is live: [notes](https://example.com/2.3)"}),
+    )
+    .await;
     assert_eq!(
         (edit.status, &edit.body["recipients"]),
         (202, &json!(RECIPIENTS)),
