@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use crate::activity::Activity;
 use crate::ids::NotificationId;
-use crate::notification::{enqueue, Edit, Notification, Operation, Reason, Target};
+use crate::notification::{Edit, Notification, Operation, Reason, Target};
 use crate::store::{AcceptedNotification, DeliveryCounts, DeliveryRecord, Page, Store};
 
 use super::body::{parse_json, read_limited};
@@ -185,39 +185,19 @@ async fn change(
         ));
     }
     let recipients = progress.counts.sent;
-    let target = Target::Delivered {
-        of: id.clone(),
-        edit,
-        after: None,
-    };
     let change = Notification {
         id: NotificationId::generate(),
-        target: target.clone(),
+        target: Target::Delivered {
+            of: id.clone(),
+            edit,
+            after: None,
+        },
         activity,
         reason: Reason::Webhook,
         not_before: None,
         operation: Operation::Send,
     };
-    let now = jiff::Timestamp::now();
-    let accepted = AcceptedNotification {
-        id: change.id.clone(),
-        target,
-        recipients,
-        accepted_at: now,
-        not_before: None,
-    };
-    store
-        .save_accepted(&accepted)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    if recipients > 0 {
-        enqueue(app.queue.as_ref(), std::slice::from_ref(&change))
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
-    }
+    let answer = super::notify::accept(app, &change, recipients, jiff::Timestamp::now()).await?;
     tracing::info!(notification = %id, change = %change.id, ?edit, recipients, "change accepted");
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"notificationId": change.id, "recipients": recipients})),
-    ))
+    Ok(answer)
 }

@@ -82,29 +82,42 @@ pub async fn notify(
     let (target, recipients) = audience.resolve(app.store.as_ref()).await?;
     let notification = Notification {
         id: NotificationId::generate(),
-        target: target.clone(),
+        target,
         activity,
         reason: Reason::Webhook,
         not_before: request.not_before,
         operation: Operation::Send,
     };
+    let answer = accept(&app, &notification, recipients, now).await?;
+    tracing::info!(notification = %notification.id, ?audience, recipients, "notification accepted");
+    Ok(answer)
+}
+
+/// Accepts `notification` for its `recipients`: remembered for `GET
+/// /api/notifications/{id}`, enqueued unless there is nobody to reach;
+/// the 202 answer with its id.
+pub(super) async fn accept(
+    app: &AppState,
+    notification: &Notification,
+    recipients: u64,
+    now: Timestamp,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let accepted = AcceptedNotification {
         id: notification.id.clone(),
-        target,
+        target: notification.target.clone(),
         recipients,
         accepted_at: now,
-        not_before: request.not_before,
+        not_before: notification.not_before,
     };
     app.store
         .save_accepted(&accepted)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     if recipients > 0 {
-        enqueue(app.queue.as_ref(), std::slice::from_ref(&notification))
+        enqueue(app.queue.as_ref(), std::slice::from_ref(notification))
             .await
             .map_err(|e| ApiError::internal(&e))?;
     }
-    tracing::info!(notification = %notification.id, ?audience, recipients, "notification accepted");
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"notificationId": notification.id, "recipients": recipients})),
