@@ -85,6 +85,7 @@ async fn the_store_keeps_everything_across_reopening() {
         inactive_reason: None,
         last_seen: Timestamp::now(),
         provenance: Provenance::Verified,
+        team_channel: None,
     };
     let job = Job {
         id: JobId::generate(),

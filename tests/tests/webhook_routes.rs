@@ -331,3 +331,62 @@ async fn conversations_are_listed_in_key_order_with_their_state() {
     assert_eq!(status, 401, "unsigned");
     s.host.stop().await;
 }
+
+/// A conversation in a Teams team's channel is listed with its team and
+/// channel: the names from the install event, kept when later messages
+/// carry ids only; other conversations list none.
+#[tokio::test]
+async fn team_channels_are_listed_with_their_team_and_channel_names() {
+    let s = ApiHarness::start("routes-team-channels").await;
+    let channel_data = |names: bool| {
+        let named = |id: &str, name: &str| {
+            if names {
+                json!({"id": id, "name": name})
+            } else {
+                json!({"id": id})
+            }
+        };
+        json!({
+            "team": named("19:team@thread.tacv2", "Release team"),
+            "channel": named("19:deploys@thread.tacv2", "Deploys"),
+            "tenant": {"id": "tenant-1"}
+        })
+    };
+    let conversation = "19:deploys@thread.tacv2";
+    let mut install = s.client.message(conversation, "");
+    install["type"] = json!("installationUpdate");
+    install["action"] = json!("add");
+    install["channelData"] = channel_data(true);
+    assert_eq!(s.client.post_activity(&install).await.0, 200);
+    let mut message = s.client.message(conversation, "help");
+    message["channelData"] = channel_data(false);
+    assert_eq!(s.client.post_activity(&message).await.0, 200);
+    s.converse("personal", "ann").await;
+
+    let listed = s.api.get("/api/conversations").await;
+    assert_eq!(listed.status, 200);
+    let by_id = |id: &str| {
+        listed.body["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["conversationId"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} listed: {}", listed.body))
+    };
+    let in_team = by_id(conversation);
+    assert_eq!(
+        (&in_team["team"], &in_team["channel"]),
+        (
+            &json!({"id": "19:team@thread.tacv2", "name": "Release team"}),
+            &json!({"id": "19:deploys@thread.tacv2", "name": "Deploys"})
+        ),
+        "{in_team}"
+    );
+    let personal = by_id("personal");
+    assert_eq!(
+        (&personal["team"], &personal["channel"]),
+        (&Value::Null, &Value::Null)
+    );
+    s.host.stop().await;
+}

@@ -254,6 +254,27 @@ impl Activity {
             .filter(|t| !t.is_empty())
     }
 
+    /// The team and channel a Teams conversation belongs to
+    /// (`channelData.team` and `channelData.channel`), with the names
+    /// where this activity gives them (install and update events do;
+    /// messages carry ids only). `None` outside a team.
+    pub fn team_channel(&self) -> Option<TeamChannel> {
+        let data = self.channel_data.as_ref()?;
+        let field = |object: &str, name: &str| {
+            data.get(object)?
+                .get(name)?
+                .as_str()
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        Some(TeamChannel {
+            team_id: field("team", "id")?,
+            team_name: field("team", "name"),
+            channel_id: field("channel", "id"),
+            channel_name: field("channel", "name"),
+        })
+    }
+
     /// `timestamp` parsed as an instant, when present and well-formed.
     pub fn timestamp_parsed(&self) -> Option<jiff::Timestamp> {
         self.timestamp.as_deref()?.parse().ok()
@@ -300,6 +321,39 @@ impl Activity {
         self.service_url = reference.service_url.clone();
         if self.locale.is_none() {
             self.locale = reference.locale.clone();
+        }
+        self
+    }
+}
+
+/// Where a Teams conversation lives when it is in a team
+/// ([`Activity::team_channel`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamChannel {
+    /// The team's id (`19:…@thread.tacv2`, the General channel's).
+    pub team_id: String,
+    /// The team's name, once an event gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_name: Option<String>,
+    /// The channel's id (`19:…@thread.tacv2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<String>,
+    /// The channel's name, once an event gave it (Teams gives none for
+    /// the General channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_name: Option<String>,
+}
+
+impl TeamChannel {
+    /// This place, with the names `earlier` knew where this one has none
+    /// (messages carry ids only) and it is the same team and channel.
+    pub fn with_names_from(mut self, earlier: Option<&TeamChannel>) -> TeamChannel {
+        if let Some(earlier) = earlier.filter(|e| e.team_id == self.team_id) {
+            self.team_name = self.team_name.or_else(|| earlier.team_name.clone());
+            if earlier.channel_id == self.channel_id {
+                self.channel_name = self.channel_name.or_else(|| earlier.channel_name.clone());
+            }
         }
         self
     }

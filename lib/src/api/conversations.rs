@@ -45,5 +45,10 @@ fn summary(stored: &StoredReference) -> Value {
         "inactiveReason": stored.inactive_reason,
         "lastSeen": stored.last_seen,
         "provenance": stored.provenance,
+        "team": stored.team_channel.as_ref().map(|p| json!({"id": p.team_id, "name": p.team_name})),
+        "channel": stored.team_channel.as_ref().and_then(|p| {
+            let id = p.channel_id.as_ref()?;
+            Some(json!({"id": id, "name": p.channel_name}))
+        }),
     })
 }

@@ -244,11 +244,13 @@ impl Bot {
     /// a conversation that was closed to the bot (blocked, uninstalled)
     /// gets its parked reminders back.
     async fn remember(&self, turn: &Turn) -> Result<(), StoreError> {
-        let was_inactive = self
-            .store
-            .get_reference(&turn.key)
-            .await?
-            .is_some_and(|stored| !stored.active);
+        let earlier = self.store.get_reference(&turn.key).await?;
+        let was_inactive = earlier.as_ref().is_some_and(|stored| !stored.active);
+        let earlier_place = earlier.as_ref().and_then(|e| e.team_channel.as_ref());
+        let team_channel = turn
+            .activity
+            .team_channel()
+            .map(|place| place.with_names_from(earlier_place));
         let mut reference = turn.activity.conversation_reference();
         if let (Some(conversation), Some(tenant)) = (reference.conversation.as_mut(), turn.tenant())
         {
@@ -266,6 +268,7 @@ impl Bot {
                 inactive_reason: None,
                 last_seen: self.now(),
                 provenance: turn.provenance,
+                team_channel,
             })
             .await?;
         if was_inactive {

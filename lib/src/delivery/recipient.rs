@@ -27,6 +27,7 @@ impl Notifier {
                 inactive_reason: None,
                 last_seen: self.clock.now(),
                 provenance: Provenance::Unverified,
+                team_channel: None,
             })),
             _ => self.store.get_reference(key).await,
         }

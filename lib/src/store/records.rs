@@ -5,7 +5,7 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::activity::ConversationReference;
+use crate::activity::{ConversationReference, TeamChannel};
 use crate::calendar::Recurrence;
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use crate::service_url::Provenance;
@@ -32,6 +32,9 @@ pub struct StoredReference {
     /// Records written before this field existed read as unverified.
     #[serde(default)]
     pub provenance: Provenance,
+    /// The team and channel, for a conversation in a Teams team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_channel: Option<TeamChannel>,
 }
 
 impl StoredReference {
@@ -62,6 +65,7 @@ impl StoredReference {
             inactive_reason: None,
             last_seen: Timestamp::now(),
             provenance,
+            team_channel: None,
         }
     }
 

@@ -17,7 +17,7 @@
 //! count after every kind of change in [`counts`].
 
 use jiff::{SignedDuration, Timestamp};
-use nudge::activity::{ChannelAccount, ConversationAccount, ConversationReference};
+use nudge::activity::{ChannelAccount, ConversationAccount, ConversationReference, TeamChannel};
 use nudge::ids::{ConversationKey, JobId, NotificationId};
 use nudge::store::{
     DeliveryClaim, DeliveryRecord, DeliveryStatus, Job, JobStatus, Page, Store, StoreError,
@@ -745,6 +745,12 @@ fn reference(key: &ConversationKey, user: &str, last_seen: Timestamp) -> StoredR
         last_seen,
         // Not the default, so the suite sees adapters keep it.
         provenance: nudge::service_url::Provenance::Verified,
+        team_channel: Some(TeamChannel {
+            team_id: "19:team@thread.tacv2".into(),
+            team_name: Some("Release team".into()),
+            channel_id: Some("19:deploys@thread.tacv2".into()),
+            channel_name: Some("Deploys".into()),
+        }),
     }
 }
 
