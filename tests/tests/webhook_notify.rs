@@ -457,3 +457,112 @@ async fn the_readme_helper_signs_any_call() {
     assert_eq!(times_received(&s, "readme", "from the README"), 1);
     s.host.stop().await;
 }
+
+/// `channel` posts anew in a Teams channel and `thread` replies in one of
+/// its threads, both from what nudge learned in that team (the install in
+/// the General channel, a mention in another channel's thread), whether
+/// or not it has seen that very conversation; a channel it knows nothing
+/// of is a 404, a malformed target a 400, and neither sends anything.
+#[tokio::test]
+async fn channel_posts_and_thread_replies_reach_teams_channels() {
+    let s = ApiHarness::start("notify-channels").await;
+    let team = json!({"id": "19:general@thread.tacv2", "name": "Release team"});
+    let in_team = |conversation: &str, channel: &str| {
+        let mut activity = s.client.message(conversation, "help");
+        activity["channelId"] = json!("msteams");
+        activity["conversation"] =
+            json!({"id": conversation, "conversationType": "channel", "tenantId": "tenant-1"});
+        activity["channelData"] =
+            json!({"team": team, "channel": {"id": channel}, "tenant": {"id": "tenant-1"}});
+        activity
+    };
+    let mut install = in_team("19:general@thread.tacv2", "19:general@thread.tacv2");
+    install["type"] = json!("installationUpdate");
+    install["action"] = json!("add");
+    assert_eq!(s.client.post_activity(&install).await.0, 200);
+    let mention = in_team(
+        "19:deploys@thread.tacv2;messageid=111",
+        "19:deploys@thread.tacv2",
+    );
+    assert_eq!(s.client.post_activity(&mention).await.0, 200);
+
+    let sends = [
+        (
+            json!({"kind": "channel", "channelId": "19:deploys@thread.tacv2"}),
+            "a new post",
+            "19:deploys@thread.tacv2",
+        ),
+        (
+            json!({"kind": "thread", "channelId": "19:deploys@thread.tacv2", "messageId": "111"}),
+            "in the thread",
+            "19:deploys@thread.tacv2;messageid=111",
+        ),
+        (
+            json!({"kind": "thread", "conversationId": "19:general@thread.tacv2;messageid=5"}),
+            "in General's thread",
+            "19:general@thread.tacv2;messageid=5",
+        ),
+        (
+            json!({"kind": "channel", "channelId": "19:general@thread.tacv2"}),
+            "a post in General",
+            "19:general@thread.tacv2",
+        ),
+    ];
+    for (target, text, _) in &sends {
+        let answer = s
+            .api
+            .post("/api/notify", &notify(target.clone(), text))
+            .await;
+        assert_eq!(
+            (answer.status, &answer.body["recipients"]),
+            (202, &json!(1)),
+            "{target}: {}",
+            answer.body
+        );
+    }
+    for (target, text, conversation) in sends {
+        let got = s.channel.wait_for_text(conversation, text, WAIT).await;
+        assert!(
+            got.is_proactive(),
+            "{target}: a new activity in {conversation}"
+        );
+    }
+
+    let refusals = [
+        (
+            json!({"kind": "channel", "channelId": "19:elsewhere@thread.tacv2"}),
+            404,
+            "ChannelNotFound",
+        ),
+        (
+            json!({"kind": "channel", "channelId": "19:deploys@thread.tacv2;messageid=111"}),
+            400,
+            "InvalidTarget",
+        ),
+        (
+            json!({"kind": "thread", "conversationId": "19:deploys@thread.tacv2"}),
+            400,
+            "InvalidTarget",
+        ),
+        (
+            json!({"kind": "thread", "channelId": "19:deploys@thread.tacv2"}),
+            400,
+            "InvalidTarget",
+        ),
+    ];
+    for (target, status, code) in refusals {
+        let answer = s
+            .api
+            .post("/api/notify", &notify(target.clone(), "never"))
+            .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (status, code),
+            "{target}: {}",
+            answer.body
+        );
+    }
+    settle().await;
+    assert!(s.channel.received().iter().all(|r| r.text() != "never"));
+    s.host.stop().await;
+}

@@ -11,7 +11,7 @@
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::ApiError;
+use super::{team_place, ApiError};
 use crate::bot::command::parse_tag_name;
 use crate::ids::{check_opaque_id, ConversationKey};
 use crate::notification::Target;
@@ -38,14 +38,33 @@ pub enum TargetRequest {
     Subscribers {
         tag: Option<String>,
     },
+    /// A new post in a Teams channel.
+    #[serde(rename_all = "camelCase")]
+    Channel {
+        channel_id: String,
+    },
+    /// A reply in a Teams channel's thread.
+    #[serde(rename_all = "camelCase")]
+    Thread {
+        conversation_id: Option<String>,
+        channel_id: Option<String>,
+        message_id: Option<String>,
+    },
 }
 
 /// A target, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience {
     Conversation(ConversationKey),
-    User { channel_id: String, user_id: String },
-    Subscribers { tag: Option<String> },
+    /// A Teams channel or thread (`team_place`).
+    TeamPlace(ConversationKey),
+    User {
+        channel_id: String,
+        user_id: String,
+    },
+    Subscribers {
+        tag: Option<String>,
+    },
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -86,6 +105,16 @@ impl TryFrom<TargetRequest> for Audience {
                     user_id,
                 })
             }
+            TargetRequest::Channel { channel_id } => {
+                team_place::channel(&channel_id).map(Audience::TeamPlace)
+            }
+            TargetRequest::Thread {
+                conversation_id,
+                channel_id,
+                message_id,
+            } => {
+                team_place::thread(conversation_id, channel_id, message_id).map(Audience::TeamPlace)
+            }
             TargetRequest::Subscribers { tag: None } => Ok(Audience::Subscribers { tag: None }),
             TargetRequest::Subscribers { tag: Some(raw) } => parse_tag_name(&raw)
                 .map(|tag| Audience::Subscribers { tag: Some(tag) })
@@ -113,6 +142,10 @@ impl Audience {
         match self {
             Audience::Conversation(key) => {
                 active_reference(store, key).await?;
+                Ok((Target::Conversation { key: key.clone() }, 1))
+            }
+            Audience::TeamPlace(key) => {
+                active(team_place::reference(store, key).await?)?;
                 Ok((Target::Conversation { key: key.clone() }, 1))
             }
             Audience::User {
@@ -149,6 +182,7 @@ impl Audience {
     pub async fn one_conversation(&self, store: &dyn Store) -> Result<ConversationKey, ApiError> {
         match self {
             Audience::Conversation(key) => Ok(active_reference(store, key).await?.key),
+            Audience::TeamPlace(key) => Ok(active(team_place::reference(store, key).await?)?.key),
             Audience::User { .. } => {
                 let mut latest: Option<StoredReference> = None;
                 for key in self.user_keys(store).await? {
@@ -208,6 +242,12 @@ async fn active_reference(
             format!("no stored conversation {key}"),
         ));
     };
+    active(reference)
+}
+
+/// `reference`, if active: else 409 `ConversationInactive`.
+fn active(reference: StoredReference) -> Result<StoredReference, ApiError> {
+    let key = &reference.key;
     if !reference.active {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
