@@ -358,3 +358,89 @@ impl TeamChannel {
         self
     }
 }
+
+#[cfg(test)]
+mod team_channel_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn with_channel_data(data: Value) -> Activity {
+        Activity {
+            channel_data: Some(data),
+            ..Activity::default()
+        }
+    }
+
+    #[test]
+    fn a_team_conversation_names_its_team_and_channel_and_others_none() {
+        let place = with_channel_data(json!({
+            "team": {"id": "19:t@thread.tacv2", "name": "Release"},
+            "channel": {"id": "19:c@thread.tacv2"},
+            "tenant": {"id": "t1"}
+        }))
+        .team_channel()
+        .expect("in a team");
+        assert_eq!(
+            place,
+            TeamChannel {
+                team_id: "19:t@thread.tacv2".into(),
+                team_name: Some("Release".into()),
+                channel_id: Some("19:c@thread.tacv2".into()),
+                channel_name: None,
+            }
+        );
+        for outside in [
+            json!({"tenant": {"id": "t1"}}),
+            json!({"team": {"id": ""}}),
+            json!({"team": {"name": "no id"}}),
+        ] {
+            assert_eq!(
+                with_channel_data(outside.clone()).team_channel(),
+                None,
+                "{outside}"
+            );
+        }
+        assert_eq!(Activity::default().team_channel(), None);
+    }
+
+    #[test]
+    fn names_learned_earlier_are_kept_only_for_the_same_team_and_channel() {
+        let named = TeamChannel {
+            team_id: "t".into(),
+            team_name: Some("Release".into()),
+            channel_id: Some("c".into()),
+            channel_name: Some("Deploys".into()),
+        };
+        let ids_only = |channel: &str| TeamChannel {
+            team_id: "t".into(),
+            channel_id: Some(channel.into()),
+            ..TeamChannel::default()
+        };
+        assert_eq!(ids_only("c").with_names_from(Some(&named)), named);
+        let other_channel = ids_only("d").with_names_from(Some(&named));
+        assert_eq!(
+            (
+                other_channel.team_name.as_deref(),
+                other_channel.channel_name
+            ),
+            (Some("Release"), None),
+            "the team's name carries over, not another channel's"
+        );
+        let other_team = TeamChannel {
+            team_id: "u".into(),
+            ..TeamChannel::default()
+        }
+        .with_names_from(Some(&named));
+        assert_eq!(other_team.team_name, None);
+        let renamed = TeamChannel {
+            team_name: Some("Release 2".into()),
+            ..ids_only("c")
+        }
+        .with_names_from(Some(&named));
+        assert_eq!(
+            renamed.team_name.as_deref(),
+            Some("Release 2"),
+            "a new name wins"
+        );
+    }
+}
