@@ -188,6 +188,24 @@ pub enum Reason {
 }
 
 impl Notification {
+    /// An edit or a recall of every message `of` sent, with a fresh id
+    /// ([`Target::Delivered`]): each becomes `activity` (`Edit::Update`) or
+    /// is deleted (`Edit::Delete`, the activity unused).
+    pub fn change_of(of: NotificationId, edit: Edit, activity: Activity) -> Self {
+        Notification {
+            id: NotificationId::generate(),
+            target: Target::Delivered {
+                of,
+                edit,
+                after: None,
+            },
+            activity,
+            reason: Reason::Webhook,
+            not_before: None,
+            operation: Operation::Send,
+        }
+    }
+
     /// A notification to one conversation, sent as soon as possible, with a
     /// fresh id.
     pub fn to_conversation(key: ConversationKey, activity: Activity, reason: Reason) -> Self {

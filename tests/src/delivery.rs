@@ -608,18 +608,7 @@ pub async fn a_broadcast_is_edited_then_recalled_everywhere(rig: &Rig<'_>) {
         (Edit::Delete, Activity::default()),
     ] {
         let change = rig
-            .send(Notification {
-                id: NotificationId::generate(),
-                target: Target::Delivered {
-                    of: broadcast.clone(),
-                    edit,
-                    after: None,
-                },
-                activity,
-                reason: Reason::Webhook,
-                not_before: None,
-                operation: Operation::Send,
-            })
+            .send(Notification::change_of(broadcast.clone(), edit, activity))
             .await;
         for (key, activity_id) in keys.iter().zip(&sent) {
             let record = rig.outcome(&change.child(&key.to_string()), patience).await;

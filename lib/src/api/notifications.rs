@@ -11,7 +11,7 @@
 //! `PATCH` (new `text` and/or `card`) and `DELETE` (a recall) change every
 //! message a finished notification sent: they accept one notification,
 //! followed here like any other, whose target is the first one's delivered
-//! messages ([`Target::Delivered`]); the notifier expands it page by page
+//! messages ([`crate::notification::Target::Delivered`]); the notifier expands it page by page
 //! into one update or delete per conversation, under the same rate limits,
 //! retries and delivery records as a send.
 
@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use crate::activity::Activity;
 use crate::ids::NotificationId;
-use crate::notification::{Edit, Notification, Operation, Reason, Target};
+use crate::notification::{Edit, Notification};
 use crate::store::{AcceptedNotification, DeliveryCounts, DeliveryRecord, Page, Store};
 
 use super::body::{parse_json, read_limited};
@@ -185,18 +185,7 @@ async fn change(
         ));
     }
     let recipients = progress.counts.sent;
-    let change = Notification {
-        id: NotificationId::generate(),
-        target: Target::Delivered {
-            of: id.clone(),
-            edit,
-            after: None,
-        },
-        activity,
-        reason: Reason::Webhook,
-        not_before: None,
-        operation: Operation::Send,
-    };
+    let change = Notification::change_of(id.clone(), edit, activity);
     let answer = super::notify::accept(app, &change, recipients, jiff::Timestamp::now()).await?;
     tracing::info!(notification = %id, change = %change.id, ?edit, recipients, "change accepted");
     Ok(answer)
