@@ -82,7 +82,8 @@ impl Assembly {
             inbound,
             Limiter::new(self.store.clone(), settings.notifier.rate_limits.clone()),
             settings.limits.clone(),
-        );
+        )
+        .with_teams(settings.notifier.teams.clone());
         api::app(state, webhooks)
     }
 

@@ -81,6 +81,8 @@ impl Settings {
     pub fn from_env(env: &dyn Env) -> Result<Settings, ConfigError> {
         let defaults = NotifierSettings::default();
         let limits = Limits::default();
+        let app = app_identity(env)?;
+        let teams = teams_settings(env, app.as_ref())?;
         Ok(Settings {
             port: number(env, "PORT", 3978, |_| true, "a port number")?,
             bind: number(
@@ -93,7 +95,7 @@ impl Settings {
             data_dir: env
                 .get("NUDGE_DATA_DIR")
                 .map_or_else(|| PathBuf::from(".nudge"), PathBuf::from),
-            app: app_identity(env)?,
+            app,
             notifier: NotifierSettings {
                 max_attempts: number(
                     env,
@@ -127,6 +129,7 @@ impl Settings {
                     |n| (10..=60_000).contains(n),
                     "a number of milliseconds from 10 to 60000",
                 )?),
+                teams,
                 ..defaults
             },
             notifier_concurrency: number(
@@ -217,6 +220,26 @@ fn login_url(env: &dyn Env, authority: &str) -> Result<String, ConfigError> {
             problem: format!("`{url}` is not an https URL (http only to this machine)"),
         }),
     }
+}
+
+/// How a Teams tenant nudge has no conversation in is reached: the
+/// default service URL (`NUDGE_TEAMS_SERVICE_URL`, none by default) and
+/// the bot's Teams id, from its app id.
+fn teams_settings(
+    env: &dyn Env,
+    app: Option<&AppIdentity>,
+) -> Result<crate::reach::TeamsSettings, ConfigError> {
+    let service_url = match env.get("NUDGE_TEAMS_SERVICE_URL") {
+        None => None,
+        Some(url) => Some(url.parse().map_err(|e| ConfigError {
+            variable: "NUDGE_TEAMS_SERVICE_URL",
+            problem: format!("`{url}` is not a service URL: {e}"),
+        })?),
+    };
+    Ok(crate::reach::TeamsSettings {
+        service_url,
+        bot_id: app.map(|app| format!("28:{}", app.app_id)),
+    })
 }
 
 fn app_identity(env: &dyn Env) -> Result<Option<AppIdentity>, ConfigError> {

@@ -55,6 +55,7 @@ pub mod local;
 pub mod notification;
 pub mod queue;
 pub mod rate;
+pub mod reach;
 mod roots;
 pub mod schedule;
 pub mod secret;

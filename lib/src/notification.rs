@@ -114,6 +114,26 @@ pub enum Target {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<ConversationKey>,
     },
+    /// A Teams user of a tenant, named by their Entra object id or Teams
+    /// id (`29:…`): their 1:1 conversation with the bot, which the
+    /// notifier creates first when nudge has none (`crate::reach`).
+    #[serde(rename_all = "camelCase")]
+    Member {
+        /// The user's tenant.
+        tenant_id: String,
+        /// The user's Entra object id or Teams id.
+        member_id: String,
+    },
+    /// Teams users of one tenant, each reached as a [`Target::Member`]:
+    /// expanded like a broadcast, a page at a time, the users not yet
+    /// expanded carried in the message.
+    #[serde(rename_all = "camelCase")]
+    Members {
+        /// Their tenant.
+        tenant_id: String,
+        /// Their Entra object ids or Teams ids.
+        member_ids: Vec<String>,
+    },
     /// Every conversation an earlier notification was delivered to, each
     /// message changed by `edit` (`PATCH` and `DELETE
     /// /api/notifications/{id}`); expanded page by page like a broadcast,

@@ -35,6 +35,7 @@ const LAYERS: &[&str] = &[
     // The store port and the Connector client.
     "connector",
     "store",
+    "reach",
     // The logic: inbound checks, delivery, the schedule, the bot.
     "auth",
     "delivery",

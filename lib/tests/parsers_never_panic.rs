@@ -289,6 +289,7 @@ fn router(dir: &std::path::Path) -> axum::Router {
         channel: Arc::new(connector),
         inbound: Arc::new(Unauthenticated),
         limits: Limits::default(),
+        teams: nudge::reach::TeamsSettings::default(),
     };
     api::with_fallbacks(api::router(state))
 }

@@ -84,6 +84,8 @@ pub struct AppState {
     pub limits: Limits,
     /// The rate limits replies take their slots from (`replies`).
     pub limiter: Arc<Limiter>,
+    /// How Teams tenants without a conversation are reached (`target`).
+    pub teams: crate::reach::TeamsSettings,
 }
 
 impl AppState {
@@ -109,7 +111,15 @@ impl AppState {
             channel,
             inbound,
             limits,
+            teams: crate::reach::TeamsSettings::default(),
         }
+    }
+
+    /// The same state reaching Teams tenants it has no conversation in as
+    /// `teams` says (no default service URL unless given).
+    pub fn with_teams(mut self, teams: crate::reach::TeamsSettings) -> AppState {
+        self.teams = teams;
+        self
     }
 
     /// The same state with the bot's logic for each turn replaced by

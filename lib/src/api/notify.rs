@@ -79,7 +79,7 @@ pub async fn notify(
             ));
         }
     }
-    let (target, recipients) = audience.resolve(app.store.as_ref()).await?;
+    let (target, recipients) = audience.resolve(app.store.as_ref(), &app.teams).await?;
     let notification = Notification {
         id: NotificationId::generate(),
         target,

@@ -4,9 +4,14 @@
 //! `{"kind": "conversation", "key": "msteams#19:…"}` (or `channelId` and
 //! `conversationId` instead of the key nudge returns), `{"kind": "user",
 //! "channelId", "userId"}` (every active conversation whose stored
-//! reference names that user), `{"kind": "subscribers"}` and
-//! `{"kind": "subscribers", "tag": "deploys"}`. Nothing here ever names a
-//! service URL: messages go where the stored references say.
+//! reference names that user), `{"kind": "user", "tenantId",
+//! "aadObjectId" | "userId"}` (a Teams user's 1:1 conversation, created
+//! if nudge has none: `crate::reach`), `{"kind": "users", "tenantId",
+//! "users": […]}` (many of those), `{"kind": "channel"}` and `{"kind":
+//! "thread"}` (`team_place`), `{"kind": "subscribers"}` and `{"kind":
+//! "subscribers", "tag": "deploys"}`. Nothing here ever names a service
+//! URL: messages go where the stored references, or the tenant's
+//! directory entry, say.
 
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -15,6 +20,7 @@ use super::{team_place, ApiError};
 use crate::bot::command::parse_tag_name;
 use crate::ids::{check_opaque_id, ConversationKey};
 use crate::notification::Target;
+use crate::reach::TeamsSettings;
 use crate::store::{Store, StoredReference};
 
 /// Conversations of one user read per query while counting or choosing.
@@ -30,10 +36,22 @@ pub enum TargetRequest {
         channel_id: Option<String>,
         conversation_id: Option<String>,
     },
+    /// A user on a channel (`channelId`, `userId`: every active
+    /// conversation naming them), or a Teams user by tenant (`tenantId`
+    /// and `aadObjectId` or `userId`: their 1:1 conversation, created
+    /// if need be).
     #[serde(rename_all = "camelCase")]
     User {
-        channel_id: String,
-        user_id: String,
+        channel_id: Option<String>,
+        user_id: Option<String>,
+        tenant_id: Option<String>,
+        aad_object_id: Option<String>,
+    },
+    /// Teams users of one tenant, each in their 1:1 conversation.
+    #[serde(rename_all = "camelCase")]
+    Users {
+        tenant_id: String,
+        users: Vec<UserRequest>,
     },
     Subscribers {
         tag: Option<String>,
@@ -52,6 +70,18 @@ pub enum TargetRequest {
     },
 }
 
+/// One Teams user of a `users` target.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserRequest {
+    aad_object_id: Option<String>,
+    user_id: Option<String>,
+}
+
+/// Users one `users` target may list: its queue message carries them all
+/// and must fit the smallest queue's message (Azure Storage's 64 KiB).
+pub const MAX_USERS: usize = 250;
+
 /// A target, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience {
@@ -61,6 +91,16 @@ pub enum Audience {
     User {
         channel_id: String,
         user_id: String,
+    },
+    /// A Teams user by tenant (`crate::reach`).
+    Member {
+        tenant_id: String,
+        member_id: String,
+    },
+    /// Teams users of one tenant.
+    Members {
+        tenant_id: String,
+        member_ids: Vec<String>,
     },
     Subscribers {
         tag: Option<String>,
@@ -95,14 +135,48 @@ impl TryFrom<TargetRequest> for Audience {
                 "a conversation is named by `key`, or by `channelId` and `conversationId`",
             )),
             TargetRequest::User {
-                channel_id,
-                user_id,
+                channel_id: Some(channel_id),
+                user_id: Some(user_id),
+                tenant_id: None,
+                aad_object_id: None,
             } => {
                 check_opaque_id("channelId", &channel_id).map_err(|e| invalid(e.to_string()))?;
                 check_opaque_id("userId", &user_id).map_err(|e| invalid(e.to_string()))?;
                 Ok(Audience::User {
                     channel_id,
                     user_id,
+                })
+            }
+            TargetRequest::User {
+                channel_id,
+                user_id,
+                tenant_id: Some(tenant_id),
+                aad_object_id,
+            } if channel_id.as_deref().is_none_or(|c| c == TEAMS) => Ok(Audience::Member {
+                member_id: member_id(aad_object_id, user_id)?,
+                tenant_id: checked_tenant(tenant_id)?,
+            }),
+            TargetRequest::User { .. } => Err(invalid(
+                "a user is named by `channelId` and `userId` (every conversation naming them), \
+                 or in Teams by `tenantId` and `aadObjectId` or `userId` (29:…: their 1:1 \
+                 conversation with the bot)",
+            )),
+            TargetRequest::Users { tenant_id, users } => {
+                if users.is_empty() || users.len() > MAX_USERS {
+                    return Err(invalid(format!(
+                        "`users` lists 1 to {MAX_USERS} users; send more in further requests"
+                    )));
+                }
+                let mut member_ids = Vec::with_capacity(users.len());
+                for user in users {
+                    let id = member_id(user.aad_object_id, user.user_id)?;
+                    if !member_ids.contains(&id) {
+                        member_ids.push(id);
+                    }
+                }
+                Ok(Audience::Members {
+                    tenant_id: checked_tenant(tenant_id)?,
+                    member_ids,
                 })
             }
             TargetRequest::Channel { channel_id } => {
@@ -123,6 +197,37 @@ impl TryFrom<TargetRequest> for Audience {
     }
 }
 
+/// The channel id of Teams.
+const TEAMS: &str = crate::reach::TEAMS;
+
+/// A Teams user's id as given: an Entra object id (a GUID) or a Teams id
+/// (`29:…`), one of the two.
+fn member_id(aad_object_id: Option<String>, user_id: Option<String>) -> Result<String, ApiError> {
+    match (aad_object_id, user_id) {
+        (Some(aad), None) if crate::ids::is_guid(&aad) => Ok(aad),
+        (Some(_), None) => Err(invalid(
+            "aadObjectId is a Microsoft Entra object id (a GUID)",
+        )),
+        (None, Some(id)) if crate::reach::is_member_id(&id) && !crate::ids::is_guid(&id) => Ok(id),
+        (None, Some(_)) => Err(invalid(
+            "userId of a Teams user is their Teams id (29:…); or name them by aadObjectId",
+        )),
+        _ => Err(invalid(
+            "a Teams user is named by `aadObjectId` or by `userId` (29:…), one of the two",
+        )),
+    }
+}
+
+fn checked_tenant(tenant_id: String) -> Result<String, ApiError> {
+    check_opaque_id("tenantId", &tenant_id).map_err(|e| invalid(e.to_string()))?;
+    Ok(tenant_id)
+}
+
+/// 404 `TenantNotFound`: nudge cannot reach the tenant (`why`).
+fn tenant_not_found(why: String) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "TenantNotFound", why)
+}
+
 fn store_failed(error: crate::store::StoreError) -> ApiError {
     ApiError::internal(&error)
 }
@@ -138,8 +243,41 @@ fn user_not_found() -> ApiError {
 impl Audience {
     /// The queue target for this audience and how many conversations it
     /// reaches now. A single conversation must be known and active.
-    pub async fn resolve(&self, store: &dyn Store) -> Result<(Target, u64), ApiError> {
+    /// A Teams user must be reachable: known, or in a tenant nudge can
+    /// reach (`teams`).
+    pub async fn resolve(
+        &self,
+        store: &dyn Store,
+        teams: &TeamsSettings,
+    ) -> Result<(Target, u64), ApiError> {
         match self {
+            Audience::Member {
+                tenant_id,
+                member_id,
+            } => {
+                if member_conversation(store, tenant_id, member_id)
+                    .await?
+                    .is_none()
+                {
+                    reachable(store, teams, tenant_id).await?;
+                }
+                let target = Target::Member {
+                    tenant_id: tenant_id.clone(),
+                    member_id: member_id.clone(),
+                };
+                Ok((target, 1))
+            }
+            Audience::Members {
+                tenant_id,
+                member_ids,
+            } => {
+                reachable(store, teams, tenant_id).await?;
+                let target = Target::Members {
+                    tenant_id: tenant_id.clone(),
+                    member_ids: member_ids.clone(),
+                };
+                Ok((target, member_ids.len() as u64))
+            }
             Audience::Conversation(key) => {
                 active_reference(store, key).await?;
                 Ok((Target::Conversation { key: key.clone() }, 1))
@@ -198,7 +336,20 @@ impl Audience {
                 }
                 latest.map(|r| r.key).ok_or_else(user_not_found)
             }
-            Audience::Subscribers { .. } => Err(invalid(
+            Audience::Member {
+                tenant_id,
+                member_id,
+            } => member_conversation(store, tenant_id, member_id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        "UserNotFound",
+                        "nudge has no conversation with this user yet: a notification to them \
+                         creates it",
+                    )
+                }),
+            Audience::Subscribers { .. } | Audience::Members { .. } => Err(invalid(
                 "name a conversation or a user: subscribers are not one conversation",
             )),
         }
@@ -228,6 +379,37 @@ impl Audience {
             }
         }
     }
+}
+
+/// The active 1:1 conversation nudge has noted with a Teams user.
+async fn member_conversation(
+    store: &dyn Store,
+    tenant_id: &str,
+    member_id: &str,
+) -> Result<Option<ConversationKey>, ApiError> {
+    let Some(key) = crate::reach::known_conversation(store, tenant_id, member_id)
+        .await
+        .map_err(store_failed)?
+    else {
+        return Ok(None);
+    };
+    let reference = store.get_reference(&key).await.map_err(store_failed)?;
+    Ok(reference.filter(|r| r.active).map(|r| r.key))
+}
+
+/// Whether nudge can open conversations in `tenant_id`: 404
+/// `TenantNotFound` if not.
+async fn reachable(
+    store: &dyn Store,
+    teams: &TeamsSettings,
+    tenant_id: &str,
+) -> Result<(), ApiError> {
+    teams
+        .reach(store, tenant_id)
+        .await
+        .map_err(store_failed)?
+        .map(|_| ())
+        .map_err(tenant_not_found)
 }
 
 /// The stored, active reference of `key`: 404 unknown, 409 inactive.

@@ -15,6 +15,7 @@
 
 mod caps;
 pub mod command;
+mod directory;
 mod handler;
 mod job_completion;
 mod jobs;
@@ -82,6 +83,8 @@ pub struct Bot {
     handler: Arc<dyn TurnHandler>,
     /// Where "now" comes from.
     clock: Arc<dyn Clock>,
+    /// What this process has written to the Teams directory.
+    noted: directory::Noted,
 }
 
 impl Bot {
@@ -96,6 +99,7 @@ impl Bot {
             caps: Caps::default(),
             handler: Arc::new(Commands),
             clock: Arc::new(SystemClock),
+            noted: directory::Noted::default(),
         }
     }
 
@@ -260,16 +264,18 @@ impl Bot {
                 .tenant_id
                 .get_or_insert_with(|| tenant.to_owned());
         }
-        self.store
-            .save_reference(&StoredReference {
-                key: turn.key.clone(),
-                reference,
-                active: true,
-                inactive_reason: None,
-                last_seen: self.now(),
-                provenance: turn.provenance,
-                team_channel,
-            })
+        let stored = StoredReference {
+            key: turn.key.clone(),
+            reference,
+            active: true,
+            inactive_reason: None,
+            last_seen: self.now(),
+            provenance: turn.provenance,
+            team_channel,
+        };
+        self.store.save_reference(&stored).await?;
+        self.noted
+            .note(self.store.as_ref(), &stored, self.now())
             .await?;
         if was_inactive {
             self.resume_reminders(&turn.key).await?;

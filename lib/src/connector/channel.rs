@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 
-use super::{ConnectorClient, ConnectorError, ResourceResponse};
+use super::{ConnectorClient, ConnectorError, CreatedConversation, ResourceResponse};
 use crate::activity::Activity;
 use crate::service_url::{Provenance, ServiceUrl};
 
@@ -44,6 +44,18 @@ pub trait Channel: Send + Sync {
         conversation_id: &str,
         activity_id: &str,
     ) -> Result<ResourceResponse, ConnectorError>;
+
+    /// Opens a 1:1 conversation between the bot (`bot_id`) and one user
+    /// (`member_id`) of `tenant_id`, or finds the one there is
+    /// ([`ConnectorClient::create_conversation`]).
+    async fn create_conversation(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        bot_id: &str,
+        member_id: &str,
+        tenant_id: &str,
+    ) -> Result<CreatedConversation, ConnectorError>;
 
     /// Gets ready for a send timed to a rate-limit slot (a token, a
     /// connection), so that it leaves at its slot. Nothing by default.
@@ -105,6 +117,25 @@ impl Channel for ConnectorClient {
             provenance,
             conversation_id,
             activity_id,
+        )
+        .await
+    }
+
+    async fn create_conversation(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        bot_id: &str,
+        member_id: &str,
+        tenant_id: &str,
+    ) -> Result<CreatedConversation, ConnectorError> {
+        ConnectorClient::create_conversation(
+            self,
+            service_url,
+            provenance,
+            bot_id,
+            member_id,
+            tenant_id,
         )
         .await
     }

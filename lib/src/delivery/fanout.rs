@@ -1,7 +1,8 @@
 //! Broadcasts and user targets, expanded page by page.
 //!
 //! A notification to many conversations (every subscriber, a tag's
-//! subscribers, every active conversation of a user) enters the queue as
+//! subscribers, every active conversation of a user, a list of Teams
+//! users) enters the queue as
 //! one message whatever its audience, so the request that made it does a
 //! constant amount of work. Each time the notifier takes it, it reads one
 //! page of the audience, enqueues one notification per conversation and,
@@ -46,7 +47,13 @@ impl Notifier {
             Target::Delivered { of, edit, after } => {
                 return self.expand_edit(parent, of, *edit, after.as_ref()).await
             }
-            Target::Conversation { .. } | Target::Reference { .. } => return Ok(Disposition::Done),
+            Target::Members {
+                tenant_id,
+                member_ids,
+            } => return self.expand_members(parent, tenant_id, member_ids).await,
+            Target::Conversation { .. } | Target::Reference { .. } | Target::Member { .. } => {
+                return Ok(Disposition::Done)
+            }
         };
         let children = page.items.iter().map(|key| Notification {
             id: parent.id.child(&key.to_string()),
@@ -58,6 +65,38 @@ impl Notifier {
         });
         let more = page.next.map(|next| Notification {
             target: parent.target.after(next),
+            ..parent.clone()
+        });
+        self.enqueue_page(children.collect(), more).await
+    }
+
+    /// One page of a list of Teams users ([`Target::Members`]): one child
+    /// per user of the page, each reached on its own (`member`), and the
+    /// rest of the list after them.
+    async fn expand_members(
+        &self,
+        parent: &Notification,
+        tenant_id: &str,
+        member_ids: &[String],
+    ) -> Result<Disposition, DeliveryError> {
+        let split = member_ids.len().min(self.settings.fanout_page.max(1));
+        let (page, rest) = member_ids.split_at(split);
+        let children = page.iter().map(|member_id| Notification {
+            id: parent.id.child(&format!("{tenant_id}/{member_id}")),
+            target: Target::Member {
+                tenant_id: tenant_id.to_owned(),
+                member_id: member_id.clone(),
+            },
+            activity: parent.activity.clone(),
+            reason: parent.reason.clone(),
+            not_before: None,
+            operation: Operation::Send,
+        });
+        let more = (!rest.is_empty()).then(|| Notification {
+            target: Target::Members {
+                tenant_id: tenant_id.to_owned(),
+                member_ids: rest.to_vec(),
+            },
             ..parent.clone()
         });
         self.enqueue_page(children.collect(), more).await

@@ -230,21 +230,29 @@ impl Limiter {
 
     /// The limits a send to `key` (of `tenant`) is held to; none when no
     /// limit applies.
-    fn rules(&self, key: &ConversationKey, tenant: Option<&str>) -> Vec<(Limited, Rule)> {
-        [
+    ///
+    /// Without a conversation (the creation of a 1:1 conversation,
+    /// `delivery/member.rs`), only the tenant's and the global limits: the
+    /// conversation is new, and the send into it after takes that
+    /// conversation's slot as any send does.
+    fn rules(&self, key: Option<&ConversationKey>, tenant: Option<&str>) -> Vec<(Limited, Rule)> {
+        let conversation = key.map(|key| {
             (
                 Limited::Conversation(key.clone()),
                 self.limits.conversation_rule(),
-            ),
-            (
-                Limited::Tenant(tenant.map(str::to_owned)),
-                self.limits.tenant_rule(),
-            ),
-            (Limited::Global, self.limits.global_rule()),
-        ]
-        .into_iter()
-        .filter(|(_, rule)| !rule.is_unlimited())
-        .collect()
+            )
+        });
+        conversation
+            .into_iter()
+            .chain([
+                (
+                    Limited::Tenant(tenant.map(str::to_owned)),
+                    self.limits.tenant_rule(),
+                ),
+                (Limited::Global, self.limits.global_rule()),
+            ])
+            .filter(|(_, rule)| !rule.is_unlimited())
+            .collect()
     }
 
     /// A send time for `key` that every limit agreed on, no later than
@@ -253,6 +261,17 @@ impl Limiter {
     pub async fn agree_for(
         &self,
         key: &ConversationKey,
+        tenant: Option<&str>,
+        by: Option<Timestamp>,
+    ) -> Result<Agreement, StoreError> {
+        self.agree_on(Some(key), tenant, by).await
+    }
+
+    /// [`Limiter::agree_for`], for a conversation or (`None`) for the
+    /// creation of one.
+    async fn agree_on(
+        &self,
+        key: Option<&ConversationKey>,
         tenant: Option<&str>,
         by: Option<Timestamp>,
     ) -> Result<Agreement, StoreError> {
@@ -311,7 +330,7 @@ impl Notifier {
     pub(super) async fn slot(
         &self,
         record: &mut DeliveryRecord,
-        key: &ConversationKey,
+        key: Option<&ConversationKey>,
         tenant: Option<&str>,
         began: Instant,
     ) -> Result<Option<Duration>, StoreError> {
@@ -336,17 +355,17 @@ impl Notifier {
             let kept = !is_late(at, Timestamp::now(), late);
             if !kept {
                 let by = Timestamp::now().duration_since(at);
-                tracing::debug!(conversation = %key, late_by = %by, "came back too late for its slot; taking another");
+                tracing::debug!(conversation = ?key, late_by = %by, "came back too late for its slot; taking another");
             }
             kept
         });
         for _ in 0..SLOT_TRIES {
             let at = match held.take() {
                 Some(at) => at,
-                None => match limiter.agree_for(key, tenant, None).await? {
+                None => match limiter.agree_on(key, tenant, None).await? {
                     Agreement::Agreed(at) => at,
                     Agreement::Disagreed(at) | Agreement::NotBy(at) => {
-                        tracing::debug!(conversation = %key, "the limits gave no common slot; asking again later");
+                        tracing::debug!(conversation = ?key, "the limits gave no common slot; asking again later");
                         let wait = super::time_until(Some(at), Timestamp::now());
                         return Ok(Some(wait.unwrap_or(TRY_AGAIN)));
                     }
@@ -370,7 +389,7 @@ impl Notifier {
             if !is_late(at, Timestamp::now(), late) {
                 return Ok(None);
             }
-            tracing::debug!(conversation = %key, "slot missed; taking another");
+            tracing::debug!(conversation = ?key, "slot missed; taking another");
         }
         Ok(Some(TRY_AGAIN))
     }

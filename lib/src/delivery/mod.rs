@@ -53,6 +53,7 @@ mod fanout;
 mod hooks;
 mod lead;
 mod limiter;
+mod member;
 #[cfg(all(test, feature = "local"))]
 mod notifier_tests;
 pub(crate) mod policy;
@@ -121,6 +122,9 @@ pub struct NotifierSettings {
     pub backoff_base: Duration,
     /// How long a delivery record is kept after its last update.
     pub retention: Duration,
+    /// How a Teams tenant nudge has no conversation in is reached
+    /// ([`crate::reach`]).
+    pub teams: crate::reach::TeamsSettings,
 }
 
 impl Default for NotifierSettings {
@@ -132,6 +136,7 @@ impl Default for NotifierSettings {
             rate_limits: RateLimits::default(),
             backoff_base: policy::BACKOFF_BASE,
             retention: Duration::from_secs(30 * 24 * 3600),
+            teams: crate::reach::TeamsSettings::default(),
         }
     }
 }
@@ -232,10 +237,49 @@ impl Notifier {
                     Ok(Disposition::Done)
                 }
             },
-            Target::Subscribers { .. } | Target::User { .. } | Target::Delivered { .. } => {
-                self.expand(notification).await
+            Target::Member {
+                tenant_id,
+                member_id,
+            } => {
+                self.send_to_member(notification, tenant_id, member_id, now)
+                    .await
             }
+            Target::Subscribers { .. }
+            | Target::User { .. }
+            | Target::Members { .. }
+            | Target::Delivered { .. } => self.expand(notification).await,
         }
+    }
+
+    /// Claims the notification's delivery for this attempt (for `key`, when
+    /// the conversation is known yet): `Err` is what to do with the message
+    /// instead (a duplicate of a finished delivery, or another attempt's
+    /// live claim).
+    async fn claim(
+        &self,
+        notification: &Notification,
+        key: Option<&ConversationKey>,
+        now: Timestamp,
+    ) -> Result<Result<DeliveryRecord, Disposition>, DeliveryError> {
+        let lease_until = later(now, self.settings.lease);
+        Ok(
+            match self
+                .store
+                .begin_delivery(&notification.id, key, now, lease_until)
+                .await?
+            {
+                DeliveryClaim::Proceed(record) => Ok(record),
+                DeliveryClaim::Finished(record) => {
+                    tracing::info!(status = %record.status, "already delivered; duplicate dropped");
+                    Err(Disposition::Done)
+                }
+                DeliveryClaim::Busy(record) => {
+                    let wait =
+                        time_until(record.lease_until, now).unwrap_or(Duration::from_secs(1));
+                    Err(Disposition::RetryAfter(wait))
+                }
+            },
+        )
     }
 
     async fn send_one(
@@ -245,21 +289,9 @@ impl Notifier {
         now: Timestamp,
     ) -> Result<Disposition, DeliveryError> {
         let began = std::time::Instant::now();
-        let lease_until = later(now, self.settings.lease);
-        let mut record = match self
-            .store
-            .begin_delivery(&notification.id, Some(key), now, lease_until)
-            .await?
-        {
-            DeliveryClaim::Proceed(record) => record,
-            DeliveryClaim::Finished(record) => {
-                tracing::info!(status = %record.status, "already delivered; duplicate dropped");
-                return Ok(Disposition::Done);
-            }
-            DeliveryClaim::Busy(record) => {
-                let wait = time_until(record.lease_until, now).unwrap_or(Duration::from_secs(1));
-                return Ok(Disposition::RetryAfter(wait));
-            }
+        let mut record = match self.claim(notification, Some(key), now).await? {
+            Ok(record) => record,
+            Err(disposition) => return Ok(disposition),
         };
         let Some(stored) = self.recipient(notification, key).await? else {
             return self
@@ -308,7 +340,7 @@ impl Notifier {
             .ready(self.channel.as_ref(), &service_url, stored.provenance)
             .await;
         if let Some(wait) = self
-            .slot(&mut record, key, stored.tenant_id(), began)
+            .slot(&mut record, Some(key), stored.tenant_id(), began)
             .await?
         {
             tracing::debug!(conversation = %key, ?wait, "rate limited; back on the queue");
@@ -372,15 +404,21 @@ impl Notifier {
                 )
                 .await
             }
-            Err(error) => self.failed(notification, &mut record, key, &error).await,
+            Err(error) => {
+                self.failed(notification, &mut record, Some(key), &error)
+                    .await
+            }
         }
     }
 
+    /// An attempt that failed with `error`: retried, dead-lettered or
+    /// finished as the policy says; a blocked or gone `key` (if the
+    /// attempt had a conversation) is deactivated.
     async fn failed(
         &self,
         notification: &Notification,
         record: &mut DeliveryRecord,
-        key: &ConversationKey,
+        key: Option<&ConversationKey>,
         error: &ConnectorError,
     ) -> Result<Disposition, DeliveryError> {
         if let Some(status) = error.status() {
@@ -391,7 +429,7 @@ impl Notifier {
                 let wait = wait.unwrap_or_else(|| {
                     policy::backoff(self.settings.backoff_base, record.attempts)
                 });
-                tracing::warn!(conversation = %key, error = %crate::telemetry::untrusted(&error), attempts = record.attempts, ?wait, "send failed; will retry");
+                tracing::warn!(conversation = ?key, error = %crate::telemetry::untrusted(&error), attempts = record.attempts, ?wait, "send failed; will retry");
                 record.status = DeliveryStatus::Retrying;
                 record.last_error = Some(error.to_string());
                 record.lease_until = None;
@@ -407,7 +445,9 @@ impl Notifier {
                 Ok(Disposition::DeadLetter(why))
             }
             Verdict::Blocked(code) => {
-                self.store.deactivate_reference(key, &code).await?;
+                if let Some(key) = key {
+                    self.store.deactivate_reference(key, &code).await?;
+                }
                 self.finish(
                     notification,
                     record,
@@ -417,7 +457,9 @@ impl Notifier {
                 .await
             }
             Verdict::Gone(code) => {
-                self.store.deactivate_reference(key, &code).await?;
+                if let Some(key) = key {
+                    self.store.deactivate_reference(key, &code).await?;
+                }
                 self.finish(
                     notification,
                     record,

@@ -13,11 +13,12 @@ use jiff::Timestamp;
 use super::{BeforeSend, DeliveryHook, Disposition, Notifier, NotifierSettings};
 use crate::activity::Activity;
 use crate::clock::ManualClock;
-use crate::connector::{Channel, ConnectorError, ResourceResponse};
+use crate::connector::{Channel, ConnectorError, CreatedConversation, ResourceResponse};
 use crate::ids::ConversationKey;
 use crate::notification::{Notification, Operation, Reason};
 use crate::queue::embedded::EmbeddedQueue;
 use crate::rate::RateLimits;
+use crate::reach::TeamsSettings;
 use crate::service_url::{Provenance, ServiceUrl};
 use crate::store::prelude::*;
 use crate::store::sqlite::SqliteStore;
@@ -32,6 +33,8 @@ struct ScriptedChannel {
     /// Updates and deletes: the conversation, the activity id, and the
     /// new activity (`None`: deleted).
     changed: Mutex<Vec<(String, String, Option<Activity>)>>,
+    /// Conversations created: the bot, the member and the tenant.
+    created: Mutex<Vec<(String, String, String)>>,
 }
 
 impl ScriptedChannel {
@@ -88,6 +91,29 @@ impl Channel for ScriptedChannel {
         activity_id: &str,
     ) -> Result<ResourceResponse, ConnectorError> {
         self.change(conversation_id, activity_id, None)
+    }
+
+    async fn create_conversation(
+        &self,
+        _service_url: &ServiceUrl,
+        _provenance: Provenance,
+        bot_id: &str,
+        member_id: &str,
+        tenant_id: &str,
+    ) -> Result<CreatedConversation, ConnectorError> {
+        if let Some(error) = self.answers.lock().unwrap().pop_front() {
+            return Err(error);
+        }
+        self.created.lock().unwrap().push((
+            bot_id.to_owned(),
+            member_id.to_owned(),
+            tenant_id.to_owned(),
+        ));
+        Ok(CreatedConversation {
+            id: format!("a:{member_id}"),
+            activity_id: None,
+            service_url: None,
+        })
     }
 }
 
@@ -152,6 +178,10 @@ struct Setup {
 }
 
 async fn setup(channel: ScriptedChannel) -> Setup {
+    setup_with(channel, TeamsSettings::default()).await
+}
+
+async fn setup_with(channel: ScriptedChannel, teams: TeamsSettings) -> Setup {
     let store = Arc::new(SqliteStore::in_memory().unwrap());
     let queue = Arc::new(EmbeddedQueue::in_memory(10).unwrap());
     let channel = Arc::new(channel);
@@ -163,6 +193,7 @@ async fn setup(channel: ScriptedChannel) -> Setup {
     let settings = NotifierSettings {
         max_attempts: 2,
         rate_limits: RateLimits::off(),
+        teams,
         ..NotifierSettings::default()
     };
     let notifier = Notifier::new(store.clone(), queue, channel.clone(), settings)
@@ -323,4 +354,122 @@ async fn a_message_already_gone_fails_its_change_and_leaves_the_conversation_act
         .contains("ActivityNotFoundInConversation"));
     let stored = s.store.get_reference(&s.key).await.unwrap().unwrap();
     assert!(stored.active, "the conversation is still there");
+}
+
+/// Reaches tenants nudge has no conversation in at a default URL, as
+/// `28:app`.
+fn teams_default() -> TeamsSettings {
+    TeamsSettings {
+        service_url: Some("https://smba.trafficmanager.net/teams/".parse().unwrap()),
+        bot_id: Some("28:app".into()),
+    }
+}
+
+const AAD: &str = "00000000-0000-0000-0000-0000000000a1";
+
+fn to_member(member_id: &str, text: &str) -> Notification {
+    Notification {
+        target: crate::notification::Target::Member {
+            tenant_id: "tenant-1".into(),
+            member_id: member_id.into(),
+        },
+        ..notification(&ConversationKey::new("test", "unused").unwrap(), text)
+    }
+}
+
+#[tokio::test]
+async fn a_user_who_never_wrote_gets_a_conversation_once_then_the_messages() {
+    let s = setup_with(ScriptedChannel::default(), teams_default()).await;
+    let first = to_member(AAD, "hello");
+    assert_eq!(s.notifier.deliver(&first).await.unwrap(), Disposition::Done);
+    let created = s.channel.created.lock().unwrap().clone();
+    assert_eq!(
+        created,
+        [("28:app".to_owned(), AAD.to_owned(), "tenant-1".to_owned())]
+    );
+    let key = ConversationKey::new("msteams", &format!("a:{AAD}")).unwrap();
+    let record = s.store.get_delivery(&first.id).await.unwrap().unwrap();
+    assert_eq!(record.status, DeliveryStatus::Sent);
+    assert_eq!(record.conversation.as_ref(), Some(&key));
+    assert_eq!(
+        record.attempts, 1,
+        "the creation is not an attempt of its own"
+    );
+    let stored = s.store.get_reference(&key).await.unwrap().unwrap();
+    assert!(stored.active);
+    assert_eq!(stored.tenant_id(), Some("tenant-1"));
+
+    let second = to_member(AAD, "again");
+    assert_eq!(
+        s.notifier.deliver(&second).await.unwrap(),
+        Disposition::Done
+    );
+    assert_eq!(s.channel.created.lock().unwrap().len(), 1, "created once");
+    let sent = s.channel.sent();
+    assert_eq!(sent.len(), 2);
+    assert!(sent
+        .iter()
+        .all(|(conversation, _)| conversation == &format!("a:{AAD}")));
+}
+
+#[tokio::test]
+async fn a_user_without_the_app_is_blocked_not_retried() {
+    let refused = ConnectorError::from_response(
+        403,
+        None,
+        br#"{"error":{"code":"ForbiddenOperationException","message":"not installed"}}"#,
+    );
+    let s = setup_with(ScriptedChannel::failing_with([refused]), teams_default()).await;
+    let n = to_member("29:bob", "hello");
+    assert_eq!(s.notifier.deliver(&n).await.unwrap(), Disposition::Done);
+    let record = s.store.get_delivery(&n.id).await.unwrap().unwrap();
+    assert_eq!(record.status, DeliveryStatus::Blocked);
+    assert_eq!(record.status_codes, [403]);
+    let why = record.last_error.unwrap();
+    assert!(
+        why.contains("29:bob") && why.contains("ForbiddenOperationException"),
+        "{why}"
+    );
+    assert!(s.channel.sent().is_empty());
+    assert_eq!(s.notifier.deliver(&n).await.unwrap(), Disposition::Done);
+    assert!(
+        s.channel.created.lock().unwrap().is_empty(),
+        "not asked again"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_is_reached_as_its_stored_conversations_say_else_not_at_all() {
+    let s = setup(ScriptedChannel::default()).await;
+    let n = to_member(AAD, "hello");
+    assert_eq!(s.notifier.deliver(&n).await.unwrap(), Disposition::Done);
+    let record = s.store.get_delivery(&n.id).await.unwrap().unwrap();
+    assert_eq!(record.status, DeliveryStatus::Failed);
+    assert!(record
+        .last_error
+        .unwrap()
+        .contains("NUDGE_TEAMS_SERVICE_URL is not set"));
+
+    let tenant = crate::store::DirectoryEntry::Tenant(crate::store::TenantRecord {
+        tenant_id: "tenant-1".into(),
+        service_url: "https://smba.trafficmanager.net/emea/".into(),
+        provenance: Provenance::Verified,
+        bot_id: Some("28:seen-in-tenant".into()),
+        seen: Timestamp::now(),
+    });
+    s.store.put_directory_entry(&tenant).await.unwrap();
+    let n = to_member(AAD, "hello again");
+    assert_eq!(s.notifier.deliver(&n).await.unwrap(), Disposition::Done);
+    assert_eq!(
+        s.channel.created.lock().unwrap()[0].0,
+        "28:seen-in-tenant",
+        "the bot's id as the tenant's conversations name it"
+    );
+    let key = ConversationKey::new("msteams", &format!("a:{AAD}")).unwrap();
+    let stored = s.store.get_reference(&key).await.unwrap().unwrap();
+    assert_eq!(
+        stored.reference.service_url.as_deref(),
+        Some("https://smba.trafficmanager.net/emea/")
+    );
+    assert_eq!(stored.provenance, Provenance::Verified);
 }

@@ -4,7 +4,7 @@
 //! records, the webhook API's records and rate-limit states live behind
 //! one trait per part ([`ReferenceStore`], [`SubscriptionStore`],
 //! [`JobStore`], [`ReminderStore`], [`DeliveryStore`], [`WebhookStore`],
-//! [`RateLimitStore`], [`RetentionStore`]), so that the bot, the notifier and the reminder never
+//! [`RateLimitStore`], [`RetentionStore`], [`DirectoryStore`]), so that the bot, the notifier and the reminder never
 //! see a database, and a new host's adapter can be built and checked one
 //! part at a time. [`Store`] is their sum, implemented for anything that
 //! implements every part; `use nudge::store::prelude::*` brings the parts'
@@ -17,6 +17,7 @@
 mod api_records;
 #[cfg(feature = "azure")]
 pub mod azure_table;
+mod directory;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
 mod records;
@@ -32,6 +33,7 @@ use crate::rate::{Ask, Limited, Rule};
 pub use api_records::{
     AcceptedNotification, DeliveryCounts, IdempotencyClaim, IdempotencyRecord, StoredResponse,
 };
+pub use directory::{DirectoryEntry, DirectoryKey, MemberRecord, TenantRecord};
 pub use records::{
     DeliveryClaim, DeliveryRecord, DeliveryStatus, Holder, Job, JobStatus, Page, Reminder,
     ReminderStatus, StoredReference, IN_DOUBT,
@@ -41,8 +43,8 @@ pub use retention::{Cutoffs, Purged, ACCEPTED_RETENTION};
 /// The parts of [`Store`], to bring their methods into scope.
 pub mod prelude {
     pub use super::{
-        DeliveryStore, JobStore, RateLimitStore, ReferenceStore, ReminderStore, RetentionStore,
-        Store, SubscriptionStore, WebhookStore,
+        DeliveryStore, DirectoryStore, JobStore, RateLimitStore, ReferenceStore, ReminderStore,
+        RetentionStore, Store, SubscriptionStore, WebhookStore,
     };
 }
 
@@ -360,6 +362,20 @@ pub trait RateLimitStore: Send + Sync {
     ) -> Result<Option<Timestamp>, StoreError>;
 }
 
+/// What nudge has learned of Teams tenants and users ([`DirectoryEntry`]):
+/// plain entries, each read and written whole by its exact key.
+#[async_trait]
+pub trait DirectoryStore: Send + Sync {
+    /// Writes an entry, replacing the one under the same key.
+    async fn put_directory_entry(&self, entry: &DirectoryEntry) -> Result<(), StoreError>;
+
+    /// The entry under `key`, if any.
+    async fn get_directory_entry(
+        &self,
+        key: &DirectoryKey,
+    ) -> Result<Option<DirectoryEntry>, StoreError>;
+}
+
 /// [`Store`] and its blanket impl, from one list of the parts.
 macro_rules! sum_of_parts {
     ($first:ident $(+ $part:ident)*) => {
@@ -381,4 +397,5 @@ sum_of_parts!(
         + WebhookStore
         + RateLimitStore
         + RetentionStore
+        + DirectoryStore
 );

@@ -13,6 +13,7 @@
 //! | `reminders` | `id` | due time and owner, of pending ones only (partial indexes) | [`Reminder`] JSON |
 //! | `idempotency` | `Idempotency-Key` | expiry | [`IdempotencyRecord`] JSON |
 //! | `accepted` | notification id | — | [`AcceptedNotification`] JSON |
+//! | `directory` | encoded [`DirectoryKey`](super::DirectoryKey) | — | [`DirectoryEntry`](super::DirectoryEntry) JSON |
 //!
 //! `deliveries` also keeps a fan-out child's `parent` (indexed), and
 //! `conversations` is indexed by (channel, user, key) over active rows, for
@@ -46,8 +47,8 @@ use super::{
     TransitionError,
 };
 use super::{
-    Cutoffs, DeliveryStore, JobStore, Purged, RateLimitStore, ReferenceStore, ReminderStore,
-    RetentionStore, SubscriptionStore, WebhookStore,
+    Cutoffs, DeliveryStore, DirectoryEntry, DirectoryKey, DirectoryStore, JobStore, Purged,
+    RateLimitStore, ReferenceStore, ReminderStore, RetentionStore, SubscriptionStore, WebhookStore,
 };
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use crate::rate::{Ask, Limited, Rule};
@@ -110,6 +111,7 @@ const SCHEMA: &[Migration] = &[
     webhook_api::REPLAY_MIGRATION,
     caps::MIGRATION,
     retention::FINISHED_MIGRATION,
+    directory::MIGRATION,
 ];
 
 /// The `tag` column of a subscription to the general list.
@@ -268,6 +270,25 @@ impl ReferenceStore for SqliteStore {
                 webhook_api::user_conversations(conn, &channel, &user, after.as_ref(), limit)
             })
             .await?)
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for SqliteStore {
+    async fn put_directory_entry(&self, entry: &DirectoryEntry) -> Result<(), StoreError> {
+        let entry = entry.clone();
+        Ok(self
+            .db
+            .run(move |conn| directory::put(conn, &entry))
+            .await?)
+    }
+
+    async fn get_directory_entry(
+        &self,
+        key: &DirectoryKey,
+    ) -> Result<Option<DirectoryEntry>, StoreError> {
+        let key = key.clone();
+        Ok(self.db.run(move |conn| directory::get(conn, &key)).await?)
     }
 }
 
@@ -839,6 +860,7 @@ fn write_delivery(conn: &Connection, record: &DeliveryRecord) -> Result<(), DbEr
 }
 
 mod caps;
+mod directory;
 mod rate_limits;
 mod retention;
 mod webhook_api;

@@ -29,12 +29,14 @@ use super::unique;
 
 mod caps;
 mod counts;
+mod directory;
 mod rate_limits;
 mod reminders;
 mod webhook_api;
 
 pub use caps::*;
 pub use counts::*;
+pub use directory::*;
 pub use rate_limits::*;
 pub use reminders::*;
 pub use webhook_api::*;
@@ -77,6 +79,7 @@ macro_rules! store_checks {
             parked_reminders_resume_once,
             signatures_are_remembered_once,
             an_expired_signature_is_no_replay,
+            directory_entries_round_trip,
         );
     };
 }

@@ -30,11 +30,13 @@
 //! - counters and rate-limit state are one entity each, changed with
 //!   `If-Match` on the ETag read (optimistic concurrency), counters
 //!   sharded where many writers meet;
+//! - the Teams directory (`dir:{key}`) is one entity per entry, kept;
 //! - retention is the shared maintenance tick's (Table Storage has no
 //!   TTL), read from an expiry index per kind (`retention`).
 
 pub mod batch;
 mod deliveries;
+mod directory;
 mod index;
 mod jobs;
 pub mod keys;
@@ -53,9 +55,9 @@ use jiff::Timestamp;
 use self::rest::TableClient;
 use super::{
     AcceptedNotification, Cutoffs, DeliveryClaim, DeliveryCounts, DeliveryRecord, DeliveryStore,
-    Holder, IdempotencyClaim, IdempotencyRecord, Job, JobStatus, JobStore, Page, Purged,
-    RateLimitStore, ReferenceStore, Reminder, ReminderStore, RetentionStore, StoreError,
-    StoredReference, SubscriptionStore, TransitionError, WebhookStore,
+    DirectoryEntry, DirectoryKey, DirectoryStore, Holder, IdempotencyClaim, IdempotencyRecord, Job,
+    JobStatus, JobStore, Page, Purged, RateLimitStore, ReferenceStore, Reminder, ReminderStore,
+    RetentionStore, StoreError, StoredReference, SubscriptionStore, TransitionError, WebhookStore,
 };
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use crate::rate::{Ask, Limited, Rule};
@@ -191,6 +193,20 @@ impl RateLimitStore for AzureTableStore {
         ask: &Ask,
     ) -> Result<Option<Timestamp>, StoreError> {
         rate_limits::reserve(&self.table, limited, rule, ask).await
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for AzureTableStore {
+    async fn put_directory_entry(&self, entry: &DirectoryEntry) -> Result<(), StoreError> {
+        directory::put(&self.table, entry).await
+    }
+
+    async fn get_directory_entry(
+        &self,
+        key: &DirectoryKey,
+    ) -> Result<Option<DirectoryEntry>, StoreError> {
+        directory::get(&self.table, key).await
     }
 }
 

@@ -101,6 +101,8 @@ pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 pub const ACCEPTED_SK: &str = "ACCEPTED";
 /// The sort key of a remembered signed webhook request.
 pub const SIGNATURE_SK: &str = "SIGNATURE";
+/// The sort key of a directory entry (a Teams tenant or user).
+pub const DIRECTORY_SK: &str = "DIRECTORY";
 /// Sort keys of a conversation's subscriptions start with this.
 pub const SUBSCRIPTION_PREFIX: &str = "SUB#";
 /// The sort key of a conversation's count of its own subscriptions (which
@@ -166,6 +168,11 @@ pub fn signature_pk(digest: &str) -> String {
 /// The partition of an accepted notification's item.
 pub fn accepted_pk(id: &NotificationId) -> String {
     format!("NOTIFICATION#{id}")
+}
+
+/// The partition of a directory entry.
+pub fn directory_pk(key: &crate::store::DirectoryKey) -> String {
+    format!("DIRECTORY#{}", key.encoded())
 }
 
 /// [`USERS`] partition of one user's conversations.

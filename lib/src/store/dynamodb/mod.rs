@@ -12,6 +12,7 @@
 //! | a fan-out's delivery counter (sharded) | `COUNT#KIDS#{parent}#{shard}` | `COUNT` | — (TTL `expires_at`) |
 //! | idempotency key | `IDEMPOTENCY#{key}` | `IDEMPOTENCY` | — (TTL `expires_at`) |
 //! | accepted notification | `NOTIFICATION#{id}` | `ACCEPTED` | — (TTL `expires_at`) |
+//! | directory entry (a Teams tenant or user) | `DIRECTORY#{encoded key}` | `DIRECTORY` | — |
 //! | signed webhook request seen (replay cache) | `SIGNATURE#{digest}` | `SIGNATURE` | — (TTL `expires_at`) |
 //! | rate-limit state | `RATE#conversation#{key}`, `RATE#tenant#{tenantId}` (`RATE#tenant#`: no tenant), `RATE#global` | `RATE` | — (TTL `expires_at`) |
 //!
@@ -51,6 +52,7 @@ mod caps;
 mod codec;
 mod counters;
 mod deliveries;
+mod directory;
 mod jobs;
 pub mod keys;
 mod listing;
@@ -76,8 +78,8 @@ use super::{
     TransitionError,
 };
 use super::{
-    Cutoffs, DeliveryStore, JobStore, Purged, RateLimitStore, ReferenceStore, ReminderStore,
-    RetentionStore, SubscriptionStore, WebhookStore,
+    Cutoffs, DeliveryStore, DirectoryEntry, DirectoryKey, DirectoryStore, JobStore, Purged,
+    RateLimitStore, ReferenceStore, ReminderStore, RetentionStore, SubscriptionStore, WebhookStore,
 };
 use crate::ids::{ConversationKey, JobId, NotificationId, ReminderId};
 use crate::rate::{Ask, Limited, Rule};
@@ -106,6 +108,20 @@ impl DynamoStore {
     pub fn with_delivery_retention(mut self, retention: jiff::SignedDuration) -> Self {
         self.delivery_retention = retention;
         self
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for DynamoStore {
+    async fn put_directory_entry(&self, entry: &DirectoryEntry) -> Result<(), StoreError> {
+        directory::put(&self.table, entry).await
+    }
+
+    async fn get_directory_entry(
+        &self,
+        key: &DirectoryKey,
+    ) -> Result<Option<DirectoryEntry>, StoreError> {
+        directory::get(&self.table, key).await
     }
 }
 
