@@ -566,3 +566,154 @@ async fn channel_posts_and_thread_replies_reach_teams_channels() {
     assert!(s.channel.received().iter().all(|r| r.text() != "never"));
     s.host.stop().await;
 }
+
+/// Bob's Microsoft Entra object id.
+const BOB: &str = "00000000-0000-0000-0000-00000000b0b0";
+
+#[tokio::test]
+async fn a_teams_user_who_never_wrote_is_reached_in_a_conversation_nudge_creates() {
+    let s = ApiHarness::start("notify-member").await;
+    s.channel.enforce_teams_limits();
+    // Ann writes in a group chat of tenant-1: nudge learns where the
+    // tenant's conversations live and the bot's id there.
+    let mut hello = s.client.message("19:chat@thread.v2", "help");
+    hello["channelId"] = json!("msteams");
+    hello["conversation"] =
+        json!({"id": "19:chat@thread.v2", "conversationType": "groupChat", "tenantId": "tenant-1"});
+    hello["channelData"] = json!({"tenant": {"id": "tenant-1"}});
+    assert_eq!(s.client.post_activity(&hello).await.0, 200);
+    s.channel
+        .wait_for_text("19:chat@thread.v2", "Here's what you can say", WAIT)
+        .await;
+    s.channel.install_for(BOB);
+    s.channel.install_for("29:carol");
+
+    let bob = json!({"kind": "user", "tenantId": "tenant-1", "aadObjectId": BOB});
+    let conversation = format!("a:1:{BOB}");
+    for text in ["Your build is ready", "And it passed"] {
+        let answer = s.api.post("/api/notify", &notify(bob.clone(), text)).await;
+        assert_eq!(
+            (answer.status, &answer.body["recipients"]),
+            (202, &json!(1)),
+            "{}",
+            answer.body
+        );
+        let got = s.channel.wait_for_text(&conversation, text, WAIT).await;
+        assert!(got.is_proactive());
+        let id = answer.body["notificationId"].as_str().unwrap().to_owned();
+        let status = s.until_complete(&id, WAIT).await;
+        assert_eq!(status["counts"]["sent"], 1, "{status}");
+        assert_eq!(
+            status["deliveries"][0]["conversation"],
+            format!("msteams#{conversation}")
+        );
+    }
+    let created = s.channel.created();
+    assert_eq!(created.len(), 1, "the conversation is created once");
+    assert_eq!(created[0].member_id, BOB);
+    assert_eq!(created[0].tenant_id.as_deref(), Some("tenant-1"));
+
+    // A batch: Bob (known), Carol (new), Dave (the app is not installed
+    // for him), Bob again under the same id (counted once).
+    let users = json!({"kind": "users", "tenantId": "tenant-1", "users": [
+        {"aadObjectId": BOB}, {"userId": "29:carol"}, {"userId": "29:dave"}, {"aadObjectId": BOB},
+    ]});
+    let answer = s
+        .api
+        .post("/api/notify", &notify(users, "Standup in 5"))
+        .await;
+    assert_eq!(
+        (answer.status, &answer.body["recipients"]),
+        (202, &json!(3)),
+        "{}",
+        answer.body
+    );
+    let id = answer.body["notificationId"].as_str().unwrap().to_owned();
+    let status = s.until_complete(&id, WAIT).await;
+    assert_eq!(
+        (&status["counts"]["sent"], &status["counts"]["blocked"]),
+        (&json!(2), &json!(1)),
+        "{status}"
+    );
+    let blocked = status["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["status"] == "blocked")
+        .expect("Dave's delivery");
+    let why = blocked["lastError"].as_str().unwrap();
+    assert!(
+        why.contains("29:dave") && why.contains("ForbiddenOperationException"),
+        "{why}"
+    );
+    s.channel
+        .wait_for_text("a:1:29:carol", "Standup in 5", WAIT)
+        .await;
+    assert_eq!(times_received(&s, &conversation, "Standup in 5"), 1);
+    assert_eq!(s.channel.created().len(), 2, "Carol's conversation is new");
+    assert_eq!(s.channel.refusals(), Vec::<String>::new(), "no 429");
+
+    let too_many: Vec<Value> = (0..251)
+        .map(|n| json!({"userId": format!("29:u{n}")}))
+        .collect();
+    let refusals = [
+        (
+            json!({"kind": "user", "tenantId": "tenant-9", "aadObjectId": BOB}),
+            404,
+            "TenantNotFound",
+        ),
+        (
+            json!({"kind": "users", "tenantId": "tenant-9", "users": [{"aadObjectId": BOB}]}),
+            404,
+            "TenantNotFound",
+        ),
+        (
+            json!({"kind": "user", "tenantId": "tenant-1", "aadObjectId": "bob"}),
+            400,
+            "InvalidTarget",
+        ),
+        (
+            json!({"kind": "user", "tenantId": "tenant-1", "userId": "bob"}),
+            400,
+            "InvalidTarget",
+        ),
+        (
+            json!({"kind": "user", "tenantId": "tenant-1", "aadObjectId": BOB, "userId": "29:bob"}),
+            400,
+            "InvalidTarget",
+        ),
+        (
+            json!({"kind": "user", "tenantId": "tenant-1", "channelId": "slack", "userId": "29:x"}),
+            400,
+            "InvalidTarget",
+        ),
+        (
+            json!({"kind": "users", "tenantId": "tenant-1", "users": []}),
+            400,
+            "InvalidTarget",
+        ),
+        (
+            json!({"kind": "users", "tenantId": "tenant-1", "users": too_many}),
+            400,
+            "InvalidTarget",
+        ),
+        (
+            json!({"kind": "users", "tenantId": "tenant-1", "users": [{"aadObjectId": BOB, "x": 1}]}),
+            400,
+            "InvalidBody",
+        ),
+    ];
+    for (target, status, code) in refusals {
+        let answer = s
+            .api
+            .post("/api/notify", &notify(target.clone(), "never"))
+            .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (status, code),
+            "{target}: {}",
+            answer.body
+        );
+    }
+    s.host.stop().await;
+}
