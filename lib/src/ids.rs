@@ -219,6 +219,17 @@ impl NotificationId {
         NotificationId(format!("job-{job}-complete"))
     }
 
+    /// The id the reply that announces a job's start is recorded under,
+    /// so that its completion can edit it.
+    pub fn job_started(job: &JobId) -> Self {
+        NotificationId(format!("job-{job}-started"))
+    }
+
+    /// The id of the edit of that reply when the job completes.
+    pub fn job_started_edit(job: &JobId) -> Self {
+        NotificationId(format!("job-{job}-started-edit"))
+    }
+
     /// The id of the notification for one occurrence of a reminder: the
     /// same however many ticks see that occurrence due.
     pub fn from_reminder(reminder: &ReminderId, due: jiff::Timestamp) -> Self {

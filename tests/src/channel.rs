@@ -239,6 +239,35 @@ impl FakeChannel {
         }
     }
 
+    /// Waits until an update in `conversation_id` makes an activity read
+    /// `needle` (among other text), and returns it.
+    pub async fn wait_for_update(
+        &self,
+        conversation_id: &str,
+        needle: &str,
+        timeout: Duration,
+    ) -> Change {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let arrived = self.inner.arrived.notified();
+            let found = self.changes().into_iter().find(|c| {
+                c.conversation_id == conversation_id
+                    && matches!(&c.kind, ChangeKind::Updated(a)
+                        if a.text.as_deref().is_some_and(|t| t.contains(needle)))
+            });
+            if let Some(found) = found {
+                return found;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                panic!(
+                    "timed out after {timeout:?} waiting for an update to `{needle}` in \
+                     {conversation_id}; changes: {:#?}",
+                    self.changes()
+                );
+            }
+        }
+    }
+
     /// Waits for a message in `conversation_id` whose text contains `needle`.
     pub async fn wait_for_text(
         &self,

@@ -22,7 +22,8 @@ use nudge::notification::{enqueue, Edit, Notification, Operation, Reason, Target
 use nudge::queue::Queue;
 use nudge::service_url::Provenance;
 use nudge::store::{
-    DeliveryRecord, DeliveryStatus, Reminder, ReminderStatus, Store, StoredReference,
+    DeliveryRecord, DeliveryStatus, DirectoryEntry, Reminder, ReminderStatus, Store,
+    StoredReference, TenantRecord,
 };
 use serde_json::json;
 
@@ -44,6 +45,7 @@ macro_rules! delivery_checks {
             a_burst_to_one_conversation_keeps_the_teams_limits,
             a_broadcast_to_a_thousand_keeps_the_limits,
             a_broadcast_is_edited_then_recalled_everywhere,
+            teams_users_are_reached_in_conversations_nudge_creates,
         );
     };
 }
@@ -635,6 +637,95 @@ pub async fn a_broadcast_is_edited_then_recalled_everywhere(rig: &Rig<'_>) {
             "{key}: recalled"
         );
     }
+    assert_eq!(
+        rig.channel.throttled(),
+        0,
+        "no 429 from the channel: {:?}",
+        rig.channel.refusals()
+    );
+}
+
+/// Teams users of a tenant nudge knows (its directory entry, as a stored
+/// conversation there writes it), named by Entra object id or Teams id:
+/// each installed user's 1:1 conversation is created once and gets the
+/// message, a user without the app is recorded blocked with Teams' code,
+/// and a second notification creates nothing.
+pub async fn teams_users_are_reached_in_conversations_nudge_creates(rig: &Rig<'_>) {
+    rig.channel.enforce_teams_limits();
+    let tenant = unique("members");
+    let tenant_entry = DirectoryEntry::Tenant(TenantRecord {
+        tenant_id: tenant.clone(),
+        service_url: rig.service_url.to_owned(),
+        provenance: Provenance::Verified,
+        bot_id: Some("28:suite-bot".into()),
+        seen: Timestamp::now(),
+    });
+    rig.store
+        .put_directory_entry(&tenant_entry)
+        .await
+        .expect("put_directory_entry");
+    let token = unique("m").replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    let aad = format!("00000000-0000-4000-8000-{:012x}", nanos & 0xffff_ffff_ffff);
+    let (teams_id, stranger) = (format!("29:{token}"), format!("29:no-app-{token}"));
+    rig.channel.install_for(&aad);
+    rig.channel.install_for(&teams_id);
+    let to_users = |text: &str| Notification {
+        id: NotificationId::generate(),
+        target: Target::Members {
+            tenant_id: tenant.clone(),
+            member_ids: vec![aad.clone(), teams_id.clone(), stranger.clone()],
+        },
+        activity: Activity::message(text),
+        reason: Reason::Webhook,
+        not_before: None,
+        operation: Operation::Send,
+    };
+    let patience = Duration::from_secs(60);
+    for text in ["first word", "second word"] {
+        let parent = rig.send(to_users(text)).await;
+        for member in [&aad, &teams_id, &stranger] {
+            let record = rig
+                .outcome(&parent.child(&format!("{tenant}/{member}")), patience)
+                .await;
+            if member == &stranger {
+                assert_eq!(record.status, DeliveryStatus::Blocked, "{record:?}");
+                let why = record.last_error.unwrap_or_default();
+                assert!(why.contains("ForbiddenOperationException"), "{why}");
+            } else {
+                assert_eq!(record.status, DeliveryStatus::Sent, "{member}: {record:?}");
+                let conversation = format!("a:1:{member}");
+                assert_eq!(
+                    record.conversation.map(|k| k.conversation_id().to_owned()),
+                    Some(conversation.clone())
+                );
+                assert_eq!(
+                    rig.channel
+                        .texts(&conversation)
+                        .iter()
+                        .filter(|t| *t == text)
+                        .count(),
+                    1,
+                    "{member}: {text} once"
+                );
+            }
+        }
+    }
+    let created: Vec<_> = rig
+        .channel
+        .created()
+        .into_iter()
+        .filter(|c| c.tenant_id.as_deref() == Some(tenant.as_str()))
+        .map(|c| c.member_id)
+        .collect();
+    assert_eq!(
+        created.len(),
+        2,
+        "each installed user's conversation, once: {created:?}"
+    );
     assert_eq!(
         rig.channel.throttled(),
         0,

@@ -65,6 +65,28 @@ async fn a_job_started_in_one_conversation_completes_from_another() {
             .any(|t| t.contains("is complete.")),
         "the completion goes to the owner, not to who typed done"
     );
+    // The announcement is edited in place too: the same activity now
+    // says the job is complete.
+    let edited = s
+        .channel
+        .wait_for_update(
+            "alpha",
+            &format!("We ran job {job} for you: it is complete."),
+            WAIT,
+        )
+        .await;
+    // The fake channel numbers every activity it receives, from 1.
+    let announcement = s
+        .channel
+        .received()
+        .iter()
+        .position(|r| r.conversation_id == "alpha" && r.text().contains("We're starting job"))
+        .expect("the announcement was sent");
+    assert_eq!(
+        edited.activity_id,
+        format!("activity-{}", announcement + 1),
+        "the announcement itself is edited"
+    );
 
     assert_eq!(s.client.say("beta", "show jobs").await, 200);
     s.channel.wait_for_text("beta", "complete", WAIT).await;
@@ -230,6 +252,18 @@ async fn expect_replies_returns_the_replies_in_the_response() {
         .unwrap()
         .contains("Here's what you can say"));
     assert_eq!(body["activities"][0]["replyToId"], message["id"]);
+    // A reply nudge records (a job's announcement) goes without the id it
+    // is recorded under.
+    let mut run = s.client.message("inline", "run");
+    run["deliveryMode"] = json!("expectReplies");
+    let (status, body) = s.client.post_activity(&run).await;
+    assert_eq!(status, 200);
+    let announcement = &body["activities"][1];
+    assert!(announcement["text"]
+        .as_str()
+        .unwrap()
+        .contains("We're starting job"));
+    assert_eq!(announcement["id"], json!(null), "{announcement}");
     assert!(s.channel.received().is_empty());
     s.host.stop().await;
 }

@@ -26,6 +26,7 @@ use crate::turn::Turn;
 
 use super::body::{parse_json, read_limited};
 use super::error::ApiError;
+use super::replies::Reply;
 use super::AppState;
 
 pub async fn receive(
@@ -43,9 +44,9 @@ pub async fn receive(
         .handle(&turn)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let replies: Vec<Activity> = replies
+    let replies: Vec<Reply> = replies
         .into_iter()
-        .map(|reply| reply.addressed_as_reply_to(&turn.activity))
+        .map(|reply| Reply::new(reply, &turn.activity))
         .collect();
     let expects_replies = turn
         .activity
@@ -53,7 +54,8 @@ pub async fn receive(
         .as_deref()
         .is_some_and(|m| m.eq_ignore_ascii_case("expectReplies"));
     if expects_replies {
-        return Ok((StatusCode::OK, Json(json!({ "activities": replies }))).into_response());
+        let activities: Vec<&Activity> = replies.iter().map(|r| &r.activity).collect();
+        return Ok((StatusCode::OK, Json(json!({ "activities": activities }))).into_response());
     }
     super::replies::send(&app, &turn, &replies, began).await;
     Ok(StatusCode::OK.into_response())

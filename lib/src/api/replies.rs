@@ -29,10 +29,13 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::activity::{kind, Activity};
+use crate::connector::ResourceResponse;
 use crate::delivery::later;
 use crate::delivery::policy::{self, Verdict};
 use crate::delivery::Agreement;
+use crate::ids::NotificationId;
 use crate::notification::{enqueue, Notification, Reason};
+use crate::store::{DeliveryRecord, DeliveryStatus};
 use crate::turn::Turn;
 
 use super::AppState;
@@ -66,10 +69,35 @@ impl Sent {
     }
 }
 
+/// One reply of a turn, addressed to the turn's activity.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The activity, as it goes to the channel.
+    pub activity: Activity,
+    /// Where its delivery is recorded, if anywhere: a reply the handler
+    /// gave an `id` is recorded as that notification's delivery once the
+    /// channel took it, so it can be changed later like any notification
+    /// (`Notification::change_of`, `PATCH`/`DELETE
+    /// /api/notifications/{id}`). The id never reaches the channel.
+    pub record_as: Option<NotificationId>,
+}
+
+impl Reply {
+    /// A reply from what the handler returned, addressed as a reply to
+    /// `incoming`.
+    pub fn new(mut activity: Activity, incoming: &Activity) -> Reply {
+        let record_as = activity.id.take().and_then(|id| id.parse().ok());
+        Reply {
+            activity: activity.addressed_as_reply_to(incoming),
+            record_as,
+        }
+    }
+}
+
 /// Sends `replies` in order (see the module's docs); the turn began at
 /// `began` (its request arrived), and its replies wait for slots until
 /// [`REPLY_WAIT`] after that, whatever the bot's own work took.
-pub async fn send(app: &AppState, turn: &Turn, replies: &[Activity], began: Timestamp) {
+pub async fn send(app: &AppState, turn: &Turn, replies: &[Reply], began: Timestamp) {
     let tenant = turn.tenant();
     let deadline = later(began, REPLY_WAIT);
     for (n, reply) in replies.iter().enumerate() {
@@ -94,9 +122,10 @@ async fn send_one(
     app: &AppState,
     turn: &Turn,
     tenant: Option<&str>,
-    reply: &Activity,
+    reply: &Reply,
     deadline: Timestamp,
 ) -> Sent {
+    let (record_as, reply) = (reply.record_as.as_ref(), &reply.activity);
     let typing = reply.kind.as_deref() == Some(kind::TYPING);
     app.limiter
         .ready(app.channel.as_ref(), &turn.service_url, turn.provenance)
@@ -125,8 +154,14 @@ async fn send_one(
             reply,
         )
         .await;
-    let Err(error) = sent else {
-        return Sent::Delivered;
+    let error = match sent {
+        Ok(accepted) => {
+            if let Some(id) = record_as {
+                record(app, turn, id, accepted).await;
+            }
+            return Sent::Delivered;
+        }
+        Err(error) => error,
     };
     let error_text = crate::telemetry::untrusted(&error);
     match policy::classify(&error) {
@@ -142,22 +177,47 @@ async fn send_one(
     }
 }
 
+/// Records a reply the channel took as the delivery of `id`, sent.
+async fn record(app: &AppState, turn: &Turn, id: &NotificationId, accepted: ResourceResponse) {
+    let now = Timestamp::now();
+    let record = DeliveryRecord {
+        notification_id: id.clone(),
+        conversation: Some(turn.key.clone()),
+        status: DeliveryStatus::Sent,
+        attempts: 1,
+        status_codes: vec![accepted.status],
+        last_error: None,
+        activity_id: accepted.id,
+        created_at: now,
+        updated_at: now,
+        lease_until: None,
+        send_at: None,
+        dead_lettered: false,
+    };
+    if let Err(error) = app.store.put_delivery(&record).await {
+        tracing::warn!(notification = %id, %error, "a reply was sent but its delivery could not be recorded; it cannot be changed later");
+    }
+}
+
 /// Queues `replies` for the notifier, in order: each a millisecond after
 /// the one before, so none overtakes another; typing indicators dropped.
-async fn hand_over(
-    app: &AppState,
-    turn: &Turn,
-    replies: &[Activity],
-    not_before: Option<Timestamp>,
-) {
+/// A reply to be recorded is queued under its id, so its delivery record
+/// is the one a later change looks for.
+async fn hand_over(app: &AppState, turn: &Turn, replies: &[Reply], not_before: Option<Timestamp>) {
     let start = not_before.unwrap_or_else(Timestamp::now);
     let notifications: Vec<Notification> = replies
         .iter()
-        .filter(|reply| reply.kind.as_deref() != Some(kind::TYPING))
+        .filter(|reply| reply.activity.kind.as_deref() != Some(kind::TYPING))
         .enumerate()
         .map(|(n, reply)| {
-            let mut notification =
-                Notification::to_conversation(turn.key.clone(), reply.clone(), Reason::Reply);
+            let mut notification = Notification::to_conversation(
+                turn.key.clone(),
+                reply.activity.clone(),
+                Reason::Reply,
+            );
+            if let Some(id) = &reply.record_as {
+                notification.id = id.clone();
+            }
             let step = Duration::from_millis(u64::try_from(n).unwrap_or(u64::MAX));
             notification.not_before = Some(later(start, step));
             notification

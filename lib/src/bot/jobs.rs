@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use crate::activity::Activity;
 use crate::env::{ConfigError, Env};
-use crate::ids::JobId;
-use crate::notification::{Notification, Operation, Reason, Target};
+use crate::ids::{JobId, NotificationId};
+use crate::notification::{Edit, Notification, Operation, Reason, Target};
 use crate::store::{Job, JobStatus, TransitionError};
 use crate::turn::Turn;
 
@@ -95,15 +95,16 @@ impl Bot {
         }
         let job = self.create_job(turn).await?;
         if let Some(seconds) = seconds {
-            let completion = completion_notification(&job, None)
-                .delayed(self.now(), Duration::from_secs(seconds.into()));
-            self.enqueue(&[completion]).await?;
+            let completion = completion_notifications(&job, None)
+                .map(|n| n.delayed(self.now(), Duration::from_secs(seconds.into())));
+            self.enqueue(&completion).await?;
         }
         tracing::info!(job = %job.id, ?seconds, "job started");
-        Ok(vec![
-            Activity::typing(),
-            Activity::message(replies::job_started(&job.id, seconds)),
-        ])
+        // Recorded as a delivery of its own, so that the completion can
+        // edit it in place.
+        let mut started = Activity::message(replies::job_started(&job.id, seconds));
+        started.id = Some(NotificationId::job_started(&job.id).to_string());
+        Ok(vec![Activity::typing(), started])
     }
 
     async fn create_job(&self, turn: &Turn) -> Result<Job, BotError> {
@@ -199,7 +200,7 @@ impl Bot {
             Err(TransitionError::WrongState(job)) => return Ok(Err(CompletionRefusal::State(job))),
             Err(TransitionError::Store(e)) => return Err(e.into()),
         };
-        if let Err(e) = self.enqueue(&[completion_notification(&job, result)]).await {
+        if let Err(e) = self.enqueue(&completion_notifications(&job, result)).await {
             let undo = self
                 .store
                 .transition_job(id, &[JobStatus::Completing], JobStatus::Running, now)
@@ -223,8 +224,28 @@ pub enum CompletionRefusal {
     State(Job),
 }
 
+/// What completes `job`: the message that tells its owner, and the edit
+/// of the reply that announced its start (recorded under
+/// [`NotificationId::job_started`]), which now says it is complete. Both
+/// carry [`Reason::JobComplete`], so whichever goes first marks the job
+/// complete, and a cancelled job gets neither; an announcement that was
+/// never recorded (replies returned by `expectReplies`) has nothing to
+/// edit.
+pub(crate) fn completion_notifications(job: &Job, result: Option<&str>) -> [Notification; 2] {
+    let mut edit = Notification::change_of(
+        NotificationId::job_started(&job.id),
+        Edit::Update,
+        Activity::message(replies::job_started_now_complete(&job.id)),
+    );
+    edit.id = NotificationId::job_started_edit(&job.id);
+    edit.reason = Reason::JobComplete {
+        job_id: job.id.clone(),
+    };
+    [completion_notification(job, result), edit]
+}
+
 /// The notification that completes `job` and tells its owner.
-pub(crate) fn completion_notification(job: &Job, result: Option<&str>) -> Notification {
+fn completion_notification(job: &Job, result: Option<&str>) -> Notification {
     let notice = replies::job_complete(&job.id);
     let text = match result {
         Some(result) => format!("{notice}\n\n{result}"),

@@ -100,6 +100,11 @@ pub fn job_complete(id: &JobId) -> String {
     format!("Job {id} is complete.")
 }
 
+/// The announcement of a job's start, edited in place once it completed.
+pub fn job_started_now_complete(id: &JobId) -> String {
+    format!("We ran job {id} for you: it is complete.")
+}
+
 /// The answer to `done <id>` for an id nobody here started.
 pub fn no_such_job(id: &JobId) -> String {
     format!("There is no job {id}. Say `show` to list the jobs.")
