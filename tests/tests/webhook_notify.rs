@@ -717,3 +717,102 @@ async fn a_teams_user_who_never_wrote_is_reached_in_a_conversation_nudge_creates
     }
     s.host.stop().await;
 }
+
+#[tokio::test]
+async fn channel_events_keep_a_teams_channels_known() {
+    let s = ApiHarness::start("notify-channel-events").await;
+    let general = "19:general@thread.tacv2";
+    let event = |kind: &str, event: Option<&str>, channel: (&str, Option<&str>)| {
+        let mut activity = s.client.message(general, "");
+        activity["type"] = json!(kind);
+        activity.as_object_mut().unwrap().remove("text");
+        activity["channelId"] = json!("msteams");
+        activity["conversation"] =
+            json!({"id": general, "conversationType": "channel", "tenantId": "tenant-1"});
+        activity["channelData"] = json!({
+            "team": {"id": general, "name": "Release team"},
+            "channel": {"id": channel.0, "name": channel.1},
+            "tenant": {"id": "tenant-1"},
+            "eventType": event,
+        });
+        activity
+    };
+    let mut install = event("installationUpdate", None, (general, None));
+    install["action"] = json!("add");
+    assert_eq!(s.client.post_activity(&install).await.0, 200);
+    let releases = "19:releases@thread.tacv2";
+    let api = &s.api;
+    let listed = |key: String| async move {
+        let page = api.get("/api/conversations?limit=100").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        page.body["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{key} listed: {}", page.body))
+    };
+
+    let created = event(
+        "conversationUpdate",
+        Some("channelCreated"),
+        (releases, Some("Releases")),
+    );
+    assert_eq!(s.client.post_activity(&created).await.0, 200);
+    let channel = listed(format!("msteams#{releases}")).await;
+    assert_eq!(
+        (&channel["team"], &channel["channel"], &channel["active"]),
+        (
+            &json!({"id": general, "name": "Release team"}),
+            &json!({"id": releases, "name": "Releases"}),
+            &json!(true)
+        ),
+        "{channel}"
+    );
+    let team = listed(format!("msteams#{general}")).await;
+    assert_eq!(
+        team["channel"],
+        json!({"id": general, "name": null}),
+        "the team's own conversation keeps its channel: {team}"
+    );
+
+    let post = json!({"kind": "channel", "channelId": releases});
+    let answer = s
+        .api
+        .post("/api/notify", &notify(post.clone(), "v2 shipped"))
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let got = s.channel.wait_for_text(releases, "v2 shipped", WAIT).await;
+    assert!(got.is_proactive());
+
+    let renamed = event(
+        "conversationUpdate",
+        Some("channelRenamed"),
+        (releases, Some("Shipped")),
+    );
+    assert_eq!(s.client.post_activity(&renamed).await.0, 200);
+    let channel = listed(format!("msteams#{releases}")).await;
+    assert_eq!(channel["channel"]["name"], "Shipped", "{channel}");
+
+    let deleted = event(
+        "conversationUpdate",
+        Some("channelDeleted"),
+        (releases, Some("Shipped")),
+    );
+    assert_eq!(s.client.post_activity(&deleted).await.0, 200);
+    let channel = listed(format!("msteams#{releases}")).await;
+    assert_eq!(
+        (&channel["active"], &channel["inactiveReason"]),
+        (&json!(false), &json!("channel deleted")),
+        "{channel}"
+    );
+    let answer = s.api.post("/api/notify", &notify(post, "never")).await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (409, "ConversationInactive"),
+        "{}",
+        answer.body
+    );
+    s.host.stop().await;
+}

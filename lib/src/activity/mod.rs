@@ -258,7 +258,48 @@ impl Activity {
     /// (`channelData.team` and `channelData.channel`), with the names
     /// where this activity gives them (install and update events do;
     /// messages carry ids only). `None` outside a team.
+    ///
+    /// A channel event (`channelCreated`, `channelRenamed`, …) names in
+    /// `channelData.channel` the channel it is about, while it arrives in
+    /// the team's own conversation (the General channel): a channel that is
+    /// not this conversation's is left out here, and is the event's
+    /// ([`Activity::channel_event`]).
     pub fn team_channel(&self) -> Option<TeamChannel> {
+        let place = self.named_team_channel()?;
+        let own = self.conversation.as_ref().map(|c| {
+            c.id.split_once(";messageid=")
+                .map_or(c.id.as_str(), |(channel, _)| channel)
+        });
+        match own {
+            Some(own) if place.channel_id.as_deref().is_some_and(|c| c != own) => {
+                Some(TeamChannel {
+                    channel_id: Some(own.to_owned()),
+                    channel_name: None,
+                    ..place
+                })
+            }
+            _ => Some(place),
+        }
+    }
+
+    /// A Teams channel event (`channelData.eventType`: `channelCreated`,
+    /// `channelRenamed`, `channelRestored`, `channelDeleted`) and the team
+    /// channel it is about, with its name.
+    pub fn channel_event(&self) -> Option<(&str, TeamChannel)> {
+        let event = self.teams_event().filter(|e| e.starts_with("channel"))?;
+        let place = self.named_team_channel()?;
+        place.channel_id.as_ref()?;
+        Some((event, place))
+    }
+
+    /// The Teams event a `conversationUpdate` reports
+    /// (`channelData.eventType`: `teamRenamed`, `channelCreated`, …).
+    pub fn teams_event(&self) -> Option<&str> {
+        self.channel_data.as_ref()?.get("eventType")?.as_str()
+    }
+
+    /// `channelData.team` and `channelData.channel`, as they are.
+    fn named_team_channel(&self) -> Option<TeamChannel> {
         let data = self.channel_data.as_ref()?;
         let field = |object: &str, name: &str| {
             data.get(object)?
@@ -401,6 +442,43 @@ mod team_channel_tests {
             );
         }
         assert_eq!(Activity::default().team_channel(), None);
+    }
+
+    #[test]
+    fn a_channel_event_is_about_its_channel_not_the_teams_conversation() {
+        let mut created = with_channel_data(json!({
+            "eventType": "channelCreated",
+            "team": {"id": "19:t@thread.tacv2", "name": "Release"},
+            "channel": {"id": "19:new@thread.tacv2", "name": "Deploys"},
+        }));
+        created.conversation = Some(ConversationAccount {
+            id: "19:t@thread.tacv2".into(),
+            ..ConversationAccount::default()
+        });
+        let own = created.team_channel().expect("in a team");
+        assert_eq!(
+            (own.channel_id.as_deref(), own.channel_name),
+            (Some("19:t@thread.tacv2"), None),
+            "the team's conversation keeps its own channel"
+        );
+        let (event, place) = created.channel_event().expect("a channel event");
+        assert_eq!(event, "channelCreated");
+        assert_eq!(
+            (place.channel_id.as_deref(), place.channel_name.as_deref()),
+            (Some("19:new@thread.tacv2"), Some("Deploys"))
+        );
+        let mut in_thread = created.clone();
+        in_thread.channel_data = Some(json!({
+            "team": {"id": "19:t@thread.tacv2"},
+            "channel": {"id": "19:new@thread.tacv2"},
+        }));
+        in_thread.conversation.as_mut().unwrap().id = "19:new@thread.tacv2;messageid=7".into();
+        assert_eq!(
+            in_thread.team_channel().unwrap().channel_id.as_deref(),
+            Some("19:new@thread.tacv2"),
+            "a thread belongs to its channel"
+        );
+        assert!(in_thread.channel_event().is_none());
     }
 
     #[test]

@@ -35,6 +35,14 @@ use crate::turn::Turn;
 /// conversation or the app uninstalled (the reference is then inactive and
 /// nothing can be sent there). An error answers the channel 500 and sends
 /// nothing.
+///
+/// A reply whose `id` the handler sets (to a notification id of its
+/// choosing) is recorded, once the channel took it, as the delivery of that
+/// notification, so it can be changed later like any notification
+/// ([`Notification::change_of`], `PATCH` and `DELETE
+/// /api/notifications/{id}`): nudge's own `run` does so with the job's
+/// announcement, and edits it when the job completes. The id is not sent
+/// to the channel.
 #[async_trait]
 pub trait TurnHandler: Send + Sync {
     /// The bot's answer to one turn: the activities to send back as replies

@@ -28,6 +28,7 @@ pub use reminders::ReminderRefusal;
 mod reminders;
 pub mod replies;
 mod subscriptions;
+mod team_channels;
 
 #[cfg(all(test, feature = "local"))]
 mod clock_tests;
@@ -156,6 +157,7 @@ impl Bot {
         if activity.is(kind::MESSAGE) || activity.is(kind::EVENT) {
             self.remember(turn).await?;
         } else if activity.is(kind::CONVERSATION_UPDATE) {
+            self.follow_channel_event(turn).await?;
             let bot_removed = activity
                 .members_removed
                 .iter()
