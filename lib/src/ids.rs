@@ -69,6 +69,19 @@ pub fn is_guid(text: &str) -> bool {
             .all(|(group, len)| group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
+/// An object id as Microsoft Entra ids look: hexadecimal groups joined by
+/// `-` (a GUID), leniently: local tools such as the Agents Playground give
+/// their mock users ids of that alphabet but not always a GUID's group
+/// lengths, and nudge must reach them too. What it rules out is an id of
+/// another kind (a name, a Teams `29:…` id).
+pub fn is_object_id(text: &str) -> bool {
+    (10..=64).contains(&text.len())
+        && text.contains('-')
+        && text.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+}
+
 /// Whether `value` is `.` or `..`: ids become path segments of Connector
 /// URLs, where these two mean "here" and "up" (`conversation.id` `..` would
 /// turn `{serviceUrl}/v3/conversations/../activities` into

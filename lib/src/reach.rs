@@ -175,22 +175,21 @@ pub fn created_reference(
     now: Timestamp,
 ) -> Result<StoredReference, crate::ids::IdError> {
     let key = ConversationKey::new(TEAMS, conversation_id)?;
-    let (user_id, aad_object_id) = if crate::ids::is_guid(member_id) {
-        (String::new(), Some(member_id.to_owned()))
-    } else {
-        (member_id.to_owned(), None)
-    };
+    // The user's Teams id, when the caller named them by it; a user named
+    // by Entra object id is not named as the recipient (an activity's
+    // recipient is a Teams id) until they write, which refreshes the
+    // reference.
+    let user = (!crate::ids::is_object_id(member_id)).then(|| ChannelAccount {
+        id: member_id.to_owned(),
+        ..ChannelAccount::default()
+    });
     let service_url = service_url
         .filter(|url| url.parse::<ServiceUrl>().is_ok())
         .map_or_else(|| reach.service_url.to_string(), str::to_owned);
     Ok(StoredReference {
         key,
         reference: ConversationReference {
-            user: Some(ChannelAccount {
-                id: user_id,
-                aad_object_id,
-                ..ChannelAccount::default()
-            }),
+            user,
             bot: Some(ChannelAccount {
                 id: reach.bot_id.clone(),
                 ..ChannelAccount::default()
@@ -212,15 +211,6 @@ pub fn created_reference(
         provenance: reach.provenance,
         team_channel: None,
     })
-}
-
-/// Whether `id` names a Teams user: an Entra object id (a GUID) or a Teams
-/// user id (`29:…`).
-pub fn is_member_id(id: &str) -> bool {
-    crate::ids::is_guid(id)
-        || id
-            .strip_prefix("29:")
-            .is_some_and(|rest| crate::ids::check_opaque_id("userId", rest).is_ok())
 }
 
 fn tenant_of(reference: &ConversationReference) -> Option<&str> {
@@ -285,11 +275,21 @@ mod tests {
     }
 
     #[test]
-    fn member_ids_are_guids_or_teams_ids() {
-        assert!(is_member_id("00000000-0000-0000-0000-0000000000a1"));
-        assert!(is_member_id("29:1abc-DEF_g"));
-        assert!(!is_member_id("29:"));
-        assert!(!is_member_id("ann"));
-        assert!(!is_member_id("28:bot"));
+    fn object_ids_are_told_from_teams_ids() {
+        use crate::ids::is_object_id;
+        assert!(is_object_id("00000000-0000-0000-0000-0000000000a1"));
+        // The Agents Playground's mock users: a GUID's alphabet, not its
+        // group lengths.
+        assert!(is_object_id("00000000-0000-0000-0000-0000000000021"));
+        for other in [
+            "29:1abc-DEF_g",
+            "user-id-1",
+            "ann",
+            "deadbeef",
+            "-0000-0000-",
+            "",
+        ] {
+            assert!(!is_object_id(other), "{other}");
+        }
     }
 }

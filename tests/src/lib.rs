@@ -11,6 +11,8 @@
 //! [`event_source`] where SQS would), [`events`] builds the events AWS
 //! sends them, and [`tls`] puts
 //! HTTPS in front of a fake server for hosts that call only HTTPS.
+//! [`playground`] starts the real Microsoft 365 Agents Playground against a
+//! host and drives it as its web page does.
 //! [`api`] calls the webhook API signed, checking every answer against
 //! `openapi.yaml` ([`api_spec`]).
 //! [`openid`] is a fake Bot Framework identity (OpenID metadata, signing keys
@@ -33,6 +35,7 @@ pub mod lambda;
 pub mod moto;
 pub mod ncrontab;
 pub mod openid;
+pub mod playground;
 pub mod secured;
 pub mod server;
 pub mod stack_env;

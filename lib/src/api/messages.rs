@@ -58,6 +58,7 @@ pub async fn receive(
         return Ok((StatusCode::OK, Json(json!({ "activities": activities }))).into_response());
     }
     super::replies::send(&app, &turn, &replies, began).await;
+    super::team_install::learn_channels(&app, &turn).await;
     Ok(StatusCode::OK.into_response())
 }
 

@@ -22,6 +22,7 @@ mod paging;
 mod reminders;
 mod replies;
 mod target;
+mod team_install;
 mod team_place;
 mod trace;
 mod webhook_auth;

@@ -201,16 +201,22 @@ impl TryFrom<TargetRequest> for Audience {
 const TEAMS: &str = crate::reach::TEAMS;
 
 /// A Teams user's id as given: an Entra object id (a GUID) or a Teams id
-/// (`29:…`), one of the two.
+/// (`29:…` in Teams), one of the two; the queue tells them apart by form
+/// ([`crate::ids::is_object_id`]).
 fn member_id(aad_object_id: Option<String>, user_id: Option<String>) -> Result<String, ApiError> {
     match (aad_object_id, user_id) {
-        (Some(aad), None) if crate::ids::is_guid(&aad) => Ok(aad),
+        (Some(aad), None) if crate::ids::is_object_id(&aad) => Ok(aad),
         (Some(_), None) => Err(invalid(
             "aadObjectId is a Microsoft Entra object id (a GUID)",
         )),
-        (None, Some(id)) if crate::reach::is_member_id(&id) && !crate::ids::is_guid(&id) => Ok(id),
+        (None, Some(id))
+            if check_opaque_id("userId", &id).is_ok() && !crate::ids::is_object_id(&id) =>
+        {
+            Ok(id)
+        }
         (None, Some(_)) => Err(invalid(
-            "userId of a Teams user is their Teams id (29:…); or name them by aadObjectId",
+            "userId of a Teams user is their Teams id (29:…); an Entra object id goes in \
+             aadObjectId",
         )),
         _ => Err(invalid(
             "a Teams user is named by `aadObjectId` or by `userId` (29:…), one of the two",

@@ -1,14 +1,20 @@
-//! Following a team's channels: Teams tells a bot installed in a team when
-//! a channel is created, renamed, restored or deleted (a
-//! `conversationUpdate` in the team's own conversation whose
+//! Following a team's channels, so that the `channel` target reaches any
+//! of them before anyone writes there.
+//!
+//! A bot installed in a team may post in every channel of it. nudge learns
+//! them two ways: when the app is installed in a team, the messages
+//! endpoint asks Teams for the team's channels
+//! (`api::team_install`, `GET /v3/teams/{teamId}/conversations`), and
+//! Teams tells the bot when a channel is created, renamed, restored or
+//! deleted (a `conversationUpdate` in the team's own conversation whose
 //! `channelData.eventType` names the event and `channelData.channel` the
-//! channel). A bot installed in the team may post in every channel, so a
-//! new or restored channel is stored as a conversation of its own (the
-//! team's reference with the channel's id, named as the event names it),
-//! listed by `GET /api/conversations` and reached by the `channel` target
-//! before anyone writes there; a renamed one gets its new name, and a
-//! deleted one is marked inactive.
+//! channel). Each channel is stored as a conversation of its own: the
+//! team's reference with the channel's id, named as Teams names it,
+//! listed by `GET /api/conversations`. A deleted channel is marked
+//! inactive.
 
+use crate::activity::TeamChannel;
+use crate::connector::TeamChannelInfo;
 use crate::ids::ConversationKey;
 use crate::store::{StoreError, StoredReference};
 use crate::turn::Turn;
@@ -41,26 +47,54 @@ impl Bot {
         let Some((event, place)) = turn.activity.channel_event() else {
             return Ok(());
         };
-        let Some(channel_id) = place.channel_id.clone() else {
-            return Ok(());
-        };
-        let Ok(key) = ConversationKey::new(turn.key.channel_id(), &channel_id) else {
-            return Ok(());
-        };
-        if key == turn.key {
-            return Ok(());
-        }
         if event == "channelDeleted" {
+            let Some(key) = channel_key(turn, &place) else {
+                return Ok(());
+            };
             return self
                 .store
                 .deactivate_reference(&key, "channel deleted")
                 .await;
         }
+        self.remember_channel(turn, place).await
+    }
+
+    /// Stores every channel of the team `turn` came from, as Teams listed
+    /// them (`api::team_install`).
+    pub async fn remember_team_channels(
+        &self,
+        turn: &Turn,
+        channels: &[TeamChannelInfo],
+    ) -> Result<(), StoreError> {
+        let Some(team) = turn.activity.team_channel() else {
+            return Ok(());
+        };
+        for channel in channels {
+            let place = TeamChannel {
+                channel_id: Some(channel.id.clone()),
+                channel_name: channel.name.clone(),
+                ..team.clone()
+            };
+            self.remember_channel(turn, place).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores the channel `place` of the team `turn` came from, as a
+    /// conversation reached with the team's reference; one already stored
+    /// keeps when it was last heard from, and is active again.
+    async fn remember_channel(&self, turn: &Turn, place: TeamChannel) -> Result<(), StoreError> {
+        let Some(key) = channel_key(turn, &place) else {
+            return Ok(());
+        };
+        if key == turn.key {
+            return Ok(());
+        }
         let earlier = self.store.get_reference(&key).await?;
         let mut reference = turn.activity.conversation_reference();
         reference.activity_id = None;
         if let Some(conversation) = reference.conversation.as_mut() {
-            conversation.id = channel_id;
+            conversation.id = key.conversation_id().to_owned();
             conversation.name = place.channel_name.clone();
             conversation.conversation_type = Some("channel".into());
             if conversation.tenant_id.is_none() {
@@ -79,4 +113,10 @@ impl Bot {
         };
         self.store.save_reference(&stored).await
     }
+}
+
+/// The conversation of the channel `place` names, on the turn's channel.
+fn channel_key(turn: &Turn, place: &TeamChannel) -> Option<ConversationKey> {
+    let channel_id = place.channel_id.as_deref()?;
+    ConversationKey::new(turn.key.channel_id(), channel_id).ok()
 }

@@ -7,7 +7,9 @@
 
 use async_trait::async_trait;
 
-use super::{ConnectorClient, ConnectorError, CreatedConversation, ResourceResponse};
+use super::{
+    ConnectorClient, ConnectorError, CreatedConversation, ResourceResponse, TeamChannelInfo,
+};
 use crate::activity::Activity;
 use crate::service_url::{Provenance, ServiceUrl};
 
@@ -56,6 +58,15 @@ pub trait Channel: Send + Sync {
         member_id: &str,
         tenant_id: &str,
     ) -> Result<CreatedConversation, ConnectorError>;
+
+    /// The channels of a team the bot is installed in
+    /// ([`ConnectorClient::team_channels`]).
+    async fn team_channels(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        team_id: &str,
+    ) -> Result<Vec<TeamChannelInfo>, ConnectorError>;
 
     /// Gets ready for a send timed to a rate-limit slot (a token, a
     /// connection), so that it leaves at its slot. Nothing by default.
@@ -138,6 +149,15 @@ impl Channel for ConnectorClient {
             tenant_id,
         )
         .await
+    }
+
+    async fn team_channels(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        team_id: &str,
+    ) -> Result<Vec<TeamChannelInfo>, ConnectorError> {
+        ConnectorClient::team_channels(self, service_url, provenance, team_id).await
     }
 
     /// Fetches the bot's token if the cache has none, and opens a

@@ -63,6 +63,26 @@ pub struct CreatedConversation {
     pub service_url: Option<String>,
 }
 
+/// One channel of a team, as `GET /v3/teams/{teamId}/conversations`
+/// lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct TeamChannelInfo {
+    /// The channel's conversation id (`19:…@thread.tacv2`; the General
+    /// channel's is the team's id).
+    #[serde(default)]
+    pub id: String,
+    /// Its name (Teams gives none for the General channel).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// The body of `GET /v3/teams/{teamId}/conversations`.
+#[derive(serde::Deserialize)]
+struct TeamChannels {
+    #[serde(default)]
+    conversations: Vec<TeamChannelInfo>,
+}
+
 /// Everything but the RFC 3986 unreserved characters is encoded, as the
 /// Bot Framework SDKs do for ids in paths.
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -255,6 +275,33 @@ impl ConnectorClient {
                 message: Some("the channel created a conversation but named none".into()),
                 retry_after: None,
             })
+    }
+
+    /// The channels of a team the bot is installed in (`GET
+    /// /v3/teams/{teamId}/conversations`): where the bot may post.
+    pub async fn team_channels(
+        &self,
+        service_url: &ServiceUrl,
+        provenance: Provenance,
+        team_id: &str,
+    ) -> Result<Vec<TeamChannelInfo>, ConnectorError> {
+        let path = format!("v3/teams/{}/conversations", segment(team_id)?);
+        let request = |url: &str| self.http.get(url);
+        let (status, body) = self
+            .exchange(service_url, provenance, &path, request)
+            .await?;
+        let listed: TeamChannels =
+            serde_json::from_slice(&body).map_err(|e| ConnectorError::Status {
+                status,
+                code: None,
+                message: Some(format!("the channel list could not be read: {e}")),
+                retry_after: None,
+            })?;
+        Ok(listed
+            .conversations
+            .into_iter()
+            .filter(|c| !c.id.is_empty())
+            .collect())
     }
 
     /// One HTTP exchange with the channel: the trust policy checked first,

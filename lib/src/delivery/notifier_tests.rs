@@ -13,7 +13,9 @@ use jiff::Timestamp;
 use super::{BeforeSend, DeliveryHook, Disposition, Notifier, NotifierSettings};
 use crate::activity::Activity;
 use crate::clock::ManualClock;
-use crate::connector::{Channel, ConnectorError, CreatedConversation, ResourceResponse};
+use crate::connector::{
+    Channel, ConnectorError, CreatedConversation, ResourceResponse, TeamChannelInfo,
+};
 use crate::ids::ConversationKey;
 use crate::notification::{Notification, Operation, Reason};
 use crate::queue::embedded::EmbeddedQueue;
@@ -114,6 +116,15 @@ impl Channel for ScriptedChannel {
             activity_id: None,
             service_url: None,
         })
+    }
+
+    async fn team_channels(
+        &self,
+        _service_url: &ServiceUrl,
+        _provenance: Provenance,
+        _team_id: &str,
+    ) -> Result<Vec<TeamChannelInfo>, ConnectorError> {
+        Ok(Vec::new())
     }
 }
 
