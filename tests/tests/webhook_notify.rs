@@ -31,6 +31,23 @@ fn notify(target: Value, text: &str) -> Value {
     json!({"target": target, "text": text})
 }
 
+/// Asks nudge to send "never" to each target and checks it is refused with
+/// that status and code.
+async fn assert_refused(s: &ApiHarness, refusals: impl IntoIterator<Item = (Value, u16, &str)>) {
+    for (target, status, code) in refusals {
+        let answer = s
+            .api
+            .post("/api/notify", &notify(target.clone(), "never"))
+            .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (status, code),
+            "{target}: {}",
+            answer.body
+        );
+    }
+}
+
 #[tokio::test]
 async fn one_conversation_by_key_or_by_ids_gets_markdown_text() {
     let s = ApiHarness::start("notify-conversation").await;
@@ -550,18 +567,7 @@ async fn channel_posts_and_thread_replies_reach_teams_channels() {
             "InvalidTarget",
         ),
     ];
-    for (target, status, code) in refusals {
-        let answer = s
-            .api
-            .post("/api/notify", &notify(target.clone(), "never"))
-            .await;
-        assert_eq!(
-            (answer.status, answer.code()),
-            (status, code),
-            "{target}: {}",
-            answer.body
-        );
-    }
+    assert_refused(&s, refusals).await;
     settle().await;
     assert!(s.channel.received().iter().all(|r| r.text() != "never"));
     s.host.stop().await;
@@ -703,18 +709,7 @@ async fn a_teams_user_who_never_wrote_is_reached_in_a_conversation_nudge_creates
             "InvalidBody",
         ),
     ];
-    for (target, status, code) in refusals {
-        let answer = s
-            .api
-            .post("/api/notify", &notify(target.clone(), "never"))
-            .await;
-        assert_eq!(
-            (answer.status, answer.code()),
-            (status, code),
-            "{target}: {}",
-            answer.body
-        );
-    }
+    assert_refused(&s, refusals).await;
     s.host.stop().await;
 }
 
