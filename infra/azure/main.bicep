@@ -68,6 +68,9 @@ param maximumInstanceCount int = 40
 ])
 param instanceMemoryMB int = 2048
 
+@description('Where to open a 1:1 conversation with a Teams user of a tenant nudge has no conversation in yet (NUDGE_TEAMS_SERVICE_URL), e.g. https://smba.trafficmanager.net/teams/; empty for none.')
+param teamsServiceUrl string = ''
+
 @description('The notification queue (NUDGE_QUEUE_NAME); its poison queue is <name>-poison.')
 param queueName string = 'nudge-notifications'
 
@@ -283,6 +286,10 @@ var commonSettings = [
   {
     name: 'NUDGE_LOG_FORMAT'
     value: 'json'
+  }
+  {
+    name: 'NUDGE_TEAMS_SERVICE_URL'
+    value: teamsServiceUrl
   }
 ]
 
