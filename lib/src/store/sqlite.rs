@@ -13,7 +13,7 @@
 //! | `reminders` | `id` | due time and owner, of pending ones only (partial indexes) | [`Reminder`] JSON |
 //! | `idempotency` | `Idempotency-Key` | expiry | [`IdempotencyRecord`] JSON |
 //! | `accepted` | notification id | — | [`AcceptedNotification`] JSON |
-//! | `directory` | encoded [`DirectoryKey`](super::DirectoryKey) | — | [`DirectoryEntry`](super::DirectoryEntry) JSON |
+//! | `directory` | encoded [`DirectoryKey`] | — | [`DirectoryEntry`] JSON |
 //!
 //! `deliveries` also keeps a fan-out child's `parent` (indexed), and
 //! `conversations` is indexed by (channel, user, key) over active rows, for
