@@ -24,7 +24,7 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use nudge::activity::Activity;
@@ -97,6 +97,9 @@ struct Inner {
     /// created conversation.
     installed_for: Mutex<std::collections::HashSet<String>>,
     created: Mutex<Vec<Created>>,
+    /// Each team's channels (`GET /v3/teams/{id}/conversations`): id and
+    /// name.
+    team_channels: Mutex<std::collections::HashMap<String, Vec<(String, Option<String>)>>>,
     script: Mutex<VecDeque<Scripted>>,
     arrived: Notify,
     faults: faults::Faults,
@@ -115,6 +118,7 @@ impl FakeChannel {
         let inner = Arc::new(Inner::default());
         let app = Router::new()
             .route("/v3/conversations", post(create))
+            .route("/v3/teams/{team}/conversations", get(team_channels))
             .route("/v3/conversations/{conversation}/activities", post(send))
             .route(
                 "/v3/conversations/{conversation}/activities/{activity}",
@@ -147,6 +151,20 @@ impl FakeChannel {
             .lock()
             .expect("lock")
             .insert(member_id.to_owned());
+    }
+
+    /// Gives team `team_id` these channels (id and name), as `GET
+    /// /v3/teams/{id}/conversations` lists them.
+    pub fn set_team_channels(&self, team_id: &str, channels: &[(&str, Option<&str>)]) {
+        let channels = channels
+            .iter()
+            .map(|(id, name)| ((*id).to_owned(), name.map(str::to_owned)))
+            .collect();
+        self.inner
+            .team_channels
+            .lock()
+            .expect("lock")
+            .insert(team_id.to_owned(), channels);
     }
 
     /// The conversations it created, in order.
@@ -431,6 +449,24 @@ async fn create(State(inner): State<Arc<Inner>>, Json(body): Json<serde_json::Va
         });
     }
     (StatusCode::CREATED, Json(json!({ "id": conversation_id }))).into_response()
+}
+
+/// `GET /v3/teams/{id}/conversations`: the team's channels; 404
+/// `NotFound` for a team it was given none for.
+async fn team_channels(State(inner): State<Arc<Inner>>, Path(team): Path<String>) -> Response {
+    let teams = inner.team_channels.lock().expect("lock");
+    let Some(channels) = teams.get(&team) else {
+        return teams_error(StatusCode::NOT_FOUND, "NotFound", "no such team");
+    };
+    let conversations: Vec<serde_json::Value> = channels
+        .iter()
+        .map(|(id, name)| json!({"id": id, "name": name}))
+        .collect();
+    (
+        StatusCode::OK,
+        Json(json!({ "conversations": conversations })),
+    )
+        .into_response()
 }
 
 /// An error as Teams words it.

@@ -714,7 +714,7 @@ async fn a_teams_user_who_never_wrote_is_reached_in_a_conversation_nudge_creates
 }
 
 #[tokio::test]
-async fn channel_events_keep_a_teams_channels_known() {
+async fn a_teams_channels_are_listed_at_install_and_followed() {
     let s = ApiHarness::start("notify-channel-events").await;
     let general = "19:general@thread.tacv2";
     let event = |kind: &str, event: Option<&str>, channel: (&str, Option<&str>)| {
@@ -732,6 +732,10 @@ async fn channel_events_keep_a_teams_channels_known() {
         });
         activity
     };
+    // Installed in the team, nudge lists its channels at once.
+    let ops = "19:ops@thread.tacv2";
+    s.channel
+        .set_team_channels(general, &[(general, None), (ops, Some("Ops"))]);
     let mut install = event("installationUpdate", None, (general, None));
     install["action"] = json!("add");
     assert_eq!(s.client.post_activity(&install).await.0, 200);
@@ -748,6 +752,22 @@ async fn channel_events_keep_a_teams_channels_known() {
             .cloned()
             .unwrap_or_else(|| panic!("{key} listed: {}", page.body))
     };
+
+    let listed_ops = listed(format!("msteams#{ops}")).await;
+    assert_eq!(
+        (&listed_ops["channel"], &listed_ops["active"]),
+        (&json!({"id": ops, "name": "Ops"}), &json!(true)),
+        "{listed_ops}"
+    );
+    let answer = s
+        .api
+        .post(
+            "/api/notify",
+            &notify(json!({"kind": "channel", "channelId": ops}), "ops first"),
+        )
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    s.channel.wait_for_text(ops, "ops first", WAIT).await;
 
     let created = event(
         "conversationUpdate",
