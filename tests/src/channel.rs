@@ -81,6 +81,9 @@ pub enum ChangeKind {
     Deleted,
 }
 
+/// A team's channel as the channel lists it: its id and name.
+type ListedChannel = (String, Option<String>);
+
 /// A conversation the channel created (`POST /v3/conversations`).
 #[derive(Debug, Clone)]
 pub struct Created {
@@ -99,7 +102,7 @@ struct Inner {
     created: Mutex<Vec<Created>>,
     /// Each team's channels (`GET /v3/teams/{id}/conversations`): id and
     /// name.
-    team_channels: Mutex<std::collections::HashMap<String, Vec<(String, Option<String>)>>>,
+    team_channels: Mutex<std::collections::HashMap<String, Vec<ListedChannel>>>,
     script: Mutex<VecDeque<Scripted>>,
     arrived: Notify,
     faults: faults::Faults,
