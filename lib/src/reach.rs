@@ -23,7 +23,7 @@ use crate::activity::{ChannelAccount, ConversationAccount, ConversationReference
 use crate::ids::ConversationKey;
 use crate::service_url::{Provenance, ServiceUrl};
 use crate::store::{
-    DirectoryEntry, DirectoryKey, DirectoryStore, MemberRecord, StoreError, StoredReference,
+    DirectoryEntry, DirectoryKey, DirectoryStore, MemberRecord, Store, StoreError, StoredReference,
     TenantRecord,
 };
 
@@ -97,9 +97,12 @@ impl TeamsSettings {
     }
 }
 
-/// The 1:1 conversation nudge has noted with `member_id` of `tenant_id`.
-pub async fn known_conversation(
-    store: &dyn DirectoryStore,
+/// The active 1:1 conversation nudge has noted with `member_id` of
+/// `tenant_id`; `None` for a user it has none with, or whose conversation
+/// is inactive (the app removed, the bot blocked: Teams is asked again,
+/// and answers 403 while it stays closed).
+pub async fn active_conversation(
+    store: &dyn Store,
     tenant_id: &str,
     member_id: &str,
 ) -> Result<Option<ConversationKey>, StoreError> {
@@ -107,10 +110,11 @@ pub async fn known_conversation(
         tenant_id: tenant_id.to_owned(),
         member_id: member_id.to_owned(),
     };
-    Ok(match store.get_directory_entry(&key).await? {
-        Some(DirectoryEntry::Member(member)) => Some(member.conversation),
-        _ => None,
-    })
+    let Some(DirectoryEntry::Member(member)) = store.get_directory_entry(&key).await? else {
+        return Ok(None);
+    };
+    let reference = store.get_reference(&member.conversation).await?;
+    Ok(reference.filter(|r| r.active).map(|r| r.key))
 }
 
 /// The tenant entry a stored Teams reference gives, if it names a tenant

@@ -393,14 +393,9 @@ async fn member_conversation(
     tenant_id: &str,
     member_id: &str,
 ) -> Result<Option<ConversationKey>, ApiError> {
-    let Some(key) = crate::reach::known_conversation(store, tenant_id, member_id)
+    crate::reach::active_conversation(store, tenant_id, member_id)
         .await
-        .map_err(store_failed)?
-    else {
-        return Ok(None);
-    };
-    let reference = store.get_reference(&key).await.map_err(store_failed)?;
-    Ok(reference.filter(|r| r.active).map(|r| r.key))
+        .map_err(store_failed)
 }
 
 /// Whether nudge can open conversations in `tenant_id`: 404

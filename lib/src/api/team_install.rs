@@ -13,7 +13,7 @@ use super::AppState;
 
 /// Learns the team's channels if `turn` installs the app in a team.
 pub async fn learn_channels(app: &AppState, turn: &Turn) {
-    if !installs_in_team(turn) {
+    if !installs(turn) {
         return;
     }
     let Some(team) = turn.activity.team_channel() else {
@@ -38,13 +38,10 @@ pub async fn learn_channels(app: &AppState, turn: &Turn) {
     }
 }
 
-/// An install in a team: `installationUpdate` `add` (or `add-upgrade`),
-/// or the bot among the members a team's `conversationUpdate` added.
-fn installs_in_team(turn: &Turn) -> bool {
+/// An install: `installationUpdate` `add` (or `add-upgrade`), or the bot
+/// among the members a `conversationUpdate` added.
+fn installs(turn: &Turn) -> bool {
     let activity = &turn.activity;
-    if activity.team_channel().is_none() {
-        return false;
-    }
     if activity.is(kind::INSTALLATION_UPDATE) {
         return activity
             .action

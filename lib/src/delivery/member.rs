@@ -35,12 +35,8 @@ impl Notifier {
         now: Timestamp,
     ) -> Result<Disposition, DeliveryError> {
         let store = self.store.as_ref();
-        if let Some(key) = reach::known_conversation(store, tenant_id, member_id).await? {
-            // An inactive one (the app removed, the bot blocked) is asked
-            // for again: Teams answers 403 while it stays closed.
-            if store.get_reference(&key).await?.is_some_and(|r| r.active) {
-                return self.send_one(notification, &key, now).await;
-            }
+        if let Some(key) = reach::active_conversation(store, tenant_id, member_id).await? {
+            return self.send_one(notification, &key, now).await;
         }
         let began = Instant::now();
         let mut record = match self.claim(notification, None, now).await? {
