@@ -661,9 +661,9 @@ pub async fn teams_users_are_reached_in_conversations_nudge_creates(rig: &Rig<'_
         seen: Timestamp::now(),
     });
     rig.store
-        .put_directory_entry(&tenant_entry)
+        .put_directory_entries(std::slice::from_ref(&tenant_entry))
         .await
-        .expect("put_directory_entry");
+        .expect("put_directory_entries");
     let token = unique("m").replace(|c: char| !c.is_ascii_alphanumeric(), "");
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

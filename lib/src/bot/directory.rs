@@ -32,27 +32,38 @@ impl Noted {
         stored: &StoredReference,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let entries = reach::tenant_entry(stored, now)
-            .into_iter()
-            .chain(reach::member_entries(stored, now));
-        for entry in entries {
-            // The entry without its time: what would change if rewritten.
-            let mut form = entry.clone();
-            match &mut form {
-                DirectoryEntry::Tenant(t) => t.seen = Timestamp::UNIX_EPOCH,
-                DirectoryEntry::Member(m) => m.seen = Timestamp::UNIX_EPOCH,
-            }
-            let form = serde_json::to_string(&form).unwrap_or_default();
-            if self.0.lock().expect("noted").contains(&form) {
-                continue;
-            }
-            store.put_directory_entry(&entry).await?;
-            let mut noted = self.0.lock().expect("noted");
-            if noted.len() >= NOTED {
-                noted.clear();
-            }
-            noted.insert(form);
+        let (entries, forms): (Vec<_>, Vec<_>) = {
+            let noted = self.0.lock().expect("noted");
+            reach::tenant_entry(stored, now)
+                .into_iter()
+                .chain(reach::member_entries(stored, now))
+                .map(|entry| {
+                    let form = form(&entry);
+                    (entry, form)
+                })
+                .filter(|(_, form)| !noted.contains(form))
+                .unzip()
+        };
+        if entries.is_empty() {
+            return Ok(());
         }
+        // One call for the turn's entries: each call waits for a commit.
+        store.put_directory_entries(&entries).await?;
+        let mut noted = self.0.lock().expect("noted");
+        if noted.len() + forms.len() > NOTED {
+            noted.clear();
+        }
+        noted.extend(forms);
         Ok(())
     }
+}
+
+/// The entry without its time: what would change if it were rewritten.
+fn form(entry: &DirectoryEntry) -> String {
+    let mut form = entry.clone();
+    match &mut form {
+        DirectoryEntry::Tenant(t) => t.seen = Timestamp::UNIX_EPOCH,
+        DirectoryEntry::Member(m) => m.seen = Timestamp::UNIX_EPOCH,
+    }
+    serde_json::to_string(&form).unwrap_or_default()
 }

@@ -140,12 +140,11 @@ impl Notifier {
             conversation: stored.key.clone(),
             seen: now,
         });
-        for entry in reach::member_entries(&stored, now)
+        let entries: Vec<_> = reach::member_entries(&stored, now)
             .into_iter()
             .chain([named])
-        {
-            self.store.put_directory_entry(&entry).await?;
-        }
+            .collect();
+        self.store.put_directory_entries(&entries).await?;
         Ok(Some(stored.key))
     }
 }

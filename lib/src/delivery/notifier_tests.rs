@@ -468,7 +468,7 @@ async fn a_tenant_is_reached_as_its_stored_conversations_say_else_not_at_all() {
         bot_id: Some("28:seen-in-tenant".into()),
         seen: Timestamp::now(),
     });
-    s.store.put_directory_entry(&tenant).await.unwrap();
+    s.store.put_directory_entries(&[tenant]).await.unwrap();
     let n = to_member(AAD, "hello again");
     assert_eq!(s.notifier.deliver(&n).await.unwrap(), Disposition::Done);
     assert_eq!(

@@ -366,8 +366,12 @@ pub trait RateLimitStore: Send + Sync {
 /// plain entries, each read and written whole by its exact key.
 #[async_trait]
 pub trait DirectoryStore: Send + Sync {
-    /// Writes an entry, replacing the one under the same key.
-    async fn put_directory_entry(&self, entry: &DirectoryEntry) -> Result<(), StoreError>;
+    /// Writes entries, each replacing the one under the same key. A turn
+    /// notes up to three at once, so they go in one call: one transaction
+    /// where the adapter has them (SQLite), concurrent single writes where
+    /// it does not (each entry stands alone, so a partial write is only an
+    /// entry learned later).
+    async fn put_directory_entries(&self, entries: &[DirectoryEntry]) -> Result<(), StoreError>;
 
     /// The entry under `key`, if any.
     async fn get_directory_entry(

@@ -275,11 +275,14 @@ impl ReferenceStore for SqliteStore {
 
 #[async_trait]
 impl DirectoryStore for SqliteStore {
-    async fn put_directory_entry(&self, entry: &DirectoryEntry) -> Result<(), StoreError> {
-        let entry = entry.clone();
+    async fn put_directory_entries(&self, entries: &[DirectoryEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let entries = entries.to_vec();
         Ok(self
             .db
-            .run(move |conn| directory::put(conn, &entry))
+            .run(move |conn| entries.iter().try_for_each(|e| directory::put(conn, e)))
             .await?)
     }
 

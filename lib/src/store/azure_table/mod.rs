@@ -198,8 +198,10 @@ impl RateLimitStore for AzureTableStore {
 
 #[async_trait]
 impl DirectoryStore for AzureTableStore {
-    async fn put_directory_entry(&self, entry: &DirectoryEntry) -> Result<(), StoreError> {
-        directory::put(&self.table, entry).await
+    async fn put_directory_entries(&self, entries: &[DirectoryEntry]) -> Result<(), StoreError> {
+        futures::future::try_join_all(entries.iter().map(|e| directory::put(&self.table, e)))
+            .await
+            .map(drop)
     }
 
     async fn get_directory_entry(

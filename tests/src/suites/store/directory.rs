@@ -40,9 +40,9 @@ pub async fn directory_entries_round_trip(store: &dyn Store) {
     );
 
     store
-        .put_directory_entry(&tenant_entry)
+        .put_directory_entries(std::slice::from_ref(&tenant_entry))
         .await
-        .expect("put_directory_entry");
+        .expect("put_directory_entries");
     assert_eq!(get(tenant_key.clone()).await, Some(tenant_entry.clone()));
     assert_eq!(
         get(member_key("")).await,
@@ -65,18 +65,24 @@ pub async fn directory_entries_round_trip(store: &dyn Store) {
         })
     };
     let aad = "00000000-0000-0000-0000-0000000000a1";
-    for id in [aad, "29:1a-b/c#d?e"] {
-        store
-            .put_directory_entry(&member(id, &conversation))
-            .await
-            .expect("put_directory_entry");
+    let teams_id = "29:1a-b/c#d?e";
+    store
+        .put_directory_entries(&[])
+        .await
+        .expect("nothing to write is no error");
+    // A user's two entries, as a turn writes them: in one call.
+    store
+        .put_directory_entries(&[member(aad, &conversation), member(teams_id, &conversation)])
+        .await
+        .expect("put_directory_entries");
+    for id in [aad, teams_id] {
         assert_eq!(get(member_key(id)).await, Some(member(id, &conversation)));
     }
     let moved = ConversationKey::new("msteams", &unique("a:2")).expect("a key");
     store
-        .put_directory_entry(&member(aad, &moved))
+        .put_directory_entries(&[member(aad, &moved)])
         .await
-        .expect("put_directory_entry");
+        .expect("put_directory_entries");
     assert_eq!(
         get(member_key(aad)).await,
         Some(member(aad, &moved)),
