@@ -9,7 +9,8 @@
 //! notifications in one go, and waits for the sink to have them all.
 //! Reported: deliveries per second (first enqueue to last arrival), the
 //! time from enqueue to arrival at the 50th and 99th percentile, and the
-//! process's peak resident memory (`VmHWM`, which includes the sink).
+//! process's peak resident memory (`VmHWM`, which includes the sink; each
+//! run of a plan has a process of its own, [`run_plan`]).
 //!
 //! The [`Sink`] and the helpers below it are public for the benchmark of
 //! the Lambda notifier binary (`tests/src/bin/bench_lambda.rs`), which
@@ -33,7 +34,7 @@ mod plan;
 mod sink;
 pub mod teams_limits;
 
-pub use plan::{run as run_plan, Plan, Run};
+pub use plan::{run as run_plan, BenchError, Plan, Run};
 pub use sink::{Arrival, Sink};
 
 /// What one run measured.

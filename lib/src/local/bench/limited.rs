@@ -119,6 +119,8 @@ pub struct ReplyFigures {
     pub turn_p99: Duration,
     /// First message to last arrival.
     pub took: Duration,
+    /// The peak resident memory of the run's process, where readable.
+    pub peak_rss_kib: Option<u64>,
 }
 
 /// `users` users (personal chats in one tenant) each write `subscribe`,
@@ -177,6 +179,7 @@ pub async fn replies(
         took: arrivals
             .last()
             .map_or(Duration::ZERO, |a| a.at.duration_since(started)),
+        peak_rss_kib: peak_rss_kib(None),
     };
     host.stop().await;
     Ok(figures)
