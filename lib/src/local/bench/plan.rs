@@ -2,7 +2,7 @@
 //! run, tab-separated, rates with their ratio to the limit (or to the
 //! target) so a noisy machine's figures can still be compared.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::Settings;
@@ -165,13 +165,24 @@ async fn run_step(
     step: Step,
 ) -> Result<(), BenchError> {
     let dir = scratch(n);
-    match step.run {
+    let line = measure(settings, plan, &dir, step).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("{}", line?);
+    Ok(())
+}
+
+/// Runs `step` on the data directory `dir`; its figures as one line.
+async fn measure(
+    settings: &Settings,
+    plan: &Plan,
+    dir: &Path,
+    step: Step,
+) -> Result<String, StartError> {
+    Ok(match step.run {
         Run::Broadcast | Run::Tenants => {
             let tenants = if step.run == Run::Tenants { 5 } else { 1 };
-            let f = limited::broadcast(settings.clone(), &dir, plan.conversations, tenants).await;
-            let _ = std::fs::remove_dir_all(&dir);
-            let f = f?;
-            println!(
+            let f = limited::broadcast(settings.clone(), dir, plan.conversations, tenants).await?;
+            format!(
                 "broadcast\t{} conversations\t{} tenant(s)\t{:.1}/s\t{:.1} % of {}/s\t{} × 429\t{} delivered\t{} MiB",
                 f.conversations,
                 f.tenants,
@@ -181,13 +192,11 @@ async fn run_step(
                 f.throttled,
                 f.delivered,
                 mib(f.peak_rss_kib),
-            );
+            )
         }
         Run::Replies => {
-            let f = limited::replies(settings.clone(), &dir, plan.conversations).await;
-            let _ = std::fs::remove_dir_all(&dir);
-            let f = f?;
-            println!(
+            let f = limited::replies(settings.clone(), dir, plan.conversations).await?;
+            format!(
                 "replies\t{} users\t{} replies\t{} confirmations\t{} × 429\tturn p50 {} ms\tp99 {} ms\tall in {:.1} s\t{} MiB",
                 f.users,
                 f.replies,
@@ -197,20 +206,18 @@ async fn run_step(
                 f.turn_p99.as_millis(),
                 f.took.as_secs_f64(),
                 mib(f.peak_rss_kib),
-            );
+            )
         }
         Run::Throughput => {
             let f = throughput(
                 settings.clone(),
-                &dir,
+                dir,
                 plan.notifications,
                 plan.conversations,
                 step.latency,
             )
-            .await;
-            let _ = std::fs::remove_dir_all(&dir);
-            let f = f?;
-            println!(
+            .await?;
+            format!(
                 "throughput\t{} notifications\t{} ms latency\tconcurrency {}\t{:.0}/s\tp50 {:.0} ms\tp99 {:.0} ms\t{} MiB",
                 f.notifications,
                 f.latency.as_millis(),
@@ -219,10 +226,9 @@ async fn run_step(
                 f.p50.as_secs_f64() * 1000.0,
                 f.p99.as_secs_f64() * 1000.0,
                 mib(f.peak_rss_kib),
-            );
+            )
         }
-    }
-    Ok(())
+    })
 }
 
 /// A fresh data directory for run `n` (named by this process, which runs
