@@ -8,7 +8,8 @@
 //! Connector's, the key fetcher's), so each cold start read the store three
 //! times, more than half of its start-up (BENCHMARKS.md, Lambda cold
 //! start). Here it is read once, on first use, and handed to reqwest
-//! ([`crate::fetch::client_builder`]) and to the AWS SDK ([`pem`]).
+//! ([`crate::fetch::client_builder`]), which the AWS SDK's requests go
+//! through too (`aws/sdk_http.rs`).
 //!
 //! Which roots: those `rustls-native-certs` finds, as rustls' platform
 //! verifier finds them on Linux (`SSL_CERT_FILE` and `SSL_CERT_DIR` when
@@ -26,24 +27,6 @@ static NATIVE: LazyLock<Vec<CertificateDer<'static>>> = LazyLock::new(load);
 /// The trusted roots, read on first use.
 pub(crate) fn native() -> &'static [CertificateDer<'static>] {
     &NATIVE
-}
-
-/// The trusted roots as one PEM bundle, for clients that take PEM (the AWS
-/// SDK's trust store).
-#[cfg(feature = "aws")]
-pub(crate) fn pem() -> String {
-    use base64::Engine as _;
-    let mut bundle = String::new();
-    for cert in native() {
-        bundle.push_str("-----BEGIN CERTIFICATE-----\n");
-        let text = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
-        for line in text.as_bytes().chunks(64) {
-            bundle.push_str(std::str::from_utf8(line).unwrap_or_default());
-            bundle.push('\n');
-        }
-        bundle.push_str("-----END CERTIFICATE-----\n");
-    }
-    bundle
 }
 
 fn load() -> Vec<CertificateDer<'static>> {
@@ -98,17 +81,5 @@ mod tests {
         let first = native();
         assert!(!first.is_empty(), "this machine's root certificates");
         assert!(std::ptr::eq(first, native()));
-    }
-
-    #[cfg(feature = "aws")]
-    #[test]
-    fn the_pem_bundle_holds_every_root_unchanged() {
-        use rustls::pki_types::pem::PemObject;
-        let bundle = pem();
-        let parsed: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_slice_iter(bundle.as_bytes())
-                .collect::<Result<_, _>>()
-                .expect("a valid PEM bundle");
-        assert_eq!(parsed, native());
     }
 }

@@ -54,7 +54,11 @@ pub fn function_env() -> Vec<(&'static str, String)> {
 
 /// An SDK configuration that talks to the moto server.
 pub async fn sdk_config() -> SdkConfig {
+    // nudge's own transport for the SDK: with the SDK's default client
+    // enabled here, the workspace's builds (`sam build`'s too) would link
+    // both into every function.
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(nudge::aws::sdk_http_client())
         .endpoint_url(endpoint())
         .region(Region::new(REGION))
         .credentials_provider(credentials())

@@ -19,7 +19,10 @@
 //!   (`trigger`).
 
 pub mod batch;
+mod sdk_http;
 mod secrets;
+
+pub use sdk_http::client as sdk_http_client;
 mod settings;
 mod trigger;
 
@@ -81,7 +84,7 @@ impl Environment {
     /// Reads the configuration and builds the clients.
     pub async fn load() -> Result<Environment, StartError> {
         let config = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(sdk_http_client())
+            .http_client(sdk_http::client())
             .load()
             .await;
         let env = SecretEnv::load_process(&config).await?;
@@ -133,36 +136,6 @@ impl Environment {
             TrustPolicy::cloud(&self.settings.trust),
         ))
     }
-}
-
-/// The HTTPS client every AWS SDK client of a function shares: the one the
-/// SDK builds by default (rustls on aws-lc, proxies from the environment),
-/// trusting the roots read once per process (`crate::roots`) instead of
-/// reading the system's store itself.
-fn sdk_http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{
-        rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
-    };
-    use aws_smithy_http_client::{proxy::ProxyConfig, Builder, ConnectorBuilder};
-    let trust = TrustStore::empty()
-        .with_native_roots(false)
-        .with_pem_certificate(crate::roots::pem());
-    let tls = TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        // Building a context from a trust store checks nothing that can fail.
-        .expect("a TLS context from a trust store");
-    Builder::new().build_with_connector_fn(move |settings, components| {
-        let mut connector = ConnectorBuilder::default()
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-            .tls_context(tls.clone());
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    })
 }
 
 /// The messages function's app: the local host's routes, status codes and

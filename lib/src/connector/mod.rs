@@ -141,9 +141,9 @@ impl ConnectorClient {
     /// follows no redirects (`fetch::client_builder`). Every host
     /// builds its Connector, token and key clients with it, once: its pool
     /// keeps connections to each service URL alive between sends (HTTP/1.1
-    /// keep-alive, or one HTTP/2 connection where the channel offers it
-    /// over TLS), so a broadcast pays a TLS handshake per connection, not
-    /// per message. `tests/tests/delivery_local.rs` counts them.
+    /// keep-alive: at most one connection per send in flight; HTTP/2 is not
+    /// linked, #13), so a broadcast pays a TLS handshake per connection,
+    /// not per message. `tests/tests/delivery_local.rs` counts them.
     pub fn http_client() -> reqwest::Client {
         crate::fetch::client_builder()
             .connect_timeout(Duration::from_secs(5))
