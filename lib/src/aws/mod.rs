@@ -21,10 +21,10 @@
 pub mod batch;
 mod sdk_http;
 mod secrets;
-
-pub use sdk_http::client as sdk_http_client;
 mod settings;
 mod trigger;
+
+pub use sdk_http::client as sdk_http_client;
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! The AWS SDK's transport: the function's own reqwest client.
+//! The AWS SDK's transport: reqwest, as every other client of a function.
 //!
 //! The SDK's default HTTPS client (`aws-smithy-http-client`) is a second
 //! HTTP and TLS stack beside the reqwest client every function already
@@ -20,9 +20,8 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_runtime_api::client::http::{
-    http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
+    http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
