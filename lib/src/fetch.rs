@@ -16,14 +16,11 @@ use bytes::{Bytes, BytesMut};
 /// answered as what it is: a 3xx status, which every caller treats as a
 /// failure.
 ///
-/// It trusts the roots read once per process ([`crate::roots`]) rather than
-/// reading the system's store again for each client.
+/// It speaks TLS with the configuration built once per process
+/// ([`crate::tls`]): ring, and the roots read once rather than per client.
 pub(crate) fn client_builder() -> reqwest::ClientBuilder {
-    let roots = crate::roots::native()
-        .iter()
-        .filter_map(|der| reqwest::Certificate::from_der(der).ok());
     reqwest::Client::builder()
-        .tls_certs_only(roots)
+        .tls_backend_preconfigured(crate::tls::client_config())
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("nudge/", env!("CARGO_PKG_VERSION")))
 }

@@ -64,4 +64,5 @@ pub mod service_url;
 mod sqlite_db;
 pub mod store;
 pub mod telemetry;
+mod tls;
 pub mod turn;

@@ -7,9 +7,9 @@
 //! messages function built three such clients (the AWS SDK's, the
 //! Connector's, the key fetcher's), so each cold start read the store three
 //! times, more than half of its start-up (BENCHMARKS.md, Lambda cold
-//! start). Here it is read once, on first use, and handed to reqwest
-//! ([`crate::fetch::client_builder`]), which the AWS SDK's requests go
-//! through too (`aws/sdk_http.rs`).
+//! start). Here it is read once, on first use, into the trust store of the
+//! one TLS configuration every client shares ([`crate::tls`]), which the
+//! AWS SDK's requests go through too (`aws/sdk_http.rs`).
 //!
 //! Which roots: those `rustls-native-certs` finds, as rustls' platform
 //! verifier finds them on Linux (`SSL_CERT_FILE` and `SSL_CERT_DIR` when
@@ -21,15 +21,16 @@
 use std::sync::LazyLock;
 
 use rustls::pki_types::CertificateDer;
+use rustls::RootCertStore;
 
-static NATIVE: LazyLock<Vec<CertificateDer<'static>>> = LazyLock::new(load);
+static NATIVE: LazyLock<RootCertStore> = LazyLock::new(load);
 
 /// The trusted roots, read on first use.
-pub(crate) fn native() -> &'static [CertificateDer<'static>] {
+pub(crate) fn native() -> &'static RootCertStore {
     &NATIVE
 }
 
-fn load() -> Vec<CertificateDer<'static>> {
+fn load() -> RootCertStore {
     let found = rustls_native_certs::load_native_certs();
     for error in &found.errors {
         tracing::warn!(%error, "a trusted root certificate could not be read");
@@ -51,15 +52,10 @@ fn load() -> Vec<CertificateDer<'static>> {
 }
 
 /// The certificates that can be trust anchors, and how many could not.
-fn anchors(certs: Vec<CertificateDer<'static>>) -> (Vec<CertificateDer<'static>>, usize) {
-    let mut probe = rustls::RootCertStore::empty();
-    let total = certs.len();
-    let usable: Vec<_> = certs
-        .into_iter()
-        .filter(|cert| probe.add(cert.clone()).is_ok())
-        .collect();
-    let unusable = total - usable.len();
-    (usable, unusable)
+fn anchors(certs: Vec<CertificateDer<'static>>) -> (RootCertStore, usize) {
+    let mut store = RootCertStore::empty();
+    let (_, unusable) = store.add_parsable_certificates(certs);
+    (store, unusable)
 }
 
 #[cfg(test)]
@@ -77,7 +73,7 @@ mod tests {
     #[test]
     fn the_roots_are_read_once_and_the_machine_has_some() {
         // The test machines have a system store; a second call is the same
-        // slice, not a second read.
+        // store, not a second read.
         let first = native();
         assert!(!first.is_empty(), "this machine's root certificates");
         assert!(std::ptr::eq(first, native()));

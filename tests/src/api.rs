@@ -45,7 +45,7 @@ pub struct ApiClient {
 impl ApiClient {
     pub fn new(base_url: impl Into<String>, secret: impl Into<String>) -> Self {
         ApiClient {
-            http: reqwest::Client::new(),
+            http: crate::http::client(),
             base_url: base_url.into(),
             secret: secret.into(),
         }

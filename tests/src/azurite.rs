@@ -41,7 +41,7 @@ pub async fn new_queue(max_receive_count: u32) -> AzureQueue {
     let queue = AzureQueue::new(
         &account(),
         &name,
-        reqwest::Client::new(),
+        crate::http::client(),
         None,
         max_receive_count,
     )
@@ -62,7 +62,7 @@ pub async fn new_table() -> TableClient {
         .filter(char::is_ascii_alphanumeric)
         .collect();
     let client = TableClient::new(
-        reqwest::Client::new(),
+        crate::http::client(),
         account.table_endpoint.clone(),
         &name,
         Credential::for_account(&account, None),
@@ -172,7 +172,7 @@ impl OAuthAzurite {
     /// An HTTP client that trusts the test CA.
     pub fn http(&self) -> reqwest::Client {
         let ca = std::fs::read(crate::tls::ca_file()).expect("the test CA");
-        reqwest::Client::builder()
+        crate::http::builder()
             .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("a PEM certificate"))
             .build()
             .expect("an HTTP client")

@@ -25,7 +25,7 @@ impl BotClient {
     /// channel replies go to.
     pub fn new(base_url: impl Into<String>, service_url: impl Into<String>) -> Self {
         BotClient {
-            http: reqwest::Client::new(),
+            http: crate::http::client(),
             base_url: base_url.into(),
             service_url: service_url.into(),
         }

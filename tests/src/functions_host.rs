@@ -112,7 +112,7 @@ impl FunctionsHost {
             child,
             pid,
             port,
-            http: reqwest::Client::new(),
+            http: crate::http::client(),
         };
         for _ in 0..300 {
             if let Ok(response) = host.http.get(host.url("/")).send().await {

@@ -79,7 +79,7 @@ impl LambdaFunction {
             invoke_url: format!(
                 "http://127.0.0.1:{port}/2015-03-31/functions/{FUNCTION}/invocations"
             ),
-            http: reqwest::Client::new(),
+            http: crate::http::client(),
             _emulator: emulator,
             function,
         }

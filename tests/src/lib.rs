@@ -10,7 +10,8 @@
 //! emulator (with the environment [`stack_env`] gives them, fed by
 //! [`event_source`] where SQS would), [`events`] builds the events AWS
 //! sends them, and [`tls`] puts
-//! HTTPS in front of a fake server for hosts that call only HTTPS.
+//! HTTPS in front of a fake server for hosts that call only HTTPS, and
+//! [`http`] builds the tests' own HTTP clients.
 //! [`playground`] starts the real Microsoft 365 Agents Playground against a
 //! host and drives it as its web page does.
 //! [`api`] calls the webhook API signed, checking every answer against
@@ -31,6 +32,7 @@ pub mod event_source;
 pub mod events;
 pub mod functions_host;
 pub mod host;
+pub mod http;
 pub mod lambda;
 pub mod moto;
 pub mod ncrontab;

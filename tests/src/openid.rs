@@ -17,10 +17,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use nudge::auth::InboundSettings;
+use ring::signature::{RsaKeyPair, RsaPublicKeyComponents, RSA_PKCS1_SHA256};
 use serde_json::{json, Value};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer;
 
 use crate::server::serve_loopback;
 
@@ -43,20 +44,25 @@ pub const SLACK_ONLY_KID: &str = "slack-only-key";
 /// Channels the main channel key is endorsed for.
 pub const ENDORSED: &[&str] = &["emulator", "msteams", "webchat"];
 
-/// An RSA key pair from the fixtures.
+/// An RSA key pair from the fixtures. Tokens are signed by hand with ring
+/// (header, claims, RS256 signature), the way any issuer makes them.
 pub struct TestKey {
-    encoding: EncodingKey,
+    pair: RsaKeyPair,
     jwk: Value,
 }
 
 impl TestKey {
     fn from_pem(pem: &str) -> TestKey {
-        let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("fixture key parses");
-        let jwk = Jwk::from_encoding_key(&encoding, Algorithm::RS256).expect("public part");
-        TestKey {
-            encoding,
-            jwk: serde_json::to_value(jwk).expect("jwk as json"),
-        }
+        let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).expect("a PKCS#8 fixture");
+        let pair = RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).expect("an RSA key");
+        let public = RsaPublicKeyComponents::<Vec<u8>>::from(pair.public());
+        let jwk = json!({
+            "kty": "RSA",
+            "alg": "RS256",
+            "n": URL_SAFE_NO_PAD.encode(&public.n),
+            "e": URL_SAFE_NO_PAD.encode(&public.e),
+        });
+        TestKey { pair, jwk }
     }
 
     /// The key the server publishes at start (under several key ids).
@@ -82,9 +88,14 @@ impl TestKey {
 
     /// An RS256 token with this key, naming `kid`.
     pub fn sign(&self, kid: &str, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(kid.to_owned());
-        jsonwebtoken::encode(&header, claims, &self.encoding).expect("sign a test token")
+        let header = json!({"alg": "RS256", "typ": "JWT", "kid": kid});
+        let message = format!("{}.{}", b64(&header), b64(claims));
+        let mut tag = vec![0; self.pair.public().modulus_len()];
+        let random = ring::rand::SystemRandom::new();
+        self.pair
+            .sign(&RSA_PKCS1_SHA256, &random, message.as_bytes(), &mut tag)
+            .expect("sign a test token");
+        format!("{message}.{}", URL_SAFE_NO_PAD.encode(tag))
     }
 }
 
@@ -310,10 +321,11 @@ pub fn unsigned_token(claims: &Value) -> String {
 /// A token "signed" with HS256 using the published public key as the HMAC
 /// secret: the algorithm-confusion attack.
 pub fn hs256_with_public_key(claims: &Value) -> String {
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some(CHANNEL_KID.to_owned());
-    let key = EncodingKey::from_secret(MAIN_PUBLIC_PEM.as_bytes());
-    jsonwebtoken::encode(&header, claims, &key).expect("sign HS256")
+    let header = json!({"alg": "HS256", "typ": "JWT", "kid": CHANNEL_KID});
+    let message = format!("{}.{}", b64(&header), b64(claims));
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, MAIN_PUBLIC_PEM.as_bytes());
+    let tag = ring::hmac::sign(&key, message.as_bytes());
+    format!("{message}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
 }
 
 /// `token` with its payload swapped for `claims`, the signature kept.

@@ -79,7 +79,7 @@ impl Playground {
             child,
             base_url: format!("http://127.0.0.1:{listening}"),
             dir,
-            http: reqwest::Client::new(),
+            http: crate::http::client(),
         };
         // Its page asks for the configuration first, and that makes it
         // connect to the bot, which it does before it takes requests.

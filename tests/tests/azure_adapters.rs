@@ -32,7 +32,7 @@ fn poison_of(queue: &AzureQueue) -> AzureQueue {
     AzureQueue::new(
         &azurite::account(),
         &poison_name(queue.name()),
-        reqwest::Client::new(),
+        nudge_tests::http::client(),
         None,
         u32::MAX,
     )
@@ -412,7 +412,7 @@ async fn a_missing_table_is_an_error_not_a_missing_entity() {
     use nudge::store::azure_table::rest::{Condition, Entity, TableClient, TableError};
     let account = azurite::account();
     let table = TableClient::new(
-        reqwest::Client::new(),
+        nudge_tests::http::client(),
         account.table_endpoint.clone(),
         &unique("never").replace(|c: char| !c.is_ascii_alphanumeric(), ""),
         nudge::azure_storage::Credential::for_account(&account, None),

@@ -63,7 +63,7 @@ impl Storage {
         Storage {
             env: vec![("AzureWebJobsStorage", azurite::connection_string())],
             account: azurite::account(),
-            http: reqwest::Client::new(),
+            http: nudge_tests::http::client(),
             identity: false,
         }
     }

@@ -70,7 +70,7 @@ async fn the_console_shows_escape_sequences_instead_of_obeying_them() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     // A message whose text would clear the screen and retitle the window.
     let text = "before\u{1b}[2J\u{1b}]0;pwned\u{7}\rafter";
-    let answer = reqwest::Client::new()
+    let answer = nudge_tests::http::client()
         .post(format!("{}/api/notify", host.base_url()))
         .json(&serde_json::json!({
             "target": {"kind": "conversation", "channelId": "console", "conversationId": "esc"},

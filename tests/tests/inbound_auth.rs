@@ -257,7 +257,7 @@ async fn a_new_key_is_fetched_when_first_seen_and_refreshes_are_rate_limited() {
         APP_ID,
         None,
         &openid.inbound_settings(cooldown),
-        &reqwest::Client::new(),
+        &nudge_tests::http::client(),
     );
     let url = "http://127.0.0.1:9/";
     let client = BotClient::new("http://unused", url);
@@ -320,7 +320,7 @@ async fn keys_that_cannot_be_fetched_make_the_check_unavailable_not_passed() {
         emulator_metadata_url: dead,
         ..Default::default()
     };
-    let auth = BotFrameworkAuth::new(APP_ID, None, &settings, &reqwest::Client::new());
+    let auth = BotFrameworkAuth::new(APP_ID, None, &settings, &nudge_tests::http::client());
     let url = "http://127.0.0.1:9/";
     let client = BotClient::new("http://unused", url);
     let result = auth

@@ -107,7 +107,7 @@ async fn a_function_apps_poison_queue_is_listed_and_redriven_from_the_terminal()
     nudge::queue::azure::AzureQueue::new(
         &nudge_tests::azurite::account(),
         &nudge::queue::azure::poison_name(queue.name()),
-        reqwest::Client::new(),
+        nudge_tests::http::client(),
         None,
         u32::MAX,
     )

@@ -31,7 +31,7 @@ fn tokens(entra: &FakeEntra) -> Arc<dyn TokenSource> {
             entra.login_url("botframework.com"),
         ),
     ]);
-    for_app(s.app.as_ref().expect("an app"), reqwest::Client::new()).expect("a token source")
+    for_app(s.app.as_ref().expect("an app"), nudge_tests::http::client()).expect("a token source")
 }
 
 async fn token(source: &Arc<dyn TokenSource>) -> Result<String, TokenError> {
@@ -71,7 +71,7 @@ async fn each_app_type_asks_its_own_authority_for_a_connector_token() {
             ("MicrosoftAppTenantId", TENANT.into()),
             ("ToChannelFromBotLoginUrl", entra.login_url(authority)),
         ]);
-        let source = for_app(s.app.as_ref().unwrap(), reqwest::Client::new()).unwrap();
+        let source = for_app(s.app.as_ref().unwrap(), nudge_tests::http::client()).unwrap();
         token(&source).await.unwrap();
         let request = entra.requests().pop().unwrap();
         assert_eq!(request.method, "POST");
@@ -92,7 +92,11 @@ async fn each_app_type_asks_its_own_authority_for_a_connector_token() {
         );
     }
     let no_password = settings(&[("MicrosoftAppId", APP_ID.into())]);
-    let err = for_app(no_password.app.as_ref().unwrap(), reqwest::Client::new()).err();
+    let err = for_app(
+        no_password.app.as_ref().unwrap(),
+        nudge_tests::http::client(),
+    )
+    .err();
     assert_eq!(err.unwrap().variable, "MicrosoftAppPassword");
 }
 
@@ -197,10 +201,10 @@ async fn managed_identities_ask_the_host_endpoint_of_their_kind() {
         ("IDENTITY_ENDPOINT", entra.msi_url()),
         ("IDENTITY_HEADER", "host-issued-header".into()),
     ]);
-    let app_service = for_app(s.app.as_ref().unwrap(), reqwest::Client::new()).unwrap();
+    let app_service = for_app(s.app.as_ref().unwrap(), nudge_tests::http::client()).unwrap();
     assert_eq!(token(&app_service).await.unwrap(), "token-1");
     let imds: Arc<dyn TokenSource> = Arc::new(ManagedIdentity::new(
-        reqwest::Client::new(),
+        nudge_tests::http::client(),
         MsiEndpoint::Imds {
             url: entra.msi_url(),
         },

@@ -21,13 +21,13 @@
 //! another's call. A retry must therefore use the same credential as the
 //! first call. Calls without the header, and `GET`s, pass straight through.
 
-use aws_lc_rs::digest;
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
+use ring::digest;
 
 use super::body::read_limited;
 use super::{ApiError, AppState};

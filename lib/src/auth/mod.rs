@@ -129,7 +129,11 @@ mod tests {
             Some(SetupError::NoAppId)
         );
         assert!(matches!(
-            BotFrameworkAuth::for_app(bare.app.as_ref(), &bare.inbound, reqwest::Client::new()),
+            BotFrameworkAuth::for_app(
+                bare.app.as_ref(),
+                &bare.inbound,
+                crate::connector::ConnectorClient::http_client()
+            ),
             Err(SetupError::NoAppId)
         ));
         assert!(matches!(
@@ -141,7 +145,7 @@ mod tests {
         assert!(BotFrameworkAuth::for_app(
             with_app.app.as_ref(),
             &with_app.inbound,
-            reqwest::Client::new()
+            crate::connector::ConnectorClient::http_client()
         )
         .is_ok());
     }

@@ -139,7 +139,7 @@ mod tests {
             String::from_utf8(seen).unwrap()
         });
         let connector = Connector {
-            http: reqwest::Client::new(),
+            http: crate::fetch::client_builder().build().unwrap(),
             timeout: Some(Duration::from_secs(5)),
         };
         let request = axum::http::Request::builder()
@@ -170,7 +170,7 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         drop(listener);
         let connector = Connector {
-            http: reqwest::Client::new(),
+            http: crate::fetch::client_builder().build().unwrap(),
             timeout: None,
         };
         let request = axum::http::Request::builder()

@@ -10,10 +10,10 @@
 
 use std::time::Duration;
 
-use aws_lc_rs::hmac;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use jiff::Timestamp;
+use ring::hmac;
 
 use crate::secret::Secret;
 

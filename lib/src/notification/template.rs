@@ -17,7 +17,7 @@
 //!   sent once, like any notification. The same text to the same
 //!   reference is therefore sent once per delivery-record retention.
 
-use aws_lc_rs::digest;
+use ring::digest;
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -80,13 +80,13 @@ async fn main() {
     let account = azurite::account();
     let store = nudge::store::azure_table::AzureTableStore::new(
         nudge::store::azure_table::rest::TableClient::new(
-            reqwest::Client::new(),
+            nudge_tests::http::client(),
             account.table_endpoint.clone(),
             &table_name,
             nudge::azure_storage::Credential::for_account(&account, None),
         ),
     );
-    let queue = AzureQueue::new(&account, &queue_name, reqwest::Client::new(), None, 5)
+    let queue = AzureQueue::new(&account, &queue_name, nudge_tests::http::client(), None, 5)
         .expect("a queue client");
     eprintln!(
         "storing {} conversations and enqueueing ...",

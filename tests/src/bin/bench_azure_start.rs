@@ -48,7 +48,7 @@ async fn main() {
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .collect();
-    let http = reqwest::Client::new();
+    let http = nudge_tests::http::client();
     let (mut pings, mut ticks, mut rss) = (Vec::new(), Vec::new(), Vec::new());
     // One start first, which creates the queue and the table.
     for run in 0..=args.runs {

@@ -503,7 +503,7 @@ impl CountingProxy {
             .fallback(forward)
             .with_state(Arc::new(Upstream {
                 url: upstream.trim_end_matches('/').to_owned(),
-                http: reqwest::Client::new(),
+                http: nudge_tests::http::client(),
                 counts: counts.clone(),
             }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

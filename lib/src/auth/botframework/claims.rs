@@ -84,6 +84,7 @@ pub fn verify(
     validation.set_audience(&[app_id]);
     validation.set_issuer(issuers);
     validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    super::rs256::install();
     jsonwebtoken::decode::<Claims>(token, key, &validation)
         .map(|data| data.claims)
         .map_err(|e| refuse(e.kind_name()))

@@ -23,6 +23,7 @@ mod claims;
 mod family;
 mod jwks;
 mod keys;
+mod rs256;
 mod settings;
 
 use async_trait::async_trait;

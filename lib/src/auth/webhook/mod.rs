@@ -15,8 +15,9 @@
 mod settings;
 pub mod signature;
 
-use aws_lc_rs::{constant_time, digest, hmac};
 use jiff::Timestamp;
+use ring::{digest, hmac};
+use subtle::ConstantTimeEq;
 
 pub use settings::{Secret, WebhookSettings};
 
@@ -216,8 +217,7 @@ impl Verifier {
             // Compare with every key, whichever matches, so timing says
             // nothing about which one (or whether any) did.
             let found = self.api_keys.iter().fold(None, |found, (k, id)| {
-                let equal =
-                    constant_time::verify_slices_are_equal(k.as_ref(), digest.as_ref()).is_ok();
+                let equal: bool = k.as_ref().ct_eq(digest.as_ref()).into();
                 found.or(equal.then_some(id))
             });
             return match found {

@@ -22,13 +22,13 @@
 //! A target never contains a newline (HTTP forbids it), a timestamp is
 //! digits, a method a token. The body is hashed as raw bytes, before any
 //! parsing, so there is no canonical JSON for sender and receiver to
-//! disagree on. Verification is constant-time (aws-lc's `hmac::verify`).
+//! disagree on. Verification is constant-time (ring's `hmac::verify`).
 //!
 //! The header may carry several signatures separated by commas (a sender
 //! mid-rotation can sign with the old and the new secret); one that checks
 //! out with any configured secret is enough.
 
-use aws_lc_rs::{digest, hmac};
+use ring::{digest, hmac};
 
 /// The header carrying the signed request's Unix time, in seconds.
 pub const TIMESTAMP_HEADER: &str = "x-nudge-timestamp";

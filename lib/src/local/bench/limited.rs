@@ -134,7 +134,7 @@ pub async fn replies(
     let (sink, host) = start(settings, data_dir).await?;
     let endpoint = format!("http://{}/api/messages", host.addr());
     let service_url = format!("http://{}", sink.addr());
-    let http = reqwest::Client::new();
+    let http = crate::connector::ConnectorClient::http_client();
     let started = Instant::now();
     let spacing = Duration::from_secs(2) / u32::try_from(users.max(1)).unwrap_or(u32::MAX);
     let turns: Vec<_> = (0..users)
