@@ -7,9 +7,10 @@
 //! messages function built three such clients (the AWS SDK's, the
 //! Connector's, the key fetcher's), so each cold start read the store three
 //! times, more than half of its start-up (BENCHMARKS.md, Lambda cold
-//! start). Here it is read once, on first use, into the trust store of the
-//! one TLS configuration every client shares ([`crate::tls`]), which the
-//! AWS SDK's requests go through too (`aws/sdk_http.rs`).
+//! start). Here it is read once, into the trust store of the one TLS
+//! configuration every client shares ([`crate::tls`], which reads it on a
+//! thread of its own), and the AWS SDK's requests go through that too
+//! (`aws/sdk_http.rs`).
 //!
 //! Which roots: those `rustls-native-certs` finds, as rustls' platform
 //! verifier finds them on Linux (`SSL_CERT_FILE` and `SSL_CERT_DIR` when
