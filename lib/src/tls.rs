@@ -25,7 +25,7 @@ use std::sync::{Arc, LazyLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::CryptoProvider;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
@@ -63,7 +63,8 @@ fn config(provider: Arc<CryptoProvider>, roots: Arc<LazyRoots>) -> ClientConfig 
 /// read. The handshake signatures need only the provider's algorithms.
 #[derive(Debug)]
 struct LazyRoots {
-    provider: Arc<CryptoProvider>,
+    /// The provider's, for the handshake's signatures.
+    algorithms: WebPkiSupportedAlgorithms,
     verifier: LazyLock<Result<Arc<WebPkiServerVerifier>, String>, Box<VerifierFn>>,
 }
 
@@ -72,16 +73,16 @@ type VerifierFn = dyn FnOnce() -> Result<Arc<WebPkiServerVerifier>, String> + Se
 impl LazyRoots {
     /// Roots from `load`, called once, when first needed.
     fn new(provider: Arc<CryptoProvider>, load: fn() -> RootCertStore) -> LazyRoots {
-        let for_verifier = provider.clone();
+        let algorithms = provider.signature_verification_algorithms;
         let build: Box<VerifierFn> = Box::new(move || {
-            WebPkiServerVerifier::builder_with_provider(Arc::new(load()), for_verifier)
+            WebPkiServerVerifier::builder_with_provider(Arc::new(load()), provider)
                 .build()
                 .map_err(|e| {
                     format!("no trusted root certificates ({e}): point SSL_CERT_FILE at a bundle")
                 })
         });
         LazyRoots {
-            provider,
+            algorithms,
             verifier: LazyLock::new(build),
         }
     }
@@ -133,8 +134,7 @@ impl ServerCertVerifier for LazyRoots {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -143,14 +143,11 @@ impl ServerCertVerifier for LazyRoots {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.algorithms.supported_schemes()
     }
 }
 
