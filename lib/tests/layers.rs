@@ -24,6 +24,7 @@ const LAYERS: &[&str] = &[
     "sqlite_db",
     "telemetry",
     "roots",
+    "tls",
     "azure_storage",
     // Domain rules and the queue port.
     "service_url",

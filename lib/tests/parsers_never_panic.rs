@@ -392,7 +392,7 @@ proptest! {
                     emulator_metadata_url: dead,
                     ..InboundSettings::default()
                 };
-                let auth = BotFrameworkAuth::new("app", None, &settings, &reqwest::Client::new());
+                let auth = BotFrameworkAuth::new("app", None, &settings, &ConnectorClient::http_client());
                 let activity = json!({"type": "message", "channelId": "msteams",
                     "serviceUrl": "https://smba.trafficmanager.net/amer/", "conversation": {"id": "c"}});
                 let turn = api::parse_activity(activity.to_string().as_bytes()).expect("a turn");
