@@ -127,7 +127,11 @@ pub struct ConnectorClient {
 
 impl ConnectorClient {
     /// A client sending with `http`, authenticating with `tokens`, and
-    /// calling only the service URLs `trust` allows.
+    /// calling only the service URLs `trust` allows. Build `http` with
+    /// [`ConnectorClient::http_client`]: nudge's reqwest has no TLS crypto
+    /// provider of its own (it is handed rustls on ring, `tls.rs`), so a
+    /// `reqwest::Client::new()` panics unless the process installed a
+    /// rustls provider or enabled reqwest's default TLS itself.
     pub fn new(http: reqwest::Client, tokens: Arc<dyn TokenSource>, trust: TrustPolicy) -> Self {
         ConnectorClient {
             http,
