@@ -39,9 +39,7 @@ pub(crate) fn client_config() -> ClientConfig {
 
 fn build() -> ClientConfig {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = Arc::new(LazyRoots::new(provider.clone(), || {
-        crate::roots::native().clone()
-    }));
+    let roots = Arc::new(LazyRoots::new(provider.clone(), crate::roots::load));
     roots.read_in_background();
     config(provider, roots)
 }
