@@ -68,7 +68,8 @@ pub const EXACT_HORIZON: Duration = Duration::from_secs(60);
 /// The allowance for arrival jitter unless configured
 /// (`NUDGE_RATE_JITTER_MS`): on a host near the channel a send arrives
 /// within a few milliseconds of its slot; 10 ms keeps a 50-a-second limit
-/// at 99 %.
+/// at 99 %. Less is faster but not safe: at 5 ms a loopback channel once
+/// answered 429 in seven broadcasts of 1,000 (BENCHMARKS.md, issue #12).
 pub const DEFAULT_JITTER: Duration = Duration::from_millis(10);
 /// The width of one count in the per-minute counts of long windows.
 const MINUTE_MS: i64 = 60_000;
