@@ -183,7 +183,7 @@ pub fn reminder_fired(text: &str) -> String {
     format!("Reminder: {text}")
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "local"))]
 mod tests {
     use super::*;
     use crate::calendar::Recurrence;
